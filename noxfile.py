@@ -1,0 +1,48 @@
+"""Sessions: `nox` runs tests, lint, typecheck and imports; `nox -s bench -- NAME` runs a benchmark."""
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "imports"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite: unit, property and integration."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "bench", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the core (configured in pyproject.toml)."""
+    session.install("-e", ".", "mypy")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def imports(session: nox.Session) -> None:
+    """Import-linter: the core imports no infrastructure; edges use the composition root."""
+    session.install("-e", ".", "import-linter")
+    session.run("lint-imports")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run one benchmark script from bench/ (`nox -s bench -- enroll`)."""
+    session.install("-e", ".")
+    if not session.posargs:
+        session.error("name a benchmark: nox -s bench -- <name>")
+    name, *rest = session.posargs
+    session.run("python", f"bench/{name}.py", *rest)

@@ -1,0 +1,1 @@
+"""Pure, synchronous business rules: no I/O, no clock, no framework."""

@@ -1,0 +1,130 @@
+"""Changes: what happened, recorded by use cases in the same transaction as the state change.
+
+("Event" is the business word, so domain events are called changes.) Each is a past-tense,
+frozen record of ids and facts; consumers (notifications, live pushes) look up the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from attrs import frozen
+
+
+@frozen
+class UserRegistered:
+    user_id: int
+
+
+@frozen
+class EventCreated:
+    event_id: int
+    organizer_id: int
+
+
+@frozen
+class EventPublished:
+    event_id: int
+
+
+@frozen
+class EventUpdated:
+    """Details changed; `fields` names them (e.g. `starts_at`, `location`)."""
+
+    event_id: int
+    fields: tuple[str, ...]
+
+
+@frozen
+class EventStarted:
+    event_id: int
+
+
+@frozen
+class EventCompleted:
+    event_id: int
+
+
+@frozen
+class EventCanceled:
+    """The event was canceled; `affected_user_ids` lost their seat or waitlist place."""
+
+    event_id: int
+    affected_user_ids: tuple[int, ...]
+
+
+@frozen
+class EventDeleted:
+    event_id: int
+
+
+@frozen
+class EnrollmentConfirmed:
+    event_id: int
+    user_id: int
+    enrollment_id: int
+
+
+@frozen
+class Waitlisted:
+    event_id: int
+    user_id: int
+    enrollment_id: int
+    position: int
+
+
+@frozen
+class PromotedFromWaitlist:
+    event_id: int
+    user_id: int
+    enrollment_id: int
+
+
+@frozen
+class EnrollmentCanceled:
+    """A seat or waitlist place was given up; `by_user_id` is who did it (self or organizer)."""
+
+    event_id: int
+    user_id: int
+    enrollment_id: int
+    by_user_id: int
+    was_enrolled: bool
+
+
+@frozen
+class SeatsChanged:
+    """Occupancy of an event changed (for live availability pushes)."""
+
+    event_id: int
+    capacity: int
+    enrolled: int
+    waitlisted: int
+
+
+@frozen
+class ChatMessagePosted:
+    event_id: int
+    message_id: str
+    seq: int
+    sender_id: int
+    posted_at: datetime
+
+
+Change = (
+    UserRegistered
+    | EventCreated
+    | EventPublished
+    | EventUpdated
+    | EventStarted
+    | EventCompleted
+    | EventCanceled
+    | EventDeleted
+    | EnrollmentConfirmed
+    | Waitlisted
+    | PromotedFromWaitlist
+    | EnrollmentCanceled
+    | SeatsChanged
+    | ChatMessagePosted
+)
+
+CHANGE_TYPES: tuple[type[Change], ...] = Change.__args__  # type: ignore[attr-defined]

@@ -1,0 +1,163 @@
+"""People and what they may do: roles, e-mail normalisation, the password policy."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import datetime
+
+from attrs import evolve, frozen
+
+from mov_core.domain.errors import AccountDeactivated, RoleRequired
+from mov_core.domain.validation import Issues
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+NAME_MAX = 100
+EMAIL_MAX = 254
+UNASSIGNED = 0  # id of an entity not yet stored; repositories assign the real one
+
+# One '@', no spaces, a dotted domain whose last label is alphabetic and ≥ 2 letters.
+_EMAIL = re.compile(r"^[^@\s]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+
+
+class Role(enum.Enum):
+    ORGANIZER = "ORGANIZER"
+    PARTICIPANT = "PARTICIPANT"
+
+
+def normalize_email(email: str) -> str:
+    """E-mail addresses are trimmed and compared case-insensitively: stored lower-case."""
+    return email.strip().lower()
+
+
+def check_email(issues: Issues, email: str, field_name: str = "email") -> str:
+    normalized = normalize_email(email)
+    if not normalized:
+        issues.add(field_name, "Email is required")
+    elif len(normalized) > EMAIL_MAX or not _EMAIL.match(normalized):
+        issues.add(field_name, "Please provide a valid email address")
+    return normalized
+
+
+def check_password(issues: Issues, password: str, field_name: str = "password") -> None:
+    """Passwords are 8–128 characters (the Node version allowed 6: those are now refused)."""
+    if len(password) < PASSWORD_MIN:
+        issues.add(field_name, f"Password must be at least {PASSWORD_MIN} characters long")
+    elif len(password) > PASSWORD_MAX:
+        issues.add(field_name, f"Password must be at most {PASSWORD_MAX} characters long")
+
+
+def check_name(issues: Issues, name: str | None, field_name: str) -> str | None:
+    """Names are optional; when given they are trimmed and 1–100 characters."""
+    if name is None:
+        return None
+    return issues.text(field_name, name, min_len=1, max_len=NAME_MAX)
+
+
+@frozen
+class Registration:
+    """A validated sign-up: normalised e-mail, a password that meets the policy, trimmed names."""
+
+    email: str
+    password: str
+    role: Role
+    first_name: str | None
+    last_name: str | None
+
+    @classmethod
+    def validate(
+        cls,
+        *,
+        email: str,
+        password: str,
+        role: Role,
+        first_name: str | None = None,
+        last_name: str | None = None,
+    ) -> Registration:
+        """Check every field and report every failure at once.
+
+        Raises:
+            ValidationFailed: listing each failing field.
+        """
+        issues = Issues()
+        normalized = check_email(issues, email)
+        check_password(issues, password)
+        first = check_name(issues, first_name, "firstName")
+        last = check_name(issues, last_name, "lastName")
+        issues.raise_if_any()
+        return cls(normalized, password, role, first, last)
+
+
+@frozen
+class Principal:
+    """Who is acting, as proven by a token: enough to authorize without a lookup."""
+
+    user_id: int
+    email: str
+    role: Role
+
+    def require(self, role: Role) -> None:
+        """Raises `RoleRequired` unless the actor has `role`."""
+        if self.role is not role:
+            raise RoleRequired(role.value)
+
+
+@frozen
+class User:
+    id: int
+    email: str
+    role: Role
+    first_name: str | None
+    last_name: str | None
+    password_hash: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def register(cls, registration: Registration, *, password_hash: str, now: datetime) -> User:
+        return cls(
+            id=UNASSIGNED,
+            email=registration.email,
+            role=registration.role,
+            first_name=registration.first_name,
+            last_name=registration.last_name,
+            password_hash=password_hash,
+            is_active=True,
+            created_at=now,
+            updated_at=now,
+        )
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.id, self.email, self.role)
+
+    @property
+    def display_name(self) -> str:
+        full = " ".join(n for n in (self.first_name, self.last_name) if n)
+        return full or self.email.split("@", 1)[0]
+
+    def ensure_active(self) -> None:
+        """A deactivated account may not sign in (told only after a correct password)."""
+        if not self.is_active:
+            raise AccountDeactivated
+
+    def renamed(
+        self, *, first_name: str | None, last_name: str | None, now: datetime
+    ) -> User:
+        """Validated profile change (names trimmed, 1–100 characters, `None` clears)."""
+        issues = Issues()
+        first = check_name(issues, first_name, "firstName")
+        last = check_name(issues, last_name, "lastName")
+        issues.raise_if_any()
+        return evolve(self, first_name=first, last_name=last, updated_at=now)
+
+    def with_password_hash(self, password_hash: str, *, now: datetime) -> User:
+        return evolve(self, password_hash=password_hash, updated_at=now)
+
+    def with_role(self, role: Role, *, now: datetime) -> User:
+        return evolve(self, role=role, updated_at=now)
+
+    def deactivated(self, *, now: datetime) -> User:
+        return evolve(self, is_active=False, updated_at=now)

@@ -1,0 +1,85 @@
+"""Caching, rate limiting, live pushes and e-mail."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from attrs import frozen
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, *, ttl: timedelta) -> None: ...
+
+    async def delete(self, *keys: str) -> None: ...
+
+
+@frozen
+class RateLimit:
+    """At most `limit` hits per `window` (fixed window)."""
+
+    limit: int
+    window: timedelta
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """`"100/15minutes"`, `"10/minute"`, `"5/2hours"`. Raises `ValueError`."""
+        match = _LIMIT.match(text)
+        if not match or int(match.group(1)) < 1:
+            raise ValueError(f"not a rate limit: {text!r} (expected e.g. 100/15minutes)")
+        count, multiple, unit = int(match.group(1)), int(match.group(2) or 1), match.group(3)
+        if multiple < 1:
+            raise ValueError(f"not a rate limit: {text!r} (window must be positive)")
+        return cls(count, timedelta(seconds=multiple * _UNITS[unit]))
+
+
+@frozen
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: timedelta
+    """Time until the current window ends (and `Retry-After` when refused)."""
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: RateLimit) -> RateDecision:
+        """Count one hit against `key` atomically (exact across processes sharing the store)."""
+        ...
+
+
+class Broadcaster(Protocol):
+    async def publish(self, room: str, event: str, payload: Mapping[str, object]) -> None:
+        """Push `event` with `payload` to every client in `room` (fire and forget)."""
+        ...
+
+
+@frozen
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@frozen
+class MailMessage:
+    to: str
+    subject: str
+    text: str
+    message_id: str
+    """Stable per notification, so a resend after a crash is recognised as the same message."""
+    html: str | None = None
+    attachments: Sequence[Attachment] = ()
+
+
+class Mailer(Protocol):
+    async def send(self, message: MailMessage) -> None:
+        """Hand the message to the mail system. Raises `Unavailable` on failure."""
+        ...

@@ -1,0 +1,196 @@
+"""Repositories, the enrollment ledger, the outbox, and the unit of work that spans them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+
+from attrs import frozen
+
+from mov_core.domain.changes import Change
+from mov_core.domain.enrollments import (
+    CancelOutcome,
+    Enrollment,
+    EnrollOutcome,
+    Occupancy,
+    RosterSnapshot,
+)
+from mov_core.domain.events import Event
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.users import Principal, User
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: int) -> User:
+        """Raises `NotFound`."""
+        ...
+
+    async def find_by_email(self, email: str) -> User | None:
+        """`email` is already normalised (lower-case)."""
+        ...
+
+    async def add(self, user: User) -> User:
+        """Store a new user and return it with its id. Raises `Conflict` if the e-mail is taken."""
+        ...
+
+    async def save(self, user: User) -> None:
+        """Overwrite a stored user. Raises `NotFound`."""
+        ...
+
+    async def list(self, *, after_id: int = 0, limit: int = 100) -> Sequence[User]:
+        """Users by id, keyset-paginated."""
+        ...
+
+
+@frozen
+class EventCursor:
+    """Keyset position in the (date, id) order of event lists."""
+
+    starts_at: datetime
+    event_id: int
+
+
+@frozen
+class EventQuery:
+    """A filtered, visibility-aware page request over events, ordered by (date, id)."""
+
+    viewer: Principal | None = None
+    statuses: frozenset[EventStatus] | None = None
+    categories: frozenset[str] | None = None
+    text: str | None = None
+    starts_from: datetime | None = None
+    starts_to: datetime | None = None
+    organizer_id: int | None = None
+    after: EventCursor | None = None
+    limit: int = 20
+
+
+class EventRepository(Protocol):
+    async def get(self, event_id: int) -> Event:
+        """Raises `NotFound`."""
+        ...
+
+    async def add(self, event: Event) -> Event:
+        """Store a new event and return it with its id."""
+        ...
+
+    async def save(self, event: Event) -> None:
+        """Store a new version. Optimistic: the stored version must be `event.version - 1`.
+
+        Raises `NotFound`, or `Conflict` when someone else saved in between.
+        """
+        ...
+
+    async def delete(self, event_id: int) -> None:
+        """Raises `NotFound`."""
+        ...
+
+    async def list(self, query: EventQuery) -> Sequence[Event]:
+        """Up to `query.limit` events after `query.after`, those `can_view` admits for
+        `query.viewer`, matching every filter (`text`: case-insensitive substring of title,
+        description or location)."""
+        ...
+
+
+class EnrollmentLedger(Protocol):
+    """The rosters of all events. Each operation is atomic and keeps the Roster invariants
+    under any concurrency; its rules are exactly those of `mov_core.domain.roster.Roster`."""
+
+    async def enroll(self, event_id: int, user_id: int, *, now: datetime) -> EnrollOutcome:
+        """Seat or waitlist `user_id`, or replay their active enrollment.
+
+        Raises `NotFound` (event), `EventNotOpen`, `EventFull`.
+        """
+        ...
+
+    async def cancel(self, enrollment_id: int, *, now: datetime) -> CancelOutcome:
+        """Cancel an enrollment and promote the first waiter into a freed seat, at once.
+
+        Canceling a canceled enrollment changes nothing. Raises `NotFound`, `EventNotOpen`.
+        """
+        ...
+
+    async def resize(self, event_id: int, capacity: int, *, now: datetime) -> Sequence[Enrollment]:
+        """Set the event's capacity; returns the waiters promoted into new seats, in order.
+
+        Raises `NotFound`, `CapacityBelowEnrolled`.
+        """
+        ...
+
+    async def cancel_all(self, event_id: int, *, now: datetime) -> Sequence[Enrollment]:
+        """Cancel every active enrollment of the event; returns them as they were before."""
+        ...
+
+    async def get(self, enrollment_id: int) -> Enrollment:
+        """Raises `NotFound`."""
+        ...
+
+    async def find_active(self, event_id: int, user_id: int) -> Enrollment | None: ...
+
+    async def has_enrollments(self, event_id: int, *, user_id: int | None = None) -> bool:
+        """Whether any enrollment, canceled ones included, exists (for `user_id`, if given)."""
+        ...
+
+    async def roster(self, event_id: int) -> RosterSnapshot:
+        """Raises `NotFound`."""
+        ...
+
+    async def occupancy(self, event_ids: Sequence[int]) -> dict[int, Occupancy]:
+        """Seats of each existing event among `event_ids`."""
+        ...
+
+    async def for_user(self, user_id: int) -> Sequence[Enrollment]:
+        """Every enrollment of the user, newest first."""
+        ...
+
+
+@frozen
+class OutboxRecord:
+    id: int
+    change: Change
+    recorded_at: datetime
+    attempts: int = 0
+
+
+class Outbox(Protocol):
+    """Changes written in the same transaction as the state they describe."""
+
+    async def add(self, changes: Sequence[Change], *, now: datetime) -> None: ...
+
+    async def claim(
+        self, *, limit: int, now: datetime, lease: timedelta = timedelta(minutes=1)
+    ) -> Sequence[OutboxRecord]:
+        """Take up to `limit` unhandled records, oldest first, that no live lease holds.
+
+        Several consumers may claim at once; none gets a record another holds. A record not
+        acknowledged before its lease ends can be claimed again (at-least-once handling).
+        """
+        ...
+
+    async def ack(self, record_ids: Sequence[int]) -> None:
+        """Mark records handled; they are never claimed again."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Rolls back on exit unless `commit()` ran."""
+
+    users: UserRepository
+    events: EventRepository
+    enrollments: EnrollmentLedger
+    outbox: Outbox
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
