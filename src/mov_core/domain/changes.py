@@ -92,16 +92,6 @@ class EnrollmentCanceled:
 
 
 @frozen
-class SeatsChanged:
-    """Occupancy of an event changed (for live availability pushes)."""
-
-    event_id: int
-    capacity: int
-    enrolled: int
-    waitlisted: int
-
-
-@frozen
 class ChatMessagePosted:
     event_id: int
     message_id: str
@@ -123,8 +113,7 @@ Change = (
     | Waitlisted
     | PromotedFromWaitlist
     | EnrollmentCanceled
-    | SeatsChanged
     | ChatMessagePosted
 )
 
-CHANGE_TYPES: tuple[type[Change], ...] = Change.__args__  # type: ignore[attr-defined]
+CHANGE_TYPES: tuple[type[Change], ...] = Change.__args__

@@ -99,7 +99,7 @@ class RetryPolicy:
     cap: timedelta = timedelta(hours=1)
 
     def delay_after(self, attempts: int) -> timedelta:
-        return min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
+        return min(self.base * (1 << max(attempts - 1, 0)), self.cap)
 
 
 @frozen

@@ -72,6 +72,10 @@ class EventRepository(Protocol):
         """Raises `NotFound`."""
         ...
 
+    async def get_many(self, event_ids: Sequence[int]) -> dict[int, Event]:
+        """The existing events among `event_ids`, by id."""
+        ...
+
     async def add(self, event: Event) -> Event:
         """Store a new event and return it with its id."""
         ...

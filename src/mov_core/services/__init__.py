@@ -1,0 +1,1 @@
+"""Use cases: async functions over ports, one unit of work each, changes to the outbox."""

@@ -1,0 +1,185 @@
+"""Memory notifications, deliveries and preferences: the reference `NotificationStore`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TypeAlias
+
+from attrs import evolve
+
+from mov_core.domain.notifications import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Preferences,
+)
+from mov_core.ports.errors import Conflict, NotFound
+from mov_core.ports.notifications import NotificationCursor
+
+_DeliveryKey: TypeAlias = tuple[str, Channel]
+
+
+class MemoryNotificationStore:
+    """Notifications by id, deliveries by (notification id, channel), preferences by user.
+
+    No method awaits between reading and writing, so each call is atomic on one event loop
+    (two concurrent adds with one `dedupe_key` store one notification).
+    """
+
+    def __init__(self) -> None:
+        self._notifications: dict[str, Notification] = {}
+        self._ids_by_user: dict[int, set[str]] = {}
+        self._ids_by_dedupe_key: dict[str, str] = {}
+        self._deliveries: dict[_DeliveryKey, Delivery] = {}
+        self._preferences: dict[int, Preferences] = {}
+
+    async def add(
+        self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
+    ) -> tuple[Notification, bool]:
+        """Store a notification and its deliveries once per `dedupe_key`.
+
+        A repeated key stores nothing and returns the first notification and False. An empty
+        id is replaced by a fresh one, and so is a delivery's empty `notification_id`.
+
+        Raises:
+            Conflict: the notification's id is already taken (under another dedupe key).
+            ValueError: a delivery names another notification, or two share a channel.
+        """
+        if (first_id := self._ids_by_dedupe_key.get(dedupe_key)) is not None:
+            return self._notifications[first_id], False
+        stored = notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
+        if stored.id in self._notifications:
+            raise Conflict(f"notification {stored.id} already exists")
+        planned = _bound_to(stored, deliveries)
+        self._notifications[stored.id] = stored
+        self._ids_by_user.setdefault(stored.user_id, set()).add(stored.id)
+        self._ids_by_dedupe_key[dedupe_key] = stored.id
+        self._deliveries.update(planned)
+        return stored, True
+
+    async def list(
+        self,
+        user_id: int,
+        *,
+        unread_only: bool = False,
+        before: NotificationCursor | None = None,
+        limit: int = 20,
+    ) -> Sequence[Notification]:
+        """Newest first by (created_at, id); `before` excludes itself and everything newer."""
+        found = (
+            n
+            for n in self._of_user(user_id)
+            if not (unread_only and n.is_read) and _older_than(n, before)
+        )
+        return sorted(found, key=_recency, reverse=True)[: max(limit, 0)]
+
+    async def unread_count(self, user_id: int) -> int:
+        return sum(1 for n in self._of_user(user_id) if not n.is_read)
+
+    async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
+        """Idempotent: the first read time is kept.
+
+        Raises:
+            NotFound: no such notification, or it belongs to someone else (who must not learn
+                it exists).
+        """
+        current = self._notifications.get(notification_id)
+        if current is None or current.user_id != user_id:
+            raise NotFound("Notification", notification_id)
+        read = current.mark_read(now=now)
+        self._notifications[notification_id] = read
+        return read
+
+    async def mark_all_read(self, user_id: int, *, now: datetime) -> int:
+        """Mark every unread notification of the user read; returns how many were unread."""
+        unread = [n for n in self._of_user(user_id) if not n.is_read]
+        for notification in unread:
+            self._notifications[notification.id] = notification.mark_read(now=now)
+        return len(unread)
+
+    async def preferences(self, user_id: int) -> Preferences:
+        """The user's saved choices, or the defaults when never saved."""
+        saved = self._preferences.get(user_id)
+        return Preferences.defaults(user_id) if saved is None else saved
+
+    async def save_preferences(self, preferences: Preferences) -> None:
+        self._preferences[preferences.user_id] = preferences
+
+    async def due_deliveries(self, *, now: datetime, limit: int) -> Sequence[Delivery]:
+        """PENDING deliveries whose next attempt is at or before `now`, oldest due first."""
+        due = (d for d in self._deliveries.values() if d.is_due(now))
+        return sorted(due, key=_due_order)[: max(limit, 0)]
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        """Replace the stored delivery of the same (notification, channel).
+
+        Raises:
+            NotFound: that delivery was never added.
+        """
+        key = _key(delivery)
+        if key not in self._deliveries:
+            raise NotFound("Delivery", key)
+        self._deliveries[key] = delivery
+
+    async def deliveries(self, notification_id: str) -> Sequence[Delivery]:
+        """Every delivery of the notification, by channel name; empty when unknown."""
+        return sorted(
+            (d for d in self._deliveries.values() if d.notification_id == notification_id),
+            key=lambda d: d.channel.value,
+        )
+
+    async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
+        """FAILED deliveries, most recently failed first (what an operator looks at first)."""
+        failed = (d for d in self._deliveries.values() if d.status is DeliveryStatus.FAILED)
+        return sorted(failed, key=_failure_order, reverse=True)[: max(limit, 0)]
+
+    def _of_user(self, user_id: int) -> Iterable[Notification]:
+        return (self._notifications[i] for i in self._ids_by_user.get(user_id, ()))
+
+
+def _bound_to(
+    notification: Notification, deliveries: Sequence[Delivery]
+) -> dict[_DeliveryKey, Delivery]:
+    """The deliveries keyed by channel, each naming the stored notification's id."""
+    planned: dict[_DeliveryKey, Delivery] = {}
+    for delivery in deliveries:
+        if delivery.notification_id not in ("", notification.id):
+            raise ValueError(
+                f"delivery for {delivery.notification_id!r} added with {notification.id!r}"
+            )
+        bound = evolve(delivery, notification_id=notification.id)
+        if _key(bound) in planned:
+            raise ValueError(f"two deliveries on {delivery.channel.value} for one notification")
+        planned[_key(bound)] = bound
+    return planned
+
+
+def _key(delivery: Delivery) -> _DeliveryKey:
+    return (delivery.notification_id, delivery.channel)
+
+
+def _recency(notification: Notification) -> tuple[datetime, str]:
+    return (notification.created_at, notification.id)
+
+
+def _older_than(notification: Notification, cursor: NotificationCursor | None) -> bool:
+    if cursor is None:
+        return True
+    return _recency(notification) < (cursor.created_at, cursor.notification_id)
+
+
+def _due_order(delivery: Delivery) -> tuple[datetime | None, datetime, str, str]:
+    # ties broken by creation then key, so batches are stable across calls
+    return (
+        delivery.next_attempt_at,
+        delivery.created_at,
+        delivery.notification_id,
+        delivery.channel.value,
+    )
+
+
+def _failure_order(delivery: Delivery) -> tuple[datetime, str, str]:
+    return (delivery.updated_at, delivery.notification_id, delivery.channel.value)

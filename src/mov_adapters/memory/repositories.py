@@ -1,0 +1,151 @@
+"""Memory users, events and outbox over a `MemoryDatabase`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from attrs import evolve
+
+from mov_adapters.memory.database import MemoryDatabase, OutboxEntry
+from mov_core.domain.changes import Change
+from mov_core.domain.events import Event, can_view
+from mov_core.domain.users import User
+from mov_core.ports.errors import Conflict, NotFound
+from mov_core.ports.persistence import EventQuery, OutboxRecord
+
+
+class MemoryUserRepository:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> User:
+        try:
+            return self._db.users[user_id]
+        except KeyError:
+            raise NotFound("User", user_id) from None
+
+    async def find_by_email(self, email: str) -> User | None:
+        user_id = self._db.user_ids_by_email.get(email)
+        return None if user_id is None else self._db.users[user_id]
+
+    async def add(self, user: User) -> User:
+        if user.email in self._db.user_ids_by_email:
+            raise Conflict(f"email {user.email} is taken")
+        stored = evolve(user, id=self._db.next_id("users"))
+        self._db.put(self._db.users, stored.id, stored)
+        self._db.put(self._db.user_ids_by_email, stored.email, stored.id)
+        return stored
+
+    async def save(self, user: User) -> None:
+        previous = await self.get(user.id)
+        if previous.email != user.email:
+            if user.email in self._db.user_ids_by_email:
+                raise Conflict(f"email {user.email} is taken")
+            self._db.remove(self._db.user_ids_by_email, previous.email)
+            self._db.put(self._db.user_ids_by_email, user.email, user.id)
+        self._db.put(self._db.users, user.id, user)
+
+    async def list(self, *, after_id: int = 0, limit: int = 100) -> Sequence[User]:
+        ids = sorted(i for i in self._db.users if i > after_id)[:limit]
+        return [self._db.users[i] for i in ids]
+
+
+class MemoryEventRepository:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    async def get(self, event_id: int) -> Event:
+        try:
+            return self._db.events[event_id]
+        except KeyError:
+            raise NotFound("Event", event_id) from None
+
+    async def get_many(self, event_ids: Sequence[int]) -> dict[int, Event]:
+        return {i: self._db.events[i] for i in event_ids if i in self._db.events}
+
+    async def add(self, event: Event) -> Event:
+        stored = evolve(event, id=self._db.next_id("events"))
+        self._db.put(self._db.events, stored.id, stored)
+        return stored
+
+    async def save(self, event: Event) -> None:
+        stored = await self.get(event.id)
+        if stored.version != event.version - 1:
+            raise Conflict(f"event {event.id} was changed concurrently")
+        self._db.put(self._db.events, event.id, event)
+
+    async def delete(self, event_id: int) -> None:
+        await self.get(event_id)
+        self._db.remove(self._db.events, event_id)
+        self._db.remove(self._db.rosters, event_id)
+
+    async def list(self, query: EventQuery) -> Sequence[Event]:
+        viewer = query.viewer
+        joined = (
+            {e.event_id for e in self._db.enrollments.values() if e.user_id == viewer.user_id}
+            if viewer is not None
+            else set()
+        )
+        matches = sorted(
+            (
+                e
+                for e in self._db.events.values()
+                if can_view(e, viewer, is_enrolled=e.id in joined) and _matches(e, query)
+            ),
+            key=lambda e: (e.starts_at, e.id),
+        )
+        return matches[: query.limit]
+
+
+def _matches(event: Event, query: EventQuery) -> bool:  # noqa: PLR0911 - one exit per filter
+    if query.statuses is not None and event.status not in query.statuses:
+        return False
+    if query.categories is not None and event.category not in query.categories:
+        return False
+    if query.organizer_id is not None and event.organizer_id != query.organizer_id:
+        return False
+    if query.starts_from is not None and event.starts_at < query.starts_from:
+        return False
+    if query.starts_to is not None and event.starts_at > query.starts_to:
+        return False
+    if query.after is not None and (event.starts_at, event.id) <= (
+        query.after.starts_at,
+        query.after.event_id,
+    ):
+        return False
+    if query.text:
+        needle = query.text.casefold()
+        haystack = (event.title, event.description or "", event.location)
+        return any(needle in text.casefold() for text in haystack)
+    return True
+
+
+class MemoryOutbox:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    async def add(self, changes: Sequence[Change], *, now: datetime) -> None:
+        for change in changes:
+            record = OutboxRecord(self._db.next_id("outbox"), change, now)
+            self._db.put(self._db.outbox, record.id, OutboxEntry(record))
+
+    async def claim(
+        self, *, limit: int, now: datetime, lease: timedelta = timedelta(minutes=1)
+    ) -> Sequence[OutboxRecord]:
+        claimed: list[OutboxRecord] = []
+        for record_id in sorted(self._db.outbox):
+            entry = self._db.outbox[record_id]
+            if entry.leased_until is not None and entry.leased_until > now:
+                continue
+            record = evolve(entry.record, attempts=entry.record.attempts + 1)
+            self._db.put(self._db.outbox, record_id, OutboxEntry(record, now + lease))
+            claimed.append(record)
+            if len(claimed) == limit:
+                break
+        return claimed
+
+    async def ack(self, record_ids: Sequence[int]) -> None:
+        # A handled record is gone for good, so the table holds only work still to do.
+        for record_id in record_ids:
+            self._db.remove(self._db.outbox, record_id)

@@ -1,0 +1,160 @@
+"""Accounts: sign-up, sign-in, tokens, profile."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from mov_core.domain.changes import UserRegistered
+from mov_core.domain.errors import EmailTaken, InvalidCredentials, ValidationFailed, FieldIssue
+from mov_core.domain.events import UNSET, Unset
+from mov_core.domain.users import (
+    Principal,
+    Registration,
+    Role,
+    User,
+    check_password,
+    normalize_email,
+)
+from mov_core.domain.validation import Issues
+from mov_core.ports.clock import Clock
+from mov_core.ports.errors import Conflict
+from mov_core.ports.persistence import UnitOfWork
+from mov_core.ports.security import PasswordHasher, TokenService
+
+
+@frozen
+class RegisterUser:
+    email: str
+    password: str
+    role: Role
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@frozen
+class SignedIn:
+    user: User
+    token: str
+
+
+async def register_user(
+    cmd: RegisterUser, *, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock
+) -> User:
+    """Create an account. E-mails are unique case-insensitively, also under a race.
+
+    Raises:
+        ValidationFailed: listing every failing field.
+        EmailTaken: the e-mail already has an account.
+    """
+    registration = Registration.validate(
+        email=cmd.email,
+        password=cmd.password,
+        role=cmd.role,
+        first_name=cmd.first_name,
+        last_name=cmd.last_name,
+    )
+    async with uow:
+        if await uow.users.find_by_email(registration.email) is not None:
+            raise EmailTaken(registration.email)
+        user = User.register(registration, password_hash=hasher.hash(cmd.password), now=clock.now())
+        try:
+            user = await uow.users.add(user)
+        except Conflict:
+            raise EmailTaken(registration.email) from None
+        await uow.outbox.add([UserRegistered(user.id)], now=clock.now())
+        await uow.commit()
+    return user
+
+
+async def authenticate(
+    email: str,
+    password: str,
+    *,
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    tokens: TokenService,
+    clock: Clock,
+) -> SignedIn:
+    """Sign in. An unknown e-mail and a wrong password fail alike, in the same time; a
+    deactivated account is told so only after a correct password. A hash in a deprecated
+    scheme is upgraded now that the password is known.
+
+    Raises:
+        InvalidCredentials: unknown e-mail or wrong password.
+        AccountDeactivated: correct password, deactivated account.
+    """
+    async with uow:
+        user = await uow.users.find_by_email(normalize_email(email))
+        if user is None:
+            hasher.burn(password)
+            raise InvalidCredentials
+        if not hasher.verify(password, user.password_hash):
+            raise InvalidCredentials
+        user.ensure_active()
+        if hasher.needs_rehash(user.password_hash):
+            user = user.with_password_hash(hasher.hash(password), now=clock.now())
+            await uow.users.save(user)
+            await uow.commit()
+    return SignedIn(user, tokens.issue(user.principal, now=clock.now()))
+
+
+def verify_token(token: str, *, tokens: TokenService, clock: Clock) -> Principal:
+    """Raises `InvalidToken` or `TokenExpired`."""
+    return tokens.verify(token, now=clock.now())
+
+
+async def profile(actor: Principal, *, uow: UnitOfWork) -> User:
+    """Raises `NotFound` when the account no longer exists."""
+    async with uow:
+        return await uow.users.get(actor.user_id)
+
+
+async def update_profile(
+    actor: Principal,
+    *,
+    first_name: str | None | Unset = UNSET,
+    last_name: str | None | Unset = UNSET,
+    uow: UnitOfWork,
+    clock: Clock,
+) -> User:
+    """Change one's names; a field not given keeps its value, `None` clears it."""
+    async with uow:
+        user = await uow.users.get(actor.user_id)
+        user = user.renamed(
+            first_name=user.first_name if first_name is UNSET else first_name,
+            last_name=user.last_name if last_name is UNSET else last_name,
+            now=clock.now(),
+        )
+        await uow.users.save(user)
+        await uow.commit()
+    return user
+
+
+async def change_password(
+    actor: Principal,
+    current_password: str,
+    new_password: str,
+    *,
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    clock: Clock,
+) -> None:
+    """Replace one's password, proving the current one; the new one meets the policy.
+
+    Raises:
+        ValidationFailed: the new password breaks the policy or equals the current one.
+        InvalidCredentials: the current password is wrong.
+    """
+    issues = Issues()
+    check_password(issues, new_password, "newPassword")
+    issues.raise_if_any()
+    if new_password == current_password:
+        raise ValidationFailed(
+            [FieldIssue("newPassword", "New password must differ from the current one")]
+        )
+    async with uow:
+        user = await uow.users.get(actor.user_id)
+        if not hasher.verify(current_password, user.password_hash):
+            raise InvalidCredentials
+        await uow.users.save(user.with_password_hash(hasher.hash(new_password), now=clock.now()))
+        await uow.commit()

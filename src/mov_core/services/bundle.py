@@ -1,0 +1,120 @@
+"""`Services`: every use case with its dependencies bound, built once by the composition root
+and handed to the API, the Socket.IO server, the workers and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from attrs import frozen
+
+from mov_core.domain.enrollments import CancelOutcome, Enrollment, EnrollOutcome, Occupancy
+from mov_core.domain.enrollments import RosterSnapshot
+from mov_core.domain.events import UNSET, EventPatch, Unset
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.users import Principal, User
+from mov_core.ports.clock import Clock
+from mov_core.ports.persistence import UnitOfWork
+from mov_core.ports.security import PasswordHasher, TokenService
+from mov_core.services import auth, enrollments, events
+from mov_core.services.auth import RegisterUser, SignedIn
+from mov_core.services.enrollments import MyEnrollment
+from mov_core.services.events import EventFilter, EventPage, EventView, NewEvent
+
+
+@frozen
+class Services:
+    """The application's use cases. `uow` makes a fresh unit of work per call."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    hasher: PasswordHasher
+    tokens: TokenService
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    async def register_user(self, cmd: RegisterUser) -> User:
+        return await auth.register_user(cmd, uow=self.uow(), hasher=self.hasher, clock=self.clock)
+
+    async def authenticate(self, email: str, password: str) -> SignedIn:
+        return await auth.authenticate(
+            email, password, uow=self.uow(), hasher=self.hasher, tokens=self.tokens,
+            clock=self.clock,
+        )  # fmt: skip
+
+    def verify_token(self, token: str) -> Principal:
+        return auth.verify_token(token, tokens=self.tokens, clock=self.clock)
+
+    async def profile(self, actor: Principal) -> User:
+        return await auth.profile(actor, uow=self.uow())
+
+    async def update_profile(
+        self,
+        actor: Principal,
+        *,
+        first_name: str | None | Unset = UNSET,
+        last_name: str | None | Unset = UNSET,
+    ) -> User:
+        return await auth.update_profile(
+            actor, first_name=first_name, last_name=last_name, uow=self.uow(), clock=self.clock
+        )
+
+    async def change_password(self, actor: Principal, current: str, new: str) -> None:
+        await auth.change_password(
+            actor, current, new, uow=self.uow(), hasher=self.hasher, clock=self.clock
+        )
+
+    # --- events -----------------------------------------------------------------------------
+
+    async def create_event(self, actor: Principal, cmd: NewEvent) -> EventView:
+        return await events.create_event(actor, cmd, uow=self.uow(), clock=self.clock)
+
+    async def get_event(self, viewer: Principal | None, event_id: int) -> EventView:
+        return await events.get_event(viewer, event_id, uow=self.uow())
+
+    async def availability(self, viewer: Principal | None, event_id: int) -> Occupancy:
+        return await events.availability(viewer, event_id, uow=self.uow())
+
+    async def update_event(self, actor: Principal, event_id: int, patch: EventPatch) -> EventView:
+        return await events.update_event(actor, event_id, patch, uow=self.uow(), clock=self.clock)
+
+    async def change_status(
+        self, actor: Principal, event_id: int, target: EventStatus
+    ) -> EventView:
+        return await events.change_status(
+            actor, event_id, target, uow=self.uow(), clock=self.clock
+        )
+
+    async def delete_event(self, actor: Principal, event_id: int) -> None:
+        await events.delete_event(actor, event_id, uow=self.uow(), clock=self.clock)
+
+    async def list_events(self, viewer: Principal | None, filters: EventFilter) -> EventPage:
+        return await events.list_events(viewer, filters, uow=self.uow())
+
+    async def organizer_events(self, actor: Principal, filters: EventFilter) -> EventPage:
+        return await events.organizer_events(actor, filters, uow=self.uow())
+
+    # --- enrollments ------------------------------------------------------------------------
+
+    async def enroll(self, actor: Principal, event_id: int) -> EnrollOutcome:
+        return await enrollments.enroll(actor, event_id, uow=self.uow(), clock=self.clock)
+
+    async def get_enrollment(self, actor: Principal, enrollment_id: int) -> Enrollment:
+        return await enrollments.get_enrollment(actor, enrollment_id, uow=self.uow())
+
+    async def cancel_enrollment(self, actor: Principal, enrollment_id: int) -> CancelOutcome:
+        return await enrollments.cancel_enrollment(
+            actor, enrollment_id, uow=self.uow(), clock=self.clock
+        )
+
+    async def remove_participant(
+        self, actor: Principal, event_id: int, user_id: int
+    ) -> CancelOutcome:
+        return await enrollments.remove_participant(
+            actor, event_id, user_id, uow=self.uow(), clock=self.clock
+        )
+
+    async def roster(self, actor: Principal, event_id: int) -> RosterSnapshot:
+        return await enrollments.roster(actor, event_id, uow=self.uow())
+
+    async def my_enrollments(self, actor: Principal) -> Sequence[MyEnrollment]:
+        return await enrollments.my_enrollments(actor, uow=self.uow())

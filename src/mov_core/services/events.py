@@ -1,0 +1,276 @@
+"""Events: plan, edit, move through the lifecycle, delete, find."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from attrs import frozen
+
+from mov_core.domain.changes import (
+    Change,
+    EventCanceled,
+    EventCompleted,
+    EventCreated,
+    EventDeleted,
+    EventPublished,
+    EventStarted,
+    EventUpdated,
+    PromotedFromWaitlist,
+)
+from mov_core.domain.enrollments import Occupancy
+from mov_core.domain.errors import FieldIssue, ValidationFailed
+from mov_core.domain.events import Event, EventDetails, EventPatch, Visibility, can_view
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.users import Principal, Role
+from mov_core.ports.clock import Clock
+from mov_core.ports.errors import NotFound
+from mov_core.ports.persistence import EventCursor, EventQuery, UnitOfWork
+
+PAGE_MAX = 100
+SEARCH_MAX = 200
+
+
+@frozen
+class NewEvent:
+    """What an organizer submits to plan an event (validated by `EventDetails.validate`)."""
+
+    title: str
+    description: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+    location: str
+    category: str
+    capacity: int
+    visibility: Visibility = Visibility.PUBLIC
+    waitlist_enabled: bool = True
+
+
+@frozen
+class EventView:
+    """An event with its seats, as every reader sees it."""
+
+    event: Event
+    occupancy: Occupancy
+
+
+@frozen
+class EventFilter:
+    statuses: frozenset[EventStatus] | None = None
+    categories: frozenset[str] | None = None
+    text: str | None = None
+    starts_from: datetime | None = None
+    starts_to: datetime | None = None
+    after: EventCursor | None = None
+    limit: int = 20
+
+
+@frozen
+class EventPage:
+    items: Sequence[EventView]
+    next_cursor: EventCursor | None
+
+
+async def create_event(
+    actor: Principal, cmd: NewEvent, *, uow: UnitOfWork, clock: Clock
+) -> EventView:
+    """Organizers plan events; a new event is Planning and seen only by its organizer.
+
+    Raises:
+        RoleRequired: the actor is not an organizer.
+        ValidationFailed: listing every failing field.
+    """
+    actor.require(Role.ORGANIZER)
+    now = clock.now()
+    details = EventDetails.validate(
+        title=cmd.title,
+        description=cmd.description,
+        starts_at=cmd.starts_at,
+        ends_at=cmd.ends_at,
+        location=cmd.location,
+        category=cmd.category,
+        capacity=cmd.capacity,
+        visibility=cmd.visibility,
+        waitlist_enabled=cmd.waitlist_enabled,
+        now=now,
+    )
+    async with uow:
+        event = await uow.events.add(Event.plan(details, organizer_id=actor.user_id, now=now))
+        await uow.outbox.add([EventCreated(event.id, actor.user_id)], now=now)
+        await uow.commit()
+    return EventView(event, Occupancy(event.capacity, 0, 0))
+
+
+async def get_event(viewer: Principal | None, event_id: int, *, uow: UnitOfWork) -> EventView:
+    """Raises `NotFound` for a missing event and for one the viewer may not see."""
+    async with uow:
+        event = await visible_event(uow, viewer, event_id)
+        return await _view(uow, event)
+
+
+async def availability(viewer: Principal | None, event_id: int, *, uow: UnitOfWork) -> Occupancy:
+    """Seats taken, free and waiting. Raises `NotFound` as `get_event` does."""
+    return (await get_event(viewer, event_id, uow=uow)).occupancy
+
+
+async def update_event(
+    actor: Principal, event_id: int, patch: EventPatch, *, uow: UnitOfWork, clock: Clock
+) -> EventView:
+    """Edit an event (Planning or Published). More seats promote waiters at once; fewer seats
+    than participants already enrolled is refused, and nothing is changed.
+
+    Raises:
+        NotFound, NotEventOwner, EventNotEditable, ValidationFailed, CapacityBelowEnrolled.
+    """
+    now = clock.now()
+    async with uow:
+        event = await _owned_event(uow, actor, event_id)
+        revised, changed = event.revise(patch, now=now)
+        if not changed:
+            return await _view(uow, event)
+        changes: list[Change] = [EventUpdated(event.id, changed)]
+        if "capacity" in changed:
+            promoted = await uow.enrollments.resize(event.id, revised.capacity, now=now)
+            changes += [PromotedFromWaitlist(event.id, e.user_id, e.id) for e in promoted]
+        await uow.events.save(revised)
+        await uow.outbox.add(changes, now=now)
+        view = await _view(uow, revised)
+        await uow.commit()
+    return view
+
+
+async def change_status(
+    actor: Principal, event_id: int, target: EventStatus, *, uow: UnitOfWork, clock: Clock
+) -> EventView:
+    """Move an event along the lifecycle table. Canceling cancels every enrollment.
+
+    Raises:
+        NotFound, NotEventOwner, InvalidTransition.
+    """
+    async with uow:
+        event = await _owned_event(uow, actor, event_id)
+        event = await transition(uow, event, target, now=clock.now())
+        view = await _view(uow, event)
+        await uow.commit()
+    return view
+
+
+async def transition(uow: UnitOfWork, event: Event, target: EventStatus, *, now: datetime) -> Event:
+    """The one path every status change takes (organizers, admins and the clock alike),
+    inside the caller's unit of work: guard, roster consequences, changes recorded."""
+    moved = event.transition(target, now=now)
+    change: Change
+    if target is EventStatus.CANCELED:
+        canceled = await uow.enrollments.cancel_all(event.id, now=now)
+        change = EventCanceled(event.id, tuple(e.user_id for e in canceled))
+    else:
+        change = _LIFECYCLE_CHANGES[target](event.id)
+    await uow.events.save(moved)
+    await uow.outbox.add([change], now=now)
+    return moved
+
+
+_LIFECYCLE_CHANGES: dict[EventStatus, Callable[[int], Change]] = {
+    EventStatus.PUBLISHED: EventPublished,
+    EventStatus.RUNNING: EventStarted,
+    EventStatus.COMPLETED: EventCompleted,
+}
+
+
+async def delete_event(actor: Principal, event_id: int, *, uow: UnitOfWork, clock: Clock) -> None:
+    """Delete a Planning event nobody enrolled in (others are canceled, never deleted).
+
+    Raises:
+        NotFound, NotEventOwner, EventNotDeletable.
+    """
+    async with uow:
+        event = await _owned_event(uow, actor, event_id)
+        event.ensure_deletable(has_enrollments=await uow.enrollments.has_enrollments(event.id))
+        await uow.events.delete(event.id)
+        await uow.outbox.add([EventDeleted(event.id)], now=clock.now())
+        await uow.commit()
+
+
+async def list_events(
+    viewer: Principal | None, filters: EventFilter, *, uow: UnitOfWork
+) -> EventPage:
+    """The events the viewer may see, by (date, id), one keyset page at a time.
+
+    Raises:
+        ValidationFailed: limit outside 1–100, search text too long, empty date range.
+    """
+    return await _page(_query(filters, viewer=viewer), uow)
+
+
+async def organizer_events(
+    actor: Principal, filters: EventFilter, *, uow: UnitOfWork
+) -> EventPage:
+    """An organizer's own events, in every status.
+
+    Raises:
+        RoleRequired: the actor is not an organizer.
+        ValidationFailed: as `list_events`.
+    """
+    actor.require(Role.ORGANIZER)
+    return await _page(_query(filters, viewer=actor, organizer_id=actor.user_id), uow)
+
+
+def _query(
+    filters: EventFilter, *, viewer: Principal | None, organizer_id: int | None = None
+) -> EventQuery:
+    issues = []
+    if not 1 <= filters.limit <= PAGE_MAX:
+        issues.append(FieldIssue("limit", f"limit must be between 1 and {PAGE_MAX}"))
+    text = (filters.text or "").strip() or None
+    if text is not None and len(text) > SEARCH_MAX:
+        issues.append(FieldIssue("q", f"q must be at most {SEARCH_MAX} characters"))
+    if filters.starts_from and filters.starts_to and filters.starts_from > filters.starts_to:
+        issues.append(FieldIssue("to", "to must not be before from"))
+    if issues:
+        raise ValidationFailed(issues)
+    return EventQuery(
+        viewer=viewer,
+        statuses=filters.statuses,
+        categories=filters.categories,
+        text=text,
+        starts_from=filters.starts_from,
+        starts_to=filters.starts_to,
+        organizer_id=organizer_id,
+        after=filters.after,
+        limit=filters.limit + 1,  # one more than asked tells whether a next page exists
+    )
+
+
+async def _page(query: EventQuery, uow: UnitOfWork) -> EventPage:
+    async with uow:
+        events = list(await uow.events.list(query))
+        more = len(events) == query.limit
+        events = events[: query.limit - 1]
+        seats = await uow.enrollments.occupancy([e.id for e in events])
+    views = [EventView(e, seats[e.id]) for e in events]
+    last = events[-1] if more and events else None
+    return EventPage(views, EventCursor(last.starts_at, last.id) if last else None)
+
+
+async def visible_event(uow: UnitOfWork, viewer: Principal | None, event_id: int) -> Event:
+    """The event if the viewer may see it; else `NotFound`, as if it did not exist."""
+    event = await uow.events.get(event_id)
+    if can_view(event, viewer, is_enrolled=False):
+        return event  # the common case needs no roster lookup
+    if viewer is not None and can_view(event, viewer, is_enrolled=True):
+        if await uow.enrollments.has_enrollments(event_id, user_id=viewer.user_id):
+            return event
+    raise NotFound("Event", event_id)
+
+
+async def _owned_event(uow: UnitOfWork, actor: Principal, event_id: int) -> Event:
+    """Organizers who do not own an event may still see it (when public): then they are told
+    they are not its owner; when they may not see it, it does not exist for them."""
+    event = await visible_event(uow, actor, event_id)
+    event.ensure_owner(actor)
+    return event
+
+
+async def _view(uow: UnitOfWork, event: Event) -> EventView:
+    seats = await uow.enrollments.occupancy([event.id])
+    return EventView(event, seats[event.id])

@@ -1,0 +1,368 @@
+"""What every `NotificationStore` must do: dedupe, keyset paging, reads, preferences, deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mov_core.domain.notifications import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationType,
+    Preferences,
+    RetryPolicy,
+)
+from mov_core.ports.errors import NotFound
+from mov_core.ports.notifications import NotificationCursor, NotificationStore
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+ALICE = 1
+BOB = 2
+POLICY = RetryPolicy(max_attempts=3, base=timedelta(seconds=30), cap=timedelta(minutes=5))
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def notification(
+    user_id: int = ALICE, *, created: float = 0, notification_id: str = ""
+) -> Notification:
+    return Notification(
+        id=notification_id,
+        user_id=user_id,
+        type=NotificationType.EVENT_UPDATED,
+        title="Event updated",
+        body="The start time moved.",
+        event_id=42,
+        created_at=at(created),
+    )
+
+
+def planned(channel: Channel = Channel.EMAIL, *, allowed: bool = True, now: float = 0) -> Delivery:
+    """A delivery planned before the store gives the notification its id."""
+    return Delivery.plan("", channel, allowed=allowed, now=at(now))
+
+
+async def add(
+    store: NotificationStore,
+    item: Notification | None = None,
+    deliveries: Sequence[Delivery] = (),
+    *,
+    key: str | None = None,
+) -> Notification:
+    stored, created = await store.add(
+        item or notification(), deliveries, dedupe_key=key or uuid.uuid4().hex
+    )
+    assert created
+    return stored
+
+
+async def delivery(store: NotificationStore, channel: Channel = Channel.EMAIL, **kw) -> Delivery:
+    """A freshly added notification's delivery on `channel`."""
+    stored = await add(store, notification(), [planned(channel, **kw)])
+    (found,) = await store.deliveries(stored.id)
+    return found
+
+
+async def walk(store: NotificationStore, user_id: int, *, unread_only: bool = False) -> list[str]:
+    """Every id reached by following the keyset cursor, page by page."""
+    seen: list[str] = []
+    before: NotificationCursor | None = None
+    while page := await store.list(user_id, unread_only=unread_only, before=before, limit=4):
+        seen.extend(n.id for n in page)
+        before = NotificationCursor(page[-1].created_at, page[-1].id)
+    return seen
+
+
+def newest_first(items: Sequence[Notification]) -> list[str]:
+    return [n.id for n in sorted(items, key=lambda n: (n.created_at, n.id), reverse=True)]
+
+
+# --- add and dedupe ------------------------------------------------------------------------------
+
+
+async def test_add_assigns_an_id_when_empty(notification_store: NotificationStore):
+    stored, created = await notification_store.add(notification(), [], dedupe_key="k")
+
+    assert created
+    assert stored.id
+    assert stored == notification(notification_id=stored.id)
+    assert list(await notification_store.list(ALICE)) == [stored]
+
+
+async def test_add_keeps_a_given_id(notification_store: NotificationStore):
+    stored = await add(notification_store, notification(notification_id="n-1"))
+
+    assert stored.id == "n-1"
+
+
+async def test_ids_assigned_by_the_store_are_unique(notification_store: NotificationStore):
+    stored = [await add(notification_store) for _ in range(10)]
+
+    assert len({n.id for n in stored}) == 10
+
+
+async def test_a_repeated_dedupe_key_returns_the_first_and_stores_nothing(
+    notification_store: NotificationStore,
+):
+    first = await add(notification_store, notification(created=0), [planned()], key="k")
+
+    again, created = await notification_store.add(
+        notification(created=5, notification_id="n-2"),
+        [planned(Channel.IN_APP)],
+        dedupe_key="k",
+    )
+
+    assert not created
+    assert again == first
+    assert list(await notification_store.list(ALICE)) == [first]
+    assert list(await notification_store.deliveries("n-2")) == []
+    assert [d.channel for d in await notification_store.deliveries(first.id)] == [Channel.EMAIL]
+
+
+async def test_concurrent_adds_with_one_dedupe_key_store_one(
+    notification_store: NotificationStore,
+):
+    results = await asyncio.gather(
+        *(notification_store.add(notification(created=i), [], dedupe_key="k") for i in range(10))
+    )
+
+    assert sum(created for _, created in results) == 1
+    assert len({n.id for n, _ in results}) == 1
+    assert await notification_store.unread_count(ALICE) == 1
+
+
+async def test_deliveries_are_stored_under_the_notification_id(
+    notification_store: NotificationStore,
+):
+    stored = await add(
+        notification_store, notification(), [planned(Channel.IN_APP), planned(Channel.EMAIL)]
+    )
+
+    found = await notification_store.deliveries(stored.id)
+
+    assert {d.channel: d for d in found} == {
+        Channel.IN_APP: Delivery.plan(stored.id, Channel.IN_APP, allowed=True, now=T0),
+        Channel.EMAIL: Delivery.plan(stored.id, Channel.EMAIL, allowed=True, now=T0),
+    }
+
+
+# --- list, unread, cursor ------------------------------------------------------------------------
+
+
+async def test_list_is_newest_first_with_ties_broken_by_id(notification_store: NotificationStore):
+    for notification_id, created in [("a", 0), ("b", 5), ("c", 5), ("d", 1)]:
+        await add(
+            notification_store, notification(created=created, notification_id=notification_id)
+        )
+
+    assert [n.id for n in await notification_store.list(ALICE)] == ["c", "b", "d", "a"]
+
+
+async def test_list_returns_at_most_limit(notification_store: NotificationStore):
+    for i in range(5):
+        await add(notification_store, notification(created=i))
+
+    page = await notification_store.list(ALICE, limit=2)
+
+    assert [n.created_at for n in page] == [at(4), at(3)]
+
+
+async def test_keyset_paging_walks_every_notification_once_despite_ties(
+    notification_store: NotificationStore,
+):
+    # three per instant, so pages end in the middle of a tie
+    stored = [await add(notification_store, notification(created=i // 3)) for i in range(25)]
+    await add(notification_store, notification(BOB, created=3))
+
+    assert await walk(notification_store, ALICE) == newest_first(stored)
+
+
+async def test_list_shows_only_the_users_own(notification_store: NotificationStore):
+    mine = await add(notification_store, notification(ALICE))
+    await add(notification_store, notification(BOB))
+
+    assert list(await notification_store.list(ALICE)) == [mine]
+
+
+async def test_unread_only_skips_read_ones_and_pages(notification_store: NotificationStore):
+    stored = [await add(notification_store, notification(created=i // 2)) for i in range(12)]
+    for read in stored[::3]:
+        await notification_store.mark_read(ALICE, read.id, now=at(100))
+    unread = [n for i, n in enumerate(stored) if i % 3]
+
+    assert await walk(notification_store, ALICE, unread_only=True) == newest_first(unread)
+    assert len(await notification_store.list(ALICE, limit=100)) == 12
+
+
+async def test_unread_count_counts_the_users_unread(notification_store: NotificationStore):
+    first = await add(notification_store, notification(ALICE))
+    await add(notification_store, notification(ALICE))
+    await add(notification_store, notification(BOB))
+
+    assert await notification_store.unread_count(ALICE) == 2
+    await notification_store.mark_read(ALICE, first.id, now=at(1))
+    assert await notification_store.unread_count(ALICE) == 1
+    assert await notification_store.unread_count(BOB) == 1
+    assert await notification_store.unread_count(99) == 0
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+async def test_mark_read_stamps_the_time_and_is_kept(notification_store: NotificationStore):
+    stored = await add(notification_store)
+
+    read = await notification_store.mark_read(ALICE, stored.id, now=at(60))
+
+    assert read.read_at == at(60)
+    assert list(await notification_store.list(ALICE)) == [read]
+
+
+async def test_mark_read_is_idempotent(notification_store: NotificationStore):
+    stored = await add(notification_store)
+    await notification_store.mark_read(ALICE, stored.id, now=at(60))
+
+    again = await notification_store.mark_read(ALICE, stored.id, now=at(120))
+
+    assert again.read_at == at(60)
+
+
+async def test_mark_read_of_a_missing_notification_is_not_found(
+    notification_store: NotificationStore,
+):
+    with pytest.raises(NotFound):
+        await notification_store.mark_read(ALICE, "missing", now=at(1))
+
+
+async def test_mark_read_of_another_users_notification_is_not_found(
+    notification_store: NotificationStore,
+):
+    bobs = await add(notification_store, notification(BOB))
+
+    with pytest.raises(NotFound):
+        await notification_store.mark_read(ALICE, bobs.id, now=at(1))
+    assert await notification_store.unread_count(BOB) == 1
+
+
+async def test_mark_all_read_reads_the_users_unread_and_counts_them(
+    notification_store: NotificationStore,
+):
+    early = await add(notification_store, notification(ALICE))
+    await notification_store.mark_read(ALICE, early.id, now=at(1))
+    for _ in range(3):
+        await add(notification_store, notification(ALICE))
+    await add(notification_store, notification(BOB))
+
+    assert await notification_store.mark_all_read(ALICE, now=at(10)) == 3
+    assert await notification_store.mark_all_read(ALICE, now=at(20)) == 0
+    assert await notification_store.unread_count(ALICE) == 0
+    assert await notification_store.unread_count(BOB) == 1
+    read_times = {n.id: n.read_at for n in await notification_store.list(ALICE)}
+    assert read_times.pop(early.id) == at(1)
+    assert set(read_times.values()) == {at(10)}
+
+
+# --- preferences ---------------------------------------------------------------------------------
+
+
+async def test_preferences_default_until_saved(notification_store: NotificationStore):
+    assert await notification_store.preferences(ALICE) == Preferences.defaults(ALICE)
+
+
+async def test_saved_preferences_are_read_back_per_user(notification_store: NotificationStore):
+    quiet = Preferences.defaults(ALICE).with_choices(
+        {(NotificationType.EVENT_UPDATED, Channel.EMAIL): False}
+    )
+    await notification_store.save_preferences(quiet)
+
+    assert await notification_store.preferences(ALICE) == quiet
+    assert await notification_store.preferences(BOB) == Preferences.defaults(BOB)
+
+
+async def test_saving_preferences_again_replaces_them(notification_store: NotificationStore):
+    key = (NotificationType.CHAT_MESSAGE, Channel.EMAIL)
+    await notification_store.save_preferences(Preferences.defaults(ALICE).with_choices({key: True}))
+    await notification_store.save_preferences(Preferences.defaults(ALICE))
+
+    assert not (await notification_store.preferences(ALICE)).allows(*key)
+
+
+# --- deliveries ----------------------------------------------------------------------------------
+
+
+async def test_due_deliveries_are_pending_ones_due_by_now_oldest_first(
+    notification_store: NotificationStore,
+):
+    later = await delivery(notification_store, now=20)
+    sooner = await delivery(notification_store, now=10)
+    await delivery(notification_store, now=31)
+    await delivery(notification_store, allowed=False, now=0)
+    sent = await delivery(notification_store, now=0)
+    await notification_store.save_delivery(sent.succeeded(now=at(1)))
+
+    assert list(await notification_store.due_deliveries(now=at(30), limit=10)) == [sooner, later]
+    assert list(await notification_store.due_deliveries(now=at(30), limit=1)) == [sooner]
+    assert list(await notification_store.due_deliveries(now=at(5), limit=10)) == []
+
+
+async def test_a_delivery_is_due_at_exactly_its_next_attempt(
+    notification_store: NotificationStore,
+):
+    pending = await delivery(notification_store, now=10)
+
+    assert list(await notification_store.due_deliveries(now=at(10), limit=10)) == [pending]
+
+
+async def test_save_delivery_replaces_it(notification_store: NotificationStore):
+    pending = await delivery(notification_store, now=0)
+    retry = pending.attempt_failed("timeout", now=at(1), policy=POLICY)
+
+    await notification_store.save_delivery(retry)
+
+    assert list(await notification_store.deliveries(pending.notification_id)) == [retry]
+    assert list(await notification_store.due_deliveries(now=at(30), limit=10)) == []
+    assert list(await notification_store.due_deliveries(now=at(31), limit=10)) == [retry]
+
+
+async def test_save_delivery_never_added_is_not_found(notification_store: NotificationStore):
+    stored = await add(notification_store, notification(), [planned(Channel.IN_APP)])
+    never_added = Delivery.plan(stored.id, Channel.EMAIL, allowed=True, now=T0)
+
+    with pytest.raises(NotFound):
+        await notification_store.save_delivery(never_added)
+    with pytest.raises(NotFound):
+        await notification_store.save_delivery(planned())
+
+
+async def test_deliveries_of_an_unknown_notification_are_empty(
+    notification_store: NotificationStore,
+):
+    assert list(await notification_store.deliveries("missing")) == []
+
+
+async def test_failed_deliveries_lists_failed_ones_most_recent_first(
+    notification_store: NotificationStore,
+):
+    failed = []
+    for minute in (3, 1, 2):
+        pending = await delivery(notification_store)
+        gave_up = pending.attempt_failed("refused", now=at(60 * minute), policy=RetryPolicy(1))
+        await notification_store.save_delivery(gave_up)
+        failed.append(gave_up)
+    await delivery(notification_store)
+    retrying = await delivery(notification_store)
+    await notification_store.save_delivery(retrying.attempt_failed("x", now=at(1), policy=POLICY))
+
+    found = await notification_store.failed_deliveries()
+
+    assert list(found) == sorted(failed, key=lambda d: d.updated_at, reverse=True)
+    assert all(d.status is DeliveryStatus.FAILED for d in found)
+    assert len(await notification_store.failed_deliveries(limit=2)) == 2
