@@ -1,4 +1,4 @@
-"""Sessions: `nox` runs tests, lint, typecheck and imports; `nox -s bench -- NAME` runs a benchmark."""
+"""`nox` runs tests, lint, typecheck and imports; `nox -s bench -- NAME` runs a benchmark."""
 
 import nox
 

@@ -44,4 +44,3 @@ def change_to_json(change: Change) -> str:
 
 def change_from_json(text: str) -> Change:
     return _CONVERTER.structure(json.loads(text), Change)
-

@@ -2,10 +2,10 @@ import json
 
 import pytest
 from hypothesis import given
+from tests.strategies import CHANGE_STRATEGIES, any_change
 
 from mov_adapters.serialization import change_from_json, change_to_json
 from mov_core.domain.changes import CHANGE_TYPES
-from tests.strategies import CHANGE_STRATEGIES, any_change
 
 
 def test_every_change_type_has_a_strategy():

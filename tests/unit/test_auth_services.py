@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import bcrypt
 import pytest
+from tests.unit.conftest import NOW, PASSWORD, drain_outbox
 
 from mov_core.domain.changes import UserRegistered
 from mov_core.domain.errors import (
@@ -12,10 +13,9 @@ from mov_core.domain.errors import (
     TokenExpired,
     ValidationFailed,
 )
+from mov_core.domain.events import UNSET
 from mov_core.domain.users import Role
 from mov_core.services.auth import RegisterUser
-from mov_core.domain.events import UNSET
-from tests.unit.conftest import NOW, PASSWORD, drain_outbox
 
 
 async def test_registration_stores_a_normalised_email_and_a_hash_never_the_password(
@@ -156,4 +156,6 @@ async def test_changing_the_password_needs_the_current_one_and_meets_the_policy(
     await services.change_password(user.principal, PASSWORD, "a new long password")
     with pytest.raises(InvalidCredentials):
         await services.authenticate("ada@example.com", PASSWORD)
-    assert (await services.authenticate("ada@example.com", "a new long password")).user.id == user.id
+    assert (
+        await services.authenticate("ada@example.com", "a new long password")
+    ).user.id == user.id

@@ -2,6 +2,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from tests.unit.conftest import drain_outbox, new_event, published_event, register
 
 from mov_core.domain.changes import (
     EnrollmentCanceled,
@@ -20,12 +21,13 @@ from mov_core.domain.errors import (
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.roster import Placement
 from mov_core.ports.errors import NotFound
-from tests.unit.conftest import drain_outbox, new_event, published_event, register
 
 E, W, C = EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED, EnrollmentStatus.CANCELED
 
 
-async def test_a_seat_then_the_waitlist_in_arrival_order(services, db, clock, organizer, participants):
+async def test_a_seat_then_the_waitlist_in_arrival_order(
+    services, db, clock, organizer, participants
+):
     event_id = await published_event(services, organizer, capacity=2)
     await drain_outbox(db, clock)
     outcomes = [await services.enroll(p, event_id) for p in participants[:4]]
@@ -93,7 +95,9 @@ async def test_a_freed_seat_goes_at_once_to_the_first_waiter(
         ),
         PromotedFromWaitlist(event_id, participants[1].user_id, first.enrollment.id),
     ]  # fmt: skip
-    assert (await services.get_enrollment(participants[2], second.enrollment.id)).waitlist_position == 1
+    assert (
+        await services.get_enrollment(participants[2], second.enrollment.id)
+    ).waitlist_position == 1
 
 
 async def test_canceling_twice_is_a_harmless_replay(services, db, clock, organizer, participants):
@@ -106,7 +110,9 @@ async def test_canceling_twice_is_a_harmless_replay(services, db, clock, organiz
     assert await drain_outbox(db, clock) == []
 
 
-async def test_leaving_then_rejoining_goes_to_the_end_of_the_line(services, organizer, participants):
+async def test_leaving_then_rejoining_goes_to_the_end_of_the_line(
+    services, organizer, participants
+):
     event_id = await published_event(services, organizer, capacity=1)
     for p in participants[:3]:
         await services.enroll(p, event_id)
@@ -181,7 +187,9 @@ async def test_a_crowd_never_overbooks_and_waits_in_arrival_order(services, orga
     outcomes = await asyncio.gather(*(services.enroll(p, event_id) for p in crowd))
     seats = await services.availability(None, event_id)
     assert (seats.enrolled, seats.waitlisted) == (10, 50)
-    waiting = sorted((o for o in outcomes if o.enrollment.status is W), key=lambda o: o.enrollment.id)
+    waiting = sorted(
+        (o for o in outcomes if o.enrollment.status is W), key=lambda o: o.enrollment.id
+    )
     assert [o.enrollment.waitlist_position for o in waiting] == list(range(1, 51))
     doubled = await asyncio.gather(*(services.enroll(crowd[0], event_id) for _ in range(10)))
     assert {o.enrollment.id for o in doubled} == {outcomes[0].enrollment.id}

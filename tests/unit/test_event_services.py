@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from tests.unit.conftest import NOW, drain_outbox, new_event, published_event
 
 from mov_core.domain.changes import (
     EventCanceled,
@@ -23,7 +24,6 @@ from mov_core.domain.events import EventPatch, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.ports.errors import NotFound
 from mov_core.services.events import EventFilter
-from tests.unit.conftest import NOW, drain_outbox, new_event, published_event
 
 S = EventStatus
 
@@ -33,7 +33,11 @@ async def test_an_organizer_plans_an_event_seen_only_by_them(
 ):
     view = await services.create_event(organizer, new_event(title="  Launch party  "))
     event = view.event
-    assert (event.status, event.title, event.organizer_id) == (S.PLANNING, "Launch party", organizer.user_id)
+    assert (event.status, event.title, event.organizer_id) == (
+        S.PLANNING,
+        "Launch party",
+        organizer.user_id,
+    )
     assert view.occupancy == Occupancy(3, 0, 0)
     assert EventCreated(event.id, organizer.user_id) in await drain_outbox(db, clock)
     assert (await services.get_event(organizer, event.id)).event == event
@@ -52,13 +56,16 @@ async def test_an_invalid_event_reports_every_field_and_stores_nothing(services,
     bad = new_event(title="ab", starts_at=NOW - timedelta(days=1), location=" ", capacity=0)
     with pytest.raises(ValidationFailed) as caught:
         await services.create_event(organizer, bad)
-    assert {i.field for i in caught.value.issues} == {"title", "date", "location", "maxParticipants"}
+    assert {i.field for i in caught.value.issues} == {
+        "title",
+        "date",
+        "location",
+        "maxParticipants",
+    }
     assert db.events == {}
 
 
-async def test_a_private_event_is_seen_by_its_participants_only(
-    services, organizer, participants
-):
+async def test_a_private_event_is_seen_by_its_participants_only(services, organizer, participants):
     event_id = await published_event(services, organizer, visibility=Visibility.PRIVATE)
     insider, outsider = participants[:2]
     with pytest.raises(NotFound):
@@ -70,9 +77,7 @@ async def test_a_private_event_is_seen_by_its_participants_only(
             await services.get_event(stranger, event_id)
 
 
-async def test_only_the_owner_edits_and_a_rival_cannot_even_see_a_plan(
-    services, organizer, rival
-):
+async def test_only_the_owner_edits_and_a_rival_cannot_even_see_a_plan(services, organizer, rival):
     planned = (await services.create_event(organizer, new_event())).event.id
     published = await published_event(services, organizer)
     with pytest.raises(NotFound):
@@ -96,7 +101,9 @@ async def test_an_edit_records_what_changed(services, db, clock, organizer):
     assert await drain_outbox(db, clock) == []
 
 
-async def test_more_seats_promote_waiters_at_once_in_order(services, db, clock, organizer, participants):
+async def test_more_seats_promote_waiters_at_once_in_order(
+    services, db, clock, organizer, participants
+):
     event_id = await published_event(services, organizer, capacity=2)
     for p in participants[:5]:
         await services.enroll(p, event_id)

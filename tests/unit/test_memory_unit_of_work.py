@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from attrs import evolve
+from tests.unit.conftest import NOW
 
 from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
@@ -12,7 +13,6 @@ from mov_core.domain.changes import EventPublished
 from mov_core.domain.events import Event, EventDetails
 from mov_core.domain.users import Registration, Role, User
 from mov_core.ports.errors import Conflict, NotFound
-from tests.unit.conftest import NOW
 
 
 def a_user(email="ada@example.com"):
@@ -46,10 +46,13 @@ async def test_leaving_without_commit_undoes_every_write(db):
 
 
 async def test_an_error_rolls_back_and_propagates(db):
-    with pytest.raises(RuntimeError, match="boom"):
+    async def failing_work():
         async with MemoryUnitOfWork(db) as uow:
             await uow.users.add(a_user())
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await failing_work()
     assert db.users == {}
 
 
@@ -103,9 +106,9 @@ async def test_units_of_work_take_turns(db):
 
 async def test_a_nested_unit_of_work_fails_instead_of_deadlocking(db):
     async with MemoryUnitOfWork(db):
+        inner = MemoryUnitOfWork(db)
         with pytest.raises(RuntimeError, match="nested"):
-            async with MemoryUnitOfWork(db):
-                pass
+            await inner.__aenter__()
 
 
 async def test_writing_outside_a_unit_of_work_is_refused(db):

@@ -15,7 +15,7 @@ from mov_adapters.security.passwords import (
     PasslibHasher,
 )
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 -- test input, not a credential
+PASSWORD = "correct horse battery staple"
 # 127 two-byte characters after one ASCII one: byte 72 falls in the middle of a character.
 MULTIBYTE_128 = "a" + "é" * 127
 EMOJI_128 = "🔑" * 128  # 512 bytes of UTF-8

@@ -20,7 +20,7 @@ from mov_core.domain.errors import InvalidToken, TokenExpired
 from mov_core.domain.users import Principal, Role
 
 # 64 bytes, so tests can also sign HS512 tokens with it (RFC 7518 minimum for that digest).
-SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdefghijkl"  # noqa: S105 -- test key
+SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdefghijkl"
 NOW = datetime(2030, 3, 15, 9, 0, tzinfo=UTC)
 T0 = int(NOW.timestamp())
 DAY = 24 * 60 * 60

@@ -1,4 +1,3 @@
-# ruff: noqa: S105, S106 - test passwords and hashes are literals by design
 """Users: e-mail normalisation, the password policy, names, roles and account state."""
 
 from __future__ import annotations

@@ -161,7 +161,9 @@ class MemoryEnrollmentLedger:
         )
         self._db.put(self._db.rosters, roster.event_id, state)
 
-    def _set_status(self, enrollment_id: int, status: EnrollmentStatus, now: datetime) -> Enrollment:
+    def _set_status(
+        self, enrollment_id: int, status: EnrollmentStatus, now: datetime
+    ) -> Enrollment:
         updated = evolve(self._db.enrollments[enrollment_id], status=status, updated_at=now)
         self._db.put(self._db.enrollments, enrollment_id, updated)
         return updated

@@ -128,9 +128,9 @@ class EventPatch:
     """A partial edit: fields left `UNSET` keep their value; `None` clears an optional one."""
 
     title: str | Unset = UNSET
-    description: str | None | Unset = UNSET
+    description: str | Unset | None = UNSET
     starts_at: datetime | Unset = UNSET
-    ends_at: datetime | None | Unset = UNSET
+    ends_at: datetime | Unset | None = UNSET
     location: str | Unset = UNSET
     category: str | Unset = UNSET
     capacity: int | Unset = UNSET

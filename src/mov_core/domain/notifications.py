@@ -39,9 +39,9 @@ DEFAULTS: Final[Mapping[tuple[NotificationType, Channel], bool]] = {
 }
 
 
-def _complete(choices: Mapping[tuple[NotificationType, Channel], bool]) -> dict[
-    tuple[NotificationType, Channel], bool
-]:
+def _complete(
+    choices: Mapping[tuple[NotificationType, Channel], bool],
+) -> dict[tuple[NotificationType, Channel], bool]:
     return {**DEFAULTS, **choices}
 
 
@@ -99,7 +99,10 @@ class RetryPolicy:
     cap: timedelta = timedelta(hours=1)
 
     def delay_after(self, attempts: int) -> timedelta:
-        return min(self.base * (1 << max(attempts - 1, 0)), self.cap)
+        doublings = max(attempts - 1, 0)
+        if doublings >= (self.cap // self.base).bit_length():
+            return self.cap  # checked first: base × 2ⁿ overflows timedelta for large n
+        return min(self.base * (1 << doublings), self.cap)
 
 
 @frozen
@@ -116,7 +119,9 @@ class Delivery:
     next_attempt_at: datetime | None = None
 
     @classmethod
-    def plan(cls, notification_id: str, channel: Channel, *, allowed: bool, now: datetime) -> Delivery:
+    def plan(
+        cls, notification_id: str, channel: Channel, *, allowed: bool, now: datetime
+    ) -> Delivery:
         """A delivery the user opted out of is recorded as SKIPPED, never attempted."""
         if not allowed:
             return cls(notification_id, channel, DeliveryStatus.SKIPPED, now, now)

@@ -20,9 +20,9 @@ from mov_core.domain.errors import (
     CapacityBelowEnrolled,
     EventFull,
     EventNotOpen,
+    FieldIssue,
     NotOnRoster,
     ValidationFailed,
-    FieldIssue,
 )
 from mov_core.domain.events import CAPACITY_MAX, CAPACITY_MIN
 

@@ -143,9 +143,7 @@ class User:
         if not self.is_active:
             raise AccountDeactivated
 
-    def renamed(
-        self, *, first_name: str | None, last_name: str | None, now: datetime
-    ) -> User:
+    def renamed(self, *, first_name: str | None, last_name: str | None, now: datetime) -> User:
         """Validated profile change (names trimmed, 1–100 characters, `None` clears)."""
         issues = Issues()
         first = check_name(issues, first_name, "firstName")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from mov_core.domain.changes import UserRegistered
-from mov_core.domain.errors import EmailTaken, InvalidCredentials, ValidationFailed, FieldIssue
+from mov_core.domain.errors import EmailTaken, FieldIssue, InvalidCredentials, ValidationFailed
 from mov_core.domain.events import UNSET, Unset
 from mov_core.domain.users import (
     Principal,
@@ -29,6 +29,24 @@ class RegisterUser:
     role: Role
     first_name: str | None = None
     last_name: str | None = None
+
+
+@frozen
+class Credentials:
+    email: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(email={self.email!r}, password=<hidden>)"
+
+
+@frozen
+class PasswordChange:
+    current: str
+    new: str
+
+    def __repr__(self) -> str:
+        return "PasswordChange(<hidden>)"
 
 
 @frozen
@@ -67,8 +85,7 @@ async def register_user(
 
 
 async def authenticate(
-    email: str,
-    password: str,
+    credentials: Credentials,
     *,
     uow: UnitOfWork,
     hasher: PasswordHasher,
@@ -83,6 +100,7 @@ async def authenticate(
         InvalidCredentials: unknown e-mail or wrong password.
         AccountDeactivated: correct password, deactivated account.
     """
+    email, password = credentials.email, credentials.password
     async with uow:
         user = await uow.users.find_by_email(normalize_email(email))
         if user is None:
@@ -112,8 +130,8 @@ async def profile(actor: Principal, *, uow: UnitOfWork) -> User:
 async def update_profile(
     actor: Principal,
     *,
-    first_name: str | None | Unset = UNSET,
-    last_name: str | None | Unset = UNSET,
+    first_name: str | Unset | None = UNSET,
+    last_name: str | Unset | None = UNSET,
     uow: UnitOfWork,
     clock: Clock,
 ) -> User:
@@ -132,8 +150,7 @@ async def update_profile(
 
 async def change_password(
     actor: Principal,
-    current_password: str,
-    new_password: str,
+    change: PasswordChange,
     *,
     uow: UnitOfWork,
     hasher: PasswordHasher,
@@ -145,6 +162,7 @@ async def change_password(
         ValidationFailed: the new password breaks the policy or equals the current one.
         InvalidCredentials: the current password is wrong.
     """
+    current_password, new_password = change.current, change.new
     issues = Issues()
     check_password(issues, new_password, "newPassword")
     issues.raise_if_any()

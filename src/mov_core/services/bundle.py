@@ -7,8 +7,13 @@ from collections.abc import Callable, Sequence
 
 from attrs import frozen
 
-from mov_core.domain.enrollments import CancelOutcome, Enrollment, EnrollOutcome, Occupancy
-from mov_core.domain.enrollments import RosterSnapshot
+from mov_core.domain.enrollments import (
+    CancelOutcome,
+    Enrollment,
+    EnrollOutcome,
+    Occupancy,
+    RosterSnapshot,
+)
 from mov_core.domain.events import UNSET, EventPatch, Unset
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, User
@@ -16,7 +21,7 @@ from mov_core.ports.clock import Clock
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.ports.security import PasswordHasher, TokenService
 from mov_core.services import auth, enrollments, events
-from mov_core.services.auth import RegisterUser, SignedIn
+from mov_core.services.auth import Credentials, PasswordChange, RegisterUser, SignedIn
 from mov_core.services.enrollments import MyEnrollment
 from mov_core.services.events import EventFilter, EventPage, EventView, NewEvent
 
@@ -37,9 +42,12 @@ class Services:
 
     async def authenticate(self, email: str, password: str) -> SignedIn:
         return await auth.authenticate(
-            email, password, uow=self.uow(), hasher=self.hasher, tokens=self.tokens,
+            Credentials(email, password),
+            uow=self.uow(),
+            hasher=self.hasher,
+            tokens=self.tokens,
             clock=self.clock,
-        )  # fmt: skip
+        )
 
     def verify_token(self, token: str) -> Principal:
         return auth.verify_token(token, tokens=self.tokens, clock=self.clock)
@@ -51,8 +59,8 @@ class Services:
         self,
         actor: Principal,
         *,
-        first_name: str | None | Unset = UNSET,
-        last_name: str | None | Unset = UNSET,
+        first_name: str | Unset | None = UNSET,
+        last_name: str | Unset | None = UNSET,
     ) -> User:
         return await auth.update_profile(
             actor, first_name=first_name, last_name=last_name, uow=self.uow(), clock=self.clock
@@ -60,7 +68,11 @@ class Services:
 
     async def change_password(self, actor: Principal, current: str, new: str) -> None:
         await auth.change_password(
-            actor, current, new, uow=self.uow(), hasher=self.hasher, clock=self.clock
+            actor,
+            PasswordChange(current, new),
+            uow=self.uow(),
+            hasher=self.hasher,
+            clock=self.clock,
         )
 
     # --- events -----------------------------------------------------------------------------
@@ -80,9 +92,7 @@ class Services:
     async def change_status(
         self, actor: Principal, event_id: int, target: EventStatus
     ) -> EventView:
-        return await events.change_status(
-            actor, event_id, target, uow=self.uow(), clock=self.clock
-        )
+        return await events.change_status(actor, event_id, target, uow=self.uow(), clock=self.clock)
 
     async def delete_event(self, actor: Principal, event_id: int) -> None:
         await events.delete_event(actor, event_id, uow=self.uow(), clock=self.clock)

@@ -202,9 +202,7 @@ async def list_events(
     return await _page(_query(filters, viewer=viewer), uow)
 
 
-async def organizer_events(
-    actor: Principal, filters: EventFilter, *, uow: UnitOfWork
-) -> EventPage:
+async def organizer_events(actor: Principal, filters: EventFilter, *, uow: UnitOfWork) -> EventPage:
     """An organizer's own events, in every status.
 
     Raises:
@@ -257,9 +255,12 @@ async def visible_event(uow: UnitOfWork, viewer: Principal | None, event_id: int
     event = await uow.events.get(event_id)
     if can_view(event, viewer, is_enrolled=False):
         return event  # the common case needs no roster lookup
-    if viewer is not None and can_view(event, viewer, is_enrolled=True):
-        if await uow.enrollments.has_enrollments(event_id, user_id=viewer.user_id):
-            return event
+    if (
+        viewer is not None
+        and can_view(event, viewer, is_enrolled=True)
+        and await uow.enrollments.has_enrollments(event_id, user_id=viewer.user_id)
+    ):
+        return event
     raise NotFound("Event", event_id)
 
 
