@@ -7,6 +7,7 @@ from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
 from mov_adapters.security.passwords import PasslibHasher
 from mov_adapters.security.tokens import JwtTokenService
+from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.ports.clock import Clock
 from mov_core.ports.security import PasswordHasher, TokenService
 from mov_core.services.bundle import Services
@@ -27,4 +28,20 @@ def memory_services(
         clock=clock or SystemClock(),
         hasher=hasher or PasslibHasher(),
         tokens=tokens or JwtTokenService(token_secret),
+    )
+
+
+def sql_services(
+    database: SqlDatabase,
+    *,
+    token_secret: str | bytes,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+) -> Services:
+    """Services over a SQL database (SQLite or PostgreSQL) whose schema is migrated."""
+    return Services(
+        uow=database.unit_of_work,
+        clock=clock or SystemClock(),
+        hasher=hasher or PasslibHasher(),
+        tokens=JwtTokenService(token_secret),
     )

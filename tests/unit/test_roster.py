@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -15,9 +16,11 @@ from mov_core.domain.errors import (
     NotOnRoster,
     ValidationFailed,
 )
+from mov_core.domain.enrollments import Enrollment, EnrollmentStatus, Occupancy
 from mov_core.domain.roster import Placement, Promotion, Roster
 
 EVENT_ID = 9
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def make_roster(
@@ -266,6 +269,38 @@ def test_the_exposed_lists_are_read_only_views() -> None:
 
     assert isinstance(roster.enrolled, tuple)
     assert isinstance(roster.waitlist, tuple)
+
+
+# --- enrollment records --------------------------------------------------------------------
+
+
+def test_enrollment_statuses_are_the_api_strings() -> None:
+    assert [s.value for s in EnrollmentStatus] == ["ENROLLED", "WAITLISTED", "CANCELED"]
+
+
+@pytest.mark.parametrize(
+    ("status", "is_active"),
+    [
+        (EnrollmentStatus.ENROLLED, True),
+        (EnrollmentStatus.WAITLISTED, True),
+        (EnrollmentStatus.CANCELED, False),
+    ],
+)
+def test_only_a_canceled_enrollment_is_inactive(status: EnrollmentStatus, is_active: bool) -> None:
+    enrollment = Enrollment(
+        id=1, event_id=EVENT_ID, user_id=2, status=status, created_at=NOW, updated_at=NOW
+    )
+
+    assert enrollment.is_active is is_active
+
+
+@pytest.mark.parametrize(
+    ("capacity", "enrolled", "available"), [(10, 0, 10), (10, 7, 3), (10, 10, 0), (3, 5, 0)]
+)
+def test_available_seats_are_capacity_minus_enrolled_and_never_negative(
+    capacity: int, enrolled: int, available: int
+) -> None:
+    assert Occupancy(capacity=capacity, enrolled=enrolled, waitlisted=4).available == available
 
 
 # --- impossible rosters --------------------------------------------------------------------

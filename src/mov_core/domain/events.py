@@ -103,17 +103,22 @@ class EventDetails:
             issues.add("endDate", "endDate must be after date")
         location = issues.text("location", location, min_len=1, max_len=LOCATION_MAX)
         category = issues.text("category", category, min_len=1, max_len=CATEGORY_MAX)
-        if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
-            issues.add(
-                "maxParticipants",
-                f"maxParticipants must be between {CAPACITY_MIN} and {CAPACITY_MAX}",
-            )
+        check_capacity(issues, capacity)
         issues.raise_if_any()
         assert start is not None  # noqa: S101 - raise_if_any guarantees it
         return cls(
             title, description or None, start, end, location, category, capacity,
             visibility, waitlist_enabled,
         )  # fmt: skip
+
+
+def check_capacity(issues: Issues, capacity: int) -> None:
+    """An event has between 1 and 100000 seats."""
+    if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
+        issues.add(
+            "maxParticipants",
+            f"maxParticipants must be between {CAPACITY_MIN} and {CAPACITY_MAX}",
+        )
 
 
 def _check_moment(issues: Issues, field_name: str, moment: datetime) -> datetime | None:

@@ -20,11 +20,10 @@ from mov_core.domain.errors import (
     CapacityBelowEnrolled,
     EventFull,
     EventNotOpen,
-    FieldIssue,
     NotOnRoster,
-    ValidationFailed,
 )
-from mov_core.domain.events import CAPACITY_MAX, CAPACITY_MIN
+from mov_core.domain.events import check_capacity
+from mov_core.domain.validation import Issues
 
 
 class Placement(enum.Enum):
@@ -134,15 +133,9 @@ class Roster:
             ValidationFailed: capacity outside 1–100000.
             CapacityBelowEnrolled: fewer seats than participants already enrolled.
         """
-        if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
-            raise ValidationFailed(
-                [
-                    FieldIssue(
-                        "maxParticipants",
-                        f"maxParticipants must be between {CAPACITY_MIN} and {CAPACITY_MAX}",
-                    )
-                ]
-            )
+        issues = Issues()
+        check_capacity(issues, capacity)
+        issues.raise_if_any()
         if capacity < len(self._enrolled):
             raise CapacityBelowEnrolled(capacity, len(self._enrolled))
         self.capacity = capacity

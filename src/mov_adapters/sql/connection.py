@@ -1,0 +1,58 @@
+"""Statement execution with driver errors translated to port errors, once, here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import exc
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
+
+from mov_core.ports.errors import Conflict, PortError, Unavailable
+
+
+def translate(error: exc.SQLAlchemyError) -> PortError:
+    """Map a driver/SQLAlchemy error to the port error services understand.
+
+    Messages name the broken constraint, never SQL, hosts or ports.
+    """
+    if isinstance(error, exc.IntegrityError):
+        return Conflict(f"constraint violated: {_constraint_name(error)}")
+    if isinstance(error, exc.TimeoutError):
+        return Unavailable("database busy: no connection available in time")
+    if isinstance(error, exc.OperationalError | exc.InterfaceError) or (
+        isinstance(error, exc.DBAPIError) and error.connection_invalidated
+    ):
+        return Unavailable("database unavailable")
+    return PortError("database error")
+
+
+def _constraint_name(error: exc.IntegrityError) -> str:
+    diag = getattr(error.orig, "diag", None)  # psycopg's diagnostics
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return str(name)
+    text = str(error.orig)  # sqlite3: "UNIQUE constraint failed: users.email"
+    return text.split(":", 1)[-1].strip() if ":" in text else "unknown"
+
+
+class Db:
+    """One connection inside a unit of work; every statement goes through `execute`."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        try:
+            return await self.connection.execute(statement, params)
+        except exc.SQLAlchemyError as error:
+            raise translate(error) from error

@@ -1,0 +1,353 @@
+"""The SQL enrollment ledger: the Roster's rules, applied atomically in the database.
+
+Every change to an event's enrollments happens while holding that event's row (PostgreSQL:
+the row lock of the conditional UPDATE or of SELECT … FOR UPDATE; SQLite: BEGIN IMMEDIATE).
+Enrollment ids are drawn under that lock, so id order is arrival order: the waitlist is
+ordered by id and positions are counted, never stored. `enrolled_count` and `waitlist_count`
+on the event row are kept in the same statements, and a CHECK keeps enrolled ≤ capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import RowMapping
+
+from mov_adapters.sql.connection import Db
+from mov_adapters.sql.tables import ACTIVE, enrollments, events
+from mov_core.domain.enrollments import (
+    CancelOutcome,
+    Enrollment,
+    EnrollmentStatus,
+    EnrollOutcome,
+    Occupancy,
+    RosterSnapshot,
+)
+from mov_core.domain.errors import CapacityBelowEnrolled, EventFull, EventNotOpen
+from mov_core.domain.events import check_capacity
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.roster import Placement
+from mov_core.domain.validation import Issues
+from mov_core.ports.errors import NotFound
+
+ENROLLED, WAITLISTED, CANCELED = (s.value for s in EnrollmentStatus)
+PUBLISHED = EventStatus.PUBLISHED.value
+
+# PostgreSQL: take a seat (or a waitlist place) and insert the enrollment in one round trip.
+# `placed` tells whether the event row matched; a NULL id with placed = 1 means a concurrent
+# request of the same user won the race (the partial unique index refused a second row).
+# `line` is the new waitlist length: a newcomer's position, since the line is ordered by id.
+_PLACE = """
+WITH placed AS (
+    UPDATE events SET {counter} = {counter} + 1
+    WHERE id = :event_id AND status = 'Published' AND {room}
+    RETURNING id, waitlist_count
+), inserted AS (
+    INSERT INTO enrollments (event_id, user_id, status, created_at, updated_at)
+    SELECT :event_id, :user_id, :status, :now, :now FROM placed
+    ON CONFLICT (event_id, user_id) WHERE status IN ('ENROLLED', 'WAITLISTED') DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM placed) AS placed, (SELECT id FROM inserted) AS id,
+       (SELECT waitlist_count FROM placed) AS line
+"""
+_SEAT_FREE = "enrolled_count < capacity"
+_LINE_OPEN = "enrolled_count >= capacity AND waitlist_enabled"
+_PG_SEAT = text(_PLACE.format(counter="enrolled_count", room=_SEAT_FREE))
+_PG_LINE = text(_PLACE.format(counter="waitlist_count", room=_LINE_OPEN))
+
+Admit = Callable[[int], Awaitable[None]]
+
+
+async def _admit_everyone(_event_id: int) -> None:
+    return None
+
+
+def _with_positions() -> Select[Any]:
+    ahead = enrollments.alias("ahead")
+    position = (
+        select(func.count())
+        .where(
+            ahead.c.event_id == enrollments.c.event_id,
+            ahead.c.status == WAITLISTED,
+            ahead.c.id <= enrollments.c.id,
+        )
+        .correlate(enrollments)
+        .scalar_subquery()
+    )
+    return select(enrollments, position.label("position"))
+
+
+def _enrollment(row: RowMapping, *, position: int | None = None) -> Enrollment:
+    status = EnrollmentStatus(row["status"])
+    if status is EnrollmentStatus.WAITLISTED:
+        position = position if position is not None else row.get("position")
+    else:
+        position = None
+    return Enrollment(
+        id=row["id"],
+        event_id=row["event_id"],
+        user_id=row["user_id"],
+        status=status,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        waitlist_position=position,
+    )
+
+
+class SqlEnrollmentLedger:
+    def __init__(self, db: Db, admit: Admit = _admit_everyone) -> None:
+        self._db = db
+        self._admit = admit
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def enroll(self, event_id: int, user_id: int, *, now: datetime) -> EnrollOutcome:
+        replay = await self._replay(event_id, user_id)
+        if replay is not None:
+            return replay
+        await self._admit(event_id)
+        while True:
+            for status in (ENROLLED, WAITLISTED):
+                placed, enrollment_id, line = await self._place(event_id, user_id, status, now)
+                if enrollment_id is not None:
+                    seated = status == ENROLLED
+                    enrollment = Enrollment(
+                        enrollment_id, event_id, user_id, EnrollmentStatus(status), now, now,
+                        waitlist_position=None if seated else line,
+                    )  # fmt: skip
+                    placement = Placement.ENROLLED if seated else Placement.WAITLISTED
+                    return EnrollOutcome(placement, enrollment)
+                if placed:  # the same user's concurrent request got there first
+                    await self._undo_place(event_id, status)
+                    replay = await self._replay(event_id, user_id)
+                    if replay is not None:
+                        return replay
+            state = await self._state(event_id)
+            if state["status"] != PUBLISHED:
+                raise EventNotOpen(event_id, state["status"])
+            if state["enrolled_count"] >= state["capacity"] and not state["waitlist_enabled"]:
+                raise EventFull(event_id)
+            # Otherwise a seat freed or filled between our two attempts: try again.
+
+    async def cancel(self, enrollment_id: int, *, now: datetime) -> CancelOutcome:
+        enrollment = await self.get(enrollment_id)
+        if not enrollment.is_active:
+            return CancelOutcome(enrollment, was_active=False, was_enrolled=False, promoted=None)
+        state = await self._state(enrollment.event_id, lock=True)
+        enrollment = await self.get(enrollment_id)  # as it is now that we hold the event
+        if not enrollment.is_active:
+            return CancelOutcome(enrollment, was_active=False, was_enrolled=False, promoted=None)
+        if state["status"] != PUBLISHED:
+            raise EventNotOpen(enrollment.event_id, state["status"])
+        await self._set_status([enrollment_id], CANCELED, now)
+        was_enrolled = enrollment.status is EnrollmentStatus.ENROLLED
+        promoted: Sequence[Enrollment] = []
+        if was_enrolled:
+            promoted = await self._promote(enrollment.event_id, 1, now)
+        await self._count(
+            enrollment.event_id,
+            enrolled=len(promoted) - was_enrolled,
+            waiting=-len(promoted) - (not was_enrolled),
+        )
+        return CancelOutcome(
+            await self.get(enrollment_id),
+            was_active=True,
+            was_enrolled=was_enrolled,
+            promoted=promoted[0] if promoted else None,
+        )
+
+    async def resize(self, event_id: int, capacity: int, *, now: datetime) -> Sequence[Enrollment]:
+        issues = Issues()
+        check_capacity(issues, capacity)
+        issues.raise_if_any()
+        state = await self._state(event_id, lock=True)
+        if capacity < state["enrolled_count"]:
+            raise CapacityBelowEnrolled(capacity, state["enrolled_count"])
+        promoted = await self._promote(event_id, capacity - state["enrolled_count"], now)
+        await self._db.execute(
+            update(events)
+            .where(events.c.id == event_id)
+            .values(
+                capacity=capacity,
+                enrolled_count=events.c.enrolled_count + len(promoted),
+                waitlist_count=events.c.waitlist_count - len(promoted),
+            )
+        )
+        return promoted
+
+    async def cancel_all(self, event_id: int, *, now: datetime) -> Sequence[Enrollment]:
+        await self._state(event_id, lock=True)
+        before = await self.roster(event_id)
+        active = [*before.enrolled, *before.waitlist]
+        await self._set_status([e.id for e in active], CANCELED, now)
+        await self._db.execute(
+            update(events).where(events.c.id == event_id).values(enrolled_count=0, waitlist_count=0)
+        )
+        return active
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def get(self, enrollment_id: int) -> Enrollment:
+        query = _with_positions().where(enrollments.c.id == enrollment_id)
+        row = (await self._db.execute(query)).mappings().first()
+        if row is None:
+            raise NotFound("Enrollment", enrollment_id)
+        return _enrollment(row)
+
+    async def find_active(self, event_id: int, user_id: int) -> Enrollment | None:
+        query = _with_positions().where(
+            enrollments.c.event_id == event_id,
+            enrollments.c.user_id == user_id,
+            enrollments.c.status.in_(ACTIVE),
+        )
+        row = (await self._db.execute(query)).mappings().first()
+        return None if row is None else _enrollment(row)
+
+    async def has_enrollments(self, event_id: int, *, user_id: int | None = None) -> bool:
+        query = select(enrollments.c.id).where(enrollments.c.event_id == event_id)
+        if user_id is not None:
+            query = query.where(enrollments.c.user_id == user_id)
+        return (await self._db.execute(query.limit(1))).first() is not None
+
+    async def roster(self, event_id: int) -> RosterSnapshot:
+        state = await self._state(event_id)
+        query = (
+            select(enrollments)
+            .where(enrollments.c.event_id == event_id, enrollments.c.status.in_(ACTIVE))
+            .order_by(enrollments.c.id)
+        )
+        rows = (await self._db.execute(query)).mappings().all()
+        seated = tuple(_enrollment(r) for r in rows if r["status"] == ENROLLED)
+        waiting = [r for r in rows if r["status"] == WAITLISTED]
+        line = tuple(_enrollment(r, position=n) for n, r in enumerate(waiting, start=1))
+        return RosterSnapshot(event_id, state["capacity"], seated, line)
+
+    async def occupancy(self, event_ids: Sequence[int]) -> dict[int, Occupancy]:
+        if not event_ids:
+            return {}
+        query = select(
+            events.c.id, events.c.capacity, events.c.enrolled_count, events.c.waitlist_count
+        ).where(events.c.id.in_(list(event_ids)))
+        return {
+            r.id: Occupancy(r.capacity, r.enrolled_count, r.waitlist_count)
+            for r in await self._db.execute(query)
+        }
+
+    async def for_user(self, user_id: int) -> Sequence[Enrollment]:
+        query = (
+            _with_positions()
+            .where(enrollments.c.user_id == user_id)
+            .order_by(enrollments.c.created_at.desc(), enrollments.c.id.desc())
+        )
+        return [_enrollment(r) for r in (await self._db.execute(query)).mappings()]
+
+    # --- the statements behind the rules ------------------------------------------------------
+
+    async def _replay(self, event_id: int, user_id: int) -> EnrollOutcome | None:
+        active = await self.find_active(event_id, user_id)
+        if active is None:
+            return None
+        seated = active.status is EnrollmentStatus.ENROLLED
+        placement = Placement.ALREADY_ENROLLED if seated else Placement.ALREADY_WAITLISTED
+        return EnrollOutcome(placement, active)
+
+    async def _place(
+        self, event_id: int, user_id: int, status: str, now: datetime
+    ) -> tuple[bool, int | None, int]:
+        """Take a seat (ENROLLED) or a place in line (WAITLISTED) if the event has one."""
+        params = {"event_id": event_id, "user_id": user_id, "status": status, "now": now}
+        if self._db.is_postgres:
+            statement = _PG_SEAT if status == ENROLLED else _PG_LINE
+            row = (await self._db.execute(statement, params)).one()
+            return bool(row.placed), row.id, row.line or 0
+        return await self._place_in_steps(params)
+
+    async def _place_in_steps(self, params: dict[str, Any]) -> tuple[bool, int | None, int]:
+        """The same as `_PLACE` in two statements (SQLite has no DML in CTEs; the write lock of
+        BEGIN IMMEDIATE makes the pair atomic)."""
+        seat = params["status"] == ENROLLED
+        counter = events.c.enrolled_count if seat else events.c.waitlist_count
+        room = (
+            events.c.enrolled_count < events.c.capacity
+            if seat
+            else and_(events.c.enrolled_count >= events.c.capacity, events.c.waitlist_enabled)
+        )
+        placed = await self._db.execute(
+            update(events)
+            .where(events.c.id == params["event_id"], events.c.status == PUBLISHED, room)
+            .values({counter: counter + 1})
+            .returning(events.c.waitlist_count)
+        )
+        line = placed.scalar()
+        if line is None:
+            return False, None, 0
+        inserted = await self._db.execute(
+            sqlite.insert(enrollments)
+            .values(
+                event_id=params["event_id"],
+                user_id=params["user_id"],
+                status=params["status"],
+                created_at=params["now"],
+                updated_at=params["now"],
+            )
+            .on_conflict_do_nothing(
+                index_elements=["event_id", "user_id"],
+                index_where=enrollments.c.status.in_(ACTIVE),
+            )
+            .returning(enrollments.c.id)
+        )
+        return True, inserted.scalar(), line
+
+    async def _undo_place(self, event_id: int, status: str) -> None:
+        await self._count(event_id, enrolled=-(status == ENROLLED), waiting=-(status != ENROLLED))
+
+    async def _state(self, event_id: int, *, lock: bool = False) -> RowMapping:
+        query = select(
+            events.c.status,
+            events.c.capacity,
+            events.c.enrolled_count,
+            events.c.waitlist_enabled,
+        ).where(events.c.id == event_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self._db.execute(query)).mappings().first()
+        if row is None:
+            raise NotFound("Event", event_id)
+        return row
+
+    async def _promote(self, event_id: int, seats: int, now: datetime) -> Sequence[Enrollment]:
+        """Seat up to `seats` waiters, longest-waiting first. Caller holds the event."""
+        if seats <= 0:
+            return []
+        first_in_line = (
+            select(enrollments.c.id)
+            .where(enrollments.c.event_id == event_id, enrollments.c.status == WAITLISTED)
+            .order_by(enrollments.c.id)
+            .limit(seats)
+        )
+        ids = [r.id for r in await self._db.execute(first_in_line)]
+        await self._set_status(ids, ENROLLED, now)
+        return [await self.get(i) for i in ids]
+
+    async def _set_status(self, ids: Sequence[int], status: str, now: datetime) -> None:
+        if ids:
+            await self._db.execute(
+                update(enrollments)
+                .where(enrollments.c.id.in_(list(ids)))
+                .values(status=status, updated_at=now)
+            )
+
+    async def _count(self, event_id: int, *, enrolled: int, waiting: int) -> None:
+        await self._db.execute(
+            update(events)
+            .where(events.c.id == event_id)
+            .values(
+                enrolled_count=events.c.enrolled_count + enrolled,
+                waitlist_count=events.c.waitlist_count + waiting,
+            )
+        )

@@ -1,0 +1,241 @@
+"""SQL users, events and outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from attrs import evolve
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql import ColumnElement
+
+from mov_adapters.serialization import change_from_json, change_to_json
+from mov_adapters.sql.connection import Db
+from mov_adapters.sql.tables import enrollments, events, outbox, users
+from mov_core.domain.changes import Change
+from mov_core.domain.events import Event, Visibility
+from mov_core.domain.lifecycle import PUBLICLY_LISTED, EventStatus
+from mov_core.domain.users import Principal, Role, User
+from mov_core.ports.errors import Conflict, NotFound
+from mov_core.ports.persistence import EventQuery, OutboxRecord
+
+_USER_COLUMNS = [c for c in users.c if c.name != "id"]
+_EVENT_FIELDS = [
+    "organizer_id", "title", "description", "starts_at", "ends_at", "location", "category",
+    "capacity", "waitlist_enabled", "version", "created_at", "updated_at",
+]  # fmt: skip
+
+
+def user_from_row(row: RowMapping) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        role=Role(row["role"]),
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        password_hash=row["password_hash"],
+        is_active=row["is_active"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    values = {c.name: getattr(user, c.name) for c in _USER_COLUMNS}
+    values["role"] = user.role.value
+    return values
+
+
+class SqlUserRepository:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> User:
+        row = (
+            (await self._db.execute(select(users).where(users.c.id == user_id))).mappings().first()
+        )
+        if row is None:
+            raise NotFound("User", user_id)
+        return user_from_row(row)
+
+    async def find_by_email(self, email: str) -> User | None:
+        query = select(users).where(users.c.email == email)
+        row = (await self._db.execute(query)).mappings().first()
+        return None if row is None else user_from_row(row)
+
+    async def add(self, user: User) -> User:
+        statement = insert(users).values(_user_values(user)).returning(users.c.id)
+        user_id = (await self._db.execute(statement)).scalar_one()
+        return evolve(user, id=user_id)
+
+    async def save(self, user: User) -> None:
+        statement = update(users).where(users.c.id == user.id).values(_user_values(user))
+        if (await self._db.execute(statement)).rowcount == 0:
+            raise NotFound("User", user.id)
+
+    async def list(self, *, after_id: int = 0, limit: int = 100) -> Sequence[User]:
+        query = select(users).where(users.c.id > after_id).order_by(users.c.id).limit(limit)
+        return [user_from_row(r) for r in (await self._db.execute(query)).mappings()]
+
+
+def event_from_row(row: RowMapping) -> Event:
+    return Event(
+        id=row["id"],
+        status=EventStatus(row["status"]),
+        visibility=Visibility(row["visibility"]),
+        **{name: row[name] for name in _EVENT_FIELDS},
+    )
+
+
+def _event_values(event: Event) -> dict[str, Any]:
+    values = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    values["status"] = event.status.value
+    values["visibility"] = event.visibility.value
+    return values
+
+
+_EVENT_COLUMNS = [c for c in events.c if c.name not in {"enrolled_count", "waitlist_count"}]
+
+
+class SqlEventRepository:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def get(self, event_id: int) -> Event:
+        query = select(*_EVENT_COLUMNS).where(events.c.id == event_id)
+        row = (await self._db.execute(query)).mappings().first()
+        if row is None:
+            raise NotFound("Event", event_id)
+        return event_from_row(row)
+
+    async def get_many(self, event_ids: Sequence[int]) -> dict[int, Event]:
+        if not event_ids:
+            return {}
+        query = select(*_EVENT_COLUMNS).where(events.c.id.in_(list(event_ids)))
+        return {r["id"]: event_from_row(r) for r in (await self._db.execute(query)).mappings()}
+
+    async def add(self, event: Event) -> Event:
+        statement = insert(events).values(_event_values(event)).returning(events.c.id)
+        return evolve(event, id=(await self._db.execute(statement)).scalar_one())
+
+    async def save(self, event: Event) -> None:
+        statement = (
+            update(events)
+            .where(events.c.id == event.id, events.c.version == event.version - 1)
+            .values(_event_values(event))
+        )
+        if (await self._db.execute(statement)).rowcount == 0:
+            await self.get(event.id)  # NotFound when it is gone
+            raise Conflict(f"event {event.id} was changed concurrently")
+
+    async def delete(self, event_id: int) -> None:
+        statement = delete(events).where(events.c.id == event_id)
+        if (await self._db.execute(statement)).rowcount == 0:
+            raise NotFound("Event", event_id)
+
+    async def list(self, query: EventQuery) -> Sequence[Event]:
+        conditions = [_visible_to(query.viewer), *self._filters(query)]
+        statement = (
+            select(*_EVENT_COLUMNS)
+            .where(and_(*conditions))
+            .order_by(events.c.starts_at, events.c.id)
+            .limit(query.limit)
+        )
+        return [event_from_row(r) for r in (await self._db.execute(statement)).mappings()]
+
+    def _filters(self, query: EventQuery) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if query.statuses is not None:
+            found.append(events.c.status.in_([s.value for s in query.statuses]))
+        if query.categories is not None:
+            found.append(events.c.category.in_(sorted(query.categories)))
+        if query.organizer_id is not None:
+            found.append(events.c.organizer_id == query.organizer_id)
+        if query.starts_from is not None:
+            found.append(events.c.starts_at >= query.starts_from)
+        if query.starts_to is not None:
+            found.append(events.c.starts_at <= query.starts_to)
+        if query.after is not None:
+            after = query.after
+            found.append(
+                or_(
+                    events.c.starts_at > after.starts_at,
+                    and_(events.c.starts_at == after.starts_at, events.c.id > after.event_id),
+                )
+            )
+        if query.text:
+            found.append(self._text_filter(query.text))
+        return found
+
+    def _text_filter(self, text: str) -> ColumnElement[bool]:
+        """Case-insensitive substring of title, description or location (wildcards literal)."""
+        columns = (events.c.title, events.c.description, events.c.location)
+        if self._db.is_postgres:
+            return or_(*(c.ilike(_contains(text), escape="\\") for c in columns))
+        # SQLite's own lower() and LIKE fold ASCII only; py_casefold is registered per connection.
+        pattern = _contains(text.casefold())
+        return or_(*(func.py_casefold(c).like(pattern, escape="\\") for c in columns))
+
+
+def _contains(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _visible_to(viewer: Principal | None) -> ColumnElement[bool]:
+    """The SQL form of `mov_core.domain.events.can_view`."""
+    public = and_(
+        events.c.visibility == Visibility.PUBLIC.value,
+        events.c.status.in_([s.value for s in PUBLICLY_LISTED]),
+    )
+    if viewer is None:
+        return public
+    joined = exists().where(
+        enrollments.c.event_id == events.c.id, enrollments.c.user_id == viewer.user_id
+    )
+    return or_(
+        events.c.organizer_id == viewer.user_id,
+        public,
+        and_(events.c.status != EventStatus.PLANNING.value, joined),
+    )
+
+
+class SqlOutbox:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def add(self, changes: Sequence[Change], *, now: datetime) -> None:
+        if not changes:
+            return
+        rows = [
+            {"type": type(c).__name__, "payload": change_to_json(c), "recorded_at": now}
+            for c in changes
+        ]
+        await self._db.execute(insert(outbox), rows)  # type: ignore[arg-type]
+
+    async def claim(
+        self, *, limit: int, now: datetime, lease: timedelta = timedelta(minutes=1)
+    ) -> Sequence[OutboxRecord]:
+        free = or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now)
+        candidates = (
+            select(outbox.c.id).where(free).order_by(outbox.c.id).limit(limit)
+            .with_for_update(skip_locked=True)
+        )  # fmt: skip
+        statement = (
+            update(outbox)
+            .where(outbox.c.id.in_(candidates.scalar_subquery()))
+            .values(leased_until=now + lease, attempts=outbox.c.attempts + 1)
+            .returning(outbox.c.id, outbox.c.payload, outbox.c.recorded_at, outbox.c.attempts)
+        )
+        rows = (await self._db.execute(statement)).mappings().all()
+        records = [
+            OutboxRecord(r["id"], change_from_json(r["payload"]), r["recorded_at"], r["attempts"])
+            for r in rows
+        ]
+        return sorted(records, key=lambda r: r.id)
+
+    async def ack(self, record_ids: Sequence[int]) -> None:
+        if record_ids:
+            await self._db.execute(delete(outbox).where(outbox.c.id.in_(list(record_ids))))

@@ -1,0 +1,168 @@
+"""The schema. The database guards the rules too: unique e-mail, one active enrollment per
+(event, user), enrolled ≤ capacity, valid statuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+
+from mov_core.domain.enrollments import EnrollmentStatus
+from mov_core.domain.events import Visibility
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.users import Role
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (which keeps naive text) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetimes are refused: pass UTC-aware values"
+            raise ValueError(msg)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: list[str]) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_valid")
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit identities.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+ACTIVE = (EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value)
+_ACTIVE_SQL = "status IN ('ENROLLED', 'WAITLISTED')"
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    _one_of("role", [r.value for r in Role]),
+    CheckConstraint("email = lower(email)", name="email_lower_case"),
+    Index(None, "email", unique=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organizer_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime),
+    Column("location", String(255), nullable=False),
+    Column("category", String(50), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("visibility", String(10), nullable=False),
+    Column("waitlist_enabled", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("enrolled_count", Integer, nullable=False, server_default=text("0")),
+    Column("waitlist_count", Integer, nullable=False, server_default=text("0")),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    _one_of("status", [s.value for s in EventStatus]),
+    _one_of("visibility", [v.value for v in Visibility]),
+    CheckConstraint("capacity BETWEEN 1 AND 100000", name="capacity_range"),
+    CheckConstraint(
+        "enrolled_count >= 0 AND enrolled_count <= capacity", name="enrolled_within_capacity"
+    ),
+    CheckConstraint("waitlist_count >= 0", name="waitlist_count_positive"),
+    CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="ends_after_start"),
+    Index(None, "starts_at", "id"),
+    Index(None, "organizer_id", "starts_at", "id"),
+    Index(None, "status", "starts_at", "id"),
+    Index(None, "category"),
+    # Substring search (ILIKE '%q%') on PostgreSQL uses these trigram indexes.
+    *(
+        Index(
+            f"ix_events_{name}_trgm",
+            name,
+            postgresql_using="gin",
+            postgresql_ops={name: "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql")
+        for name in ("title", "description", "location")
+    ),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    _one_of("status", [s.value for s in EnrollmentStatus]),
+    # At most one active (enrolled or waitlisted) enrollment per person and event.
+    Index(
+        "uq_enrollments_active",
+        "event_id",
+        "user_id",
+        unique=True,
+        sqlite_where=text(_ACTIVE_SQL),
+        postgresql_where=text(_ACTIVE_SQL),
+    ),
+    # Waitlist order and positions: ids are assigned under the event's lock, in arrival order.
+    Index(None, "event_id", "status", "id"),
+    Index(None, "user_id", "created_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("leased_until", UtcDateTime),
+)

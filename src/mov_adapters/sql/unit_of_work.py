@@ -1,0 +1,143 @@
+"""The SQL unit of work: one connection, one transaction per use case, rollback by default."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import TracebackType
+from typing import Self
+
+from attrs import define, field
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mov_adapters.sql.connection import Db, translate
+from mov_adapters.sql.ledger import SqlEnrollmentLedger
+from mov_adapters.sql.repositories import SqlEventRepository, SqlOutbox, SqlUserRepository
+
+DEFAULT_EVENT_CONCURRENCY = 4
+
+
+@define
+class EventAdmission:
+    """Bounds how many transactions of this process work on one event at once.
+
+    A hot event row serializes its writers anyway; letting a crowd queue inside PostgreSQL
+    on the row lock only slows each holder down (throughput falls as waiters rise). Waiting
+    here, before taking a connection's turn at the lock, keeps the queue short and cheap.
+    """
+
+    per_event: int = DEFAULT_EVENT_CONCURRENCY
+    _gates: dict[int, asyncio.Semaphore] = field(factory=dict)
+    _users: defaultdict[int, int] = field(factory=lambda: defaultdict(int))
+
+    async def enter(self, event_id: int) -> None:
+        gate = self._gates.setdefault(event_id, asyncio.Semaphore(self.per_event))
+        self._users[event_id] += 1
+        try:
+            await gate.acquire()
+        except BaseException:
+            self._leave_gate(event_id)
+            raise
+
+    def leave(self, event_id: int) -> None:
+        self._gates[event_id].release()
+        self._leave_gate(event_id)
+
+    def _leave_gate(self, event_id: int) -> None:
+        self._users[event_id] -= 1
+        if self._users[event_id] == 0:  # nobody holds nor waits: forget the gate
+            del self._users[event_id], self._gates[event_id]
+
+
+@define
+class SqlDatabase:
+    """What every unit of work of one database shares: the engine and the in-process guards."""
+
+    engine: AsyncEngine
+    admission: EventAdmission = field(factory=EventAdmission)
+    # SQLite admits one writer; queuing here rather than in its busy handler is fairer, faster.
+    write_lock: asyncio.Lock | None = None
+
+    @classmethod
+    def for_engine(
+        cls, engine: AsyncEngine, *, per_event: int = DEFAULT_EVENT_CONCURRENCY
+    ) -> SqlDatabase:
+        serialized = engine.dialect.name == "sqlite"
+        return cls(engine, EventAdmission(per_event), asyncio.Lock() if serialized else None)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class SqlUnitOfWork:
+    """One transaction over every SQL repository. Exiting without `commit()` rolls back."""
+
+    def __init__(self, database: SqlDatabase) -> None:
+        self._database = database
+        self._connection: AsyncConnection | None = None
+        self._admitted: list[int] = []
+
+    async def __aenter__(self) -> Self:
+        lock = self._database.write_lock
+        if lock is not None:
+            await lock.acquire()
+        try:
+            self._connection = await self._database.engine.connect()
+        except exc.SQLAlchemyError as error:
+            if lock is not None:
+                lock.release()
+            raise translate(error) from error
+        db = Db(self._connection)
+        self.users = SqlUserRepository(db)
+        self.events = SqlEventRepository(db)
+        self.enrollments = SqlEnrollmentLedger(db, self._admit)
+        self.outbox = SqlOutbox(db)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None:
+                try:
+                    await connection.rollback()
+                finally:
+                    await connection.close()
+        except exc.SQLAlchemyError as error:
+            if exc_value is None:  # else the original error matters more than the cleanup's
+                raise translate(error) from error
+        finally:
+            for event_id in self._admitted:
+                self._database.admission.leave(event_id)
+            self._admitted.clear()
+            if self._database.write_lock is not None:
+                self._database.write_lock.release()
+
+    async def commit(self) -> None:
+        try:
+            await self._live.commit()
+        except exc.SQLAlchemyError as error:
+            raise translate(error) from error
+
+    async def rollback(self) -> None:
+        await self._live.rollback()
+
+    @property
+    def _live(self) -> AsyncConnection:
+        if self._connection is None:
+            msg = "unit of work used outside `async with`"
+            raise RuntimeError(msg)
+        return self._connection
+
+    async def _admit(self, event_id: int) -> None:
+        if event_id not in self._admitted:
+            await self._database.admission.enter(event_id)
+            self._admitted.append(event_id)

@@ -1,0 +1,416 @@
+"""Real servers for integration tests, started by the test session and thrown away after it.
+
+Plain helpers with no pytest fixtures, so the session fixtures (tests/server_fixtures.py) and
+the benchmarks can share them. A throwaway PostgreSQL cluster is built with `initdb` in a
+temporary directory, listens only on 127.0.0.1 at a free port with trust authentication, and
+by default runs without fsync: tests want speed, and the data dies with the session anyway.
+
+PostgreSQL refuses to run as root, so when we are root every PostgreSQL binary is run as the
+`postgres` system user through `runuser`. psycopg is imported only where a database is created
+or dropped, so importing this module (which every test session does, through the fixtures
+plugin) does not require the database driver.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+REQUIRE_SERVICES_ENV = "MOV_REQUIRE_SERVICES"
+PG_BINDIR_ENV = "MOV_PG_BINDIR"
+POSTGRES_URL_ENV = "MOV_TEST_POSTGRES_URL"
+
+POSTGRES_USER = "postgres"
+HOST = "127.0.0.1"
+DEFAULT_DRIVER = "postgresql+psycopg"
+LIBPQ_DRIVER = "postgresql"  # the scheme libpq and psycopg.connect() understand
+
+_PG_ROOT = Path("/usr/lib/postgresql")
+_LOG_TAIL_LINES = 40
+_PORT_ATTEMPTS = 3  # free_port() can race with another process grabbing the same port
+_INITDB_TIMEOUT = 180.0
+_PG_CTL_WAIT = 60  # seconds pg_ctl waits for the server (its -t option)
+_CONNECT_TIMEOUT = 10
+
+
+def require_or_skip(reason: str) -> NoReturn:
+    """Skip a test whose server is missing, or fail it when CI demands every service.
+
+    A developer without PostgreSQL installed still gets a green unit run; CI sets
+    MOV_REQUIRE_SERVICES=1 so that a missing server cannot silently turn into skipped tests.
+    """
+    if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """Sort key for folder names such as "15" or "9.6"; non-numeric names sort first."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (-1,)
+
+
+def _has_server_binaries(bindir: Path) -> bool:
+    return (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file()
+
+
+def find_pg_bindir() -> Path | None:
+    """Where initdb and pg_ctl live, or None when PostgreSQL is not installed.
+
+    Debian keeps the server binaries off PATH (in /usr/lib/postgresql/<version>/bin), so PATH
+    alone would miss them; MOV_PG_BINDIR overrides the search for unusual installs.
+    """
+    override = os.environ.get(PG_BINDIR_ENV)
+    if override:
+        return Path(override)
+    candidates = [
+        bindir
+        for bindir in (version_dir / "bin" for version_dir in _PG_ROOT.glob("*"))
+        if _has_server_binaries(bindir)
+    ]
+    if candidates:
+        return max(candidates, key=lambda bindir: _version_key(bindir.parent.name))
+    pg_config = shutil.which("pg_config")
+    if pg_config is None:
+        return None
+    try:
+        result = subprocess.run(  # noqa: S603 - fixed argv, the pg_config found on PATH
+            [pg_config, "--bindir"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    bindir = Path(result.stdout.strip())
+    return bindir if (bindir / "initdb").is_file() else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    """Prefix argv with runuser when we are root: PostgreSQL refuses to run as root."""
+    if not _running_as_root():
+        return argv
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        raise RuntimeError("running as root, but runuser is missing: cannot drop to postgres")
+    return [runuser, "-u", POSTGRES_USER, "--", *argv]
+
+
+def _server_env() -> dict[str, str]:
+    """Our environment without PG* variables, which would redirect pg_ctl and initdb."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+
+
+def _log_tail(logfile: Path | None) -> str:
+    if logfile is None or not logfile.is_file():
+        return "(no server log)"
+    lines = logfile.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-_LOG_TAIL_LINES:]) or "(server log is empty)"
+
+
+class PostgresServer:
+    """A PostgreSQL server for tests: a throwaway local cluster, or an existing server.
+
+    `port` is the TCP port, `datadir` the cluster's data directory (None for an external
+    server) and `url()` builds SQLAlchemy or libpq URLs for any database on the server.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        port: int,
+        datadir: Path | None = None,
+        workdir: Path | None = None,
+        bindir: Path | None = None,
+    ) -> None:
+        self._base = urlsplit(base_url)
+        self.port = port
+        self.datadir = datadir
+        self._workdir = workdir
+        self._bindir = bindir
+        self._stopped = workdir is None  # an external server is never ours to stop
+
+    def __repr__(self) -> str:
+        return f"PostgresServer({self.url(driver=LIBPQ_DRIVER)!r}, datadir={self.datadir!r})"
+
+    @property
+    def is_external(self) -> bool:
+        """True for a server we did not start (MOV_TEST_POSTGRES_URL): stop() leaves it be."""
+        return self._workdir is None
+
+    def url(self, dbname: str = "postgres", driver: str = DEFAULT_DRIVER) -> str:
+        """URL of database `dbname`: SQLAlchemy's by default, libpq's with driver="postgresql"."""
+        return urlunsplit((driver, self._base.netloc, f"/{dbname}", self._base.query, ""))
+
+    @classmethod
+    def external(cls, url: str) -> PostgresServer:
+        """An existing server (e.g. a CI service container) given by any PostgreSQL URL.
+
+        Its user must be allowed to create databases; the database named in the URL is ignored,
+        since url() names one per call.
+        """
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise ValueError(f"{POSTGRES_URL_ENV} needs a host: {url!r}")
+        return cls(url, port=parts.port or 5432)
+
+    @classmethod
+    def start(cls, bindir: Path, *, durable: bool = False) -> PostgresServer:
+        """Initialise a fresh cluster in a temporary directory and start it on a free port.
+
+        With durable=False (the default) fsync, synchronous commit and full-page writes are off:
+        a crash loses the cluster, which tests throw away anyway. Benchmarks that measure commit
+        cost pass durable=True to get a server that really waits for the disk.
+        """
+        missing = [name for name in ("initdb", "pg_ctl") if not (bindir / name).is_file()]
+        if missing:
+            raise RuntimeError(f"no {' or '.join(missing)} in PostgreSQL bindir {bindir}")
+        workdir = Path(tempfile.mkdtemp(prefix="mov-pg-"))
+        datadir = workdir / "data"
+        logfile = workdir / "log"
+        try:
+            _give_to_server_user(workdir)
+            _run(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    POSTGRES_USER,
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                ],
+                what="initdb",
+                cwd=workdir,
+                timeout=_INITDB_TIMEOUT,
+                logfile=None,
+            )
+            port = _start_on_free_port(bindir, workdir, datadir, logfile, durable=durable)
+        except BaseException:
+            # pg_ctl may have timed out with a postmaster still coming up: stop it before
+            # deleting the directory under it.
+            with contextlib.suppress(Exception):
+                _stop_cluster(bindir, workdir, datadir)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        server = cls(
+            f"{LIBPQ_DRIVER}://{POSTGRES_USER}@{HOST}:{port}/postgres",
+            port=port,
+            datadir=datadir,
+            workdir=workdir,
+            bindir=bindir,
+        )
+        # If the session dies without its teardown (an error in another fixture, Ctrl-C), this
+        # still stops the postmaster, which would otherwise outlive the test run.
+        atexit.register(server.stop)
+        return server
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory; safe to call twice, and never raises.
+
+        It runs in teardown and at exit, where an exception would hide the test's real outcome,
+        so problems are logged as warnings instead.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        assert self._bindir is not None
+        assert self._workdir is not None
+        assert self.datadir is not None
+        try:
+            _stop_cluster(self._bindir, self._workdir, self.datadir)
+        except Exception:
+            log.warning("could not stop PostgreSQL at %s", self.datadir, exc_info=True)
+        with contextlib.suppress(FileNotFoundError):
+            try:
+                shutil.rmtree(self._workdir)
+            except OSError:
+                log.warning("could not remove %s", self._workdir, exc_info=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _give_to_server_user(workdir: Path) -> None:
+    """Let the server user own the work directory: initdb, the socket and the log live in it."""
+    workdir.chmod(0o700)
+    if _running_as_root():
+        try:
+            account = pwd.getpwnam(POSTGRES_USER)
+        except KeyError:
+            raise RuntimeError(
+                f"running as root, but there is no {POSTGRES_USER!r} user to run PostgreSQL as"
+            ) from None
+        os.chown(workdir, account.pw_uid, account.pw_gid)
+
+
+def _stop_cluster(bindir: Path, workdir: Path, datadir: Path) -> None:
+    """Stop the postmaster at once (no checkpoint: the cluster is about to be deleted)."""
+    if not (datadir / "postmaster.pid").exists():
+        return
+    _run(
+        [str(bindir / "pg_ctl"), "stop", "-D", str(datadir), "-m", "immediate", "-w"],
+        what="pg_ctl stop",
+        cwd=workdir,
+        timeout=_PG_CTL_WAIT + 30,
+        logfile=workdir / "log",
+    )
+
+
+def _run(
+    argv: list[str], *, what: str, cwd: Path, timeout: float, logfile: Path | None
+) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL binary as the server user; on failure say why, with the server log."""
+    argv = _as_server_user(argv)
+    try:
+        # cwd: the server user may not be allowed into ours (e.g. /root).
+        result = subprocess.run(  # noqa: S603 - argv built here from a bindir and fixed options
+            argv,
+            cwd=cwd,
+            env=_server_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(
+            f"{what} timed out after {timeout:.0f}s: {argv}\n"
+            f"--- server log (tail) ---\n{_log_tail(logfile)}"
+        ) from error
+    except OSError as error:
+        raise RuntimeError(f"{what} could not run: {argv}: {error}") from error
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{what} failed with exit code {result.returncode}: {argv}\n"
+            f"--- stderr ---\n{result.stderr.strip()}\n"
+            f"--- stdout ---\n{result.stdout.strip()}\n"
+            f"--- server log (tail) ---\n{_log_tail(logfile)}"
+        )
+    return result
+
+
+_PORT_TAKEN = re.compile(r"could not bind|address already in use", re.IGNORECASE)
+
+
+def _start_on_free_port(
+    bindir: Path, workdir: Path, datadir: Path, logfile: Path, *, durable: bool
+) -> int:
+    """Start the cluster, trying another port if someone took ours between probe and bind."""
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        port = free_port()
+        options = [
+            f"-p {port}",
+            f"-c listen_addresses={HOST}",
+            f"-k {workdir}",
+            "-c max_connections=300",
+            "-c shared_buffers=128MB",
+        ]
+        if not durable:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        try:
+            _run(
+                [
+                    str(bindir / "pg_ctl"),
+                    *("-D", str(datadir), "-w", "-t", str(_PG_CTL_WAIT), "-l", str(logfile)),
+                    *("start", "-o", " ".join(options)),
+                ],
+                what="pg_ctl start",
+                cwd=workdir,
+                timeout=_PG_CTL_WAIT + 30,
+                logfile=logfile,
+            )
+        except RuntimeError:
+            if attempt < _PORT_ATTEMPTS and _PORT_TAKEN.search(_log_tail(logfile)):
+                log.warning("port %d was taken, retrying PostgreSQL on another port", port)
+                with contextlib.suppress(FileNotFoundError):
+                    logfile.unlink()
+                time.sleep(0.1)
+                continue
+            raise
+        return port
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def _connect_autocommit(server: PostgresServer) -> psycopg.Connection[tuple[object, ...]]:
+    import psycopg  # noqa: PLC0415 - only tests that use PostgreSQL need the driver
+
+    return psycopg.connect(
+        server.url(driver=LIBPQ_DRIVER), autocommit=True, connect_timeout=_CONNECT_TIMEOUT
+    )
+
+
+def create_database(server: PostgresServer, name: str, template: str | None = None) -> None:
+    """Create database `name`, as a copy of `template` when given.
+
+    Copying a migrated template is much faster than migrating every test's database. PostgreSQL
+    refuses to copy a template while anyone else is connected to it, so close those first.
+    """
+    from psycopg import sql  # noqa: PLC0415 - see _connect_autocommit
+
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with _connect_autocommit(server) as connection:
+        connection.execute(statement)
+
+
+def drop_database(server: PostgresServer, name: str) -> None:
+    """Drop database `name` if it exists, disconnecting whoever is still connected to it.
+
+    FORCE (PostgreSQL 13+) keeps a leaked connection in one test from breaking the cleanup.
+    """
+    from psycopg import sql  # noqa: PLC0415 - see _connect_autocommit
+
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with _connect_autocommit(server) as connection:
+        connection.execute(statement)
