@@ -1,8 +1,16 @@
-"""Session-wide test settings: Hypothesis profiles (fast by default, thorough in CI)."""
+"""Session-wide test settings: Hypothesis profiles (fast by default, thorough in CI), and the
+migrated databases the contract suites and machines run on (see tests/backends.py)."""
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from mov_adapters.sql import migrate
+from tests.servers import PostgresServer, create_database
+
+pytest_plugins = ["tests.server_fixtures"]
 
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(
@@ -13,3 +21,20 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database at the latest migration, copied for each test."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A database on the session's PostgreSQL server, at the latest migration."""
+    create_database(postgres_server, "mov_test")
+    url = postgres_server.url("mov_test")
+    migrate.upgrade(url)
+    return url

@@ -254,18 +254,18 @@ class PostgresServer:
             return
         self._stopped = True
         atexit.unregister(self.stop)
-        assert self._bindir is not None
-        assert self._workdir is not None
-        assert self.datadir is not None
+        if self._bindir is None or self._workdir is None or self.datadir is None:
+            return  # not a server we started
         try:
             _stop_cluster(self._bindir, self._workdir, self.datadir)
         except Exception:
             log.warning("could not stop PostgreSQL at %s", self.datadir, exc_info=True)
-        with contextlib.suppress(FileNotFoundError):
-            try:
-                shutil.rmtree(self._workdir)
-            except OSError:
-                log.warning("could not remove %s", self._workdir, exc_info=True)
+        try:
+            shutil.rmtree(self._workdir)
+        except FileNotFoundError:
+            pass  # already gone: nothing left to clean
+        except OSError:
+            log.warning("could not remove %s", self._workdir, exc_info=True)
 
     def __enter__(self) -> Self:
         return self

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mov_core.domain.enrollments import Enrollment, EnrollmentStatus, Occupancy
 from mov_core.domain.errors import (
     CapacityBelowEnrolled,
     EventFull,
@@ -16,7 +17,6 @@ from mov_core.domain.errors import (
     NotOnRoster,
     ValidationFailed,
 )
-from mov_core.domain.enrollments import Enrollment, EnrollmentStatus, Occupancy
 from mov_core.domain.roster import Placement, Promotion, Roster
 
 EVENT_ID = 9

@@ -2,7 +2,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from tests.unit.conftest import drain_outbox, new_event, published_event, register
+from tests.contract.use_cases.support import drain_outbox, new_event, published_event, register
 
 from mov_core.domain.changes import (
     EnrollmentCanceled,
@@ -26,31 +26,31 @@ E, W, C = EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED, EnrollmentStat
 
 
 async def test_a_seat_then_the_waitlist_in_arrival_order(
-    services, db, clock, organizer, participants
+    services, backend, clock, organizer, participants
 ):
     event_id = await published_event(services, organizer, capacity=2)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     outcomes = [await services.enroll(p, event_id) for p in participants[:4]]
     assert [o.placement for o in outcomes] == [Placement.ENROLLED] * 2 + [Placement.WAITLISTED] * 2
     assert [o.enrollment.waitlist_position for o in outcomes] == [None, None, 1, 2]
     first, _, third, _ = outcomes
-    changes = await drain_outbox(db, clock)
+    changes = await drain_outbox(backend)
     assert changes[0] == EnrollmentConfirmed(event_id, participants[0].user_id, first.enrollment.id)
     assert changes[2] == Waitlisted(event_id, participants[2].user_id, third.enrollment.id, 1)
 
 
 async def test_enrolling_again_replays_the_same_place_and_records_nothing(
-    services, db, clock, organizer, participants
+    services, backend, clock, organizer, participants
 ):
     event_id = await published_event(services, organizer, capacity=1)
     seated = await services.enroll(participants[0], event_id)
     waiting = await services.enroll(participants[1], event_id)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     again = await services.enroll(participants[0], event_id)
     still = await services.enroll(participants[1], event_id)
     assert (again.placement, again.enrollment) == (Placement.ALREADY_ENROLLED, seated.enrollment)
     assert (still.placement, still.enrollment) == (Placement.ALREADY_WAITLISTED, waiting.enrollment)
-    assert await drain_outbox(db, clock) == []
+    assert await drain_outbox(backend) == []
 
 
 async def test_a_full_event_without_waitlist_refuses(services, organizer, participants):
@@ -79,16 +79,16 @@ async def test_organizers_do_not_enroll(services, organizer):
 
 
 async def test_a_freed_seat_goes_at_once_to_the_first_waiter(
-    services, db, clock, organizer, participants
+    services, backend, clock, organizer, participants
 ):
     event_id = await published_event(services, organizer, capacity=1)
     seated, first, second = [await services.enroll(p, event_id) for p in participants[:3]]
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     outcome = await services.cancel_enrollment(participants[0], seated.enrollment.id)
     assert outcome.enrollment.status is C
     assert outcome.promoted is not None
     assert (outcome.promoted.id, outcome.promoted.status) == (first.enrollment.id, E)
-    assert await drain_outbox(db, clock) == [
+    assert await drain_outbox(backend) == [
         EnrollmentCanceled(
             event_id, participants[0].user_id, seated.enrollment.id,
             by_user_id=participants[0].user_id, was_enrolled=True,
@@ -100,14 +100,16 @@ async def test_a_freed_seat_goes_at_once_to_the_first_waiter(
     ).waitlist_position == 1
 
 
-async def test_canceling_twice_is_a_harmless_replay(services, db, clock, organizer, participants):
+async def test_canceling_twice_is_a_harmless_replay(
+    services, backend, clock, organizer, participants
+):
     event_id = await published_event(services, organizer)
     enrollment = (await services.enroll(participants[0], event_id)).enrollment
     await services.cancel_enrollment(participants[0], enrollment.id)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     again = await services.cancel_enrollment(participants[0], enrollment.id)
     assert (again.was_active, again.enrollment.status, again.promoted) == (False, C, None)
-    assert await drain_outbox(db, clock) == []
+    assert await drain_outbox(backend) == []
 
 
 async def test_leaving_then_rejoining_goes_to_the_end_of_the_line(
@@ -134,7 +136,7 @@ async def test_only_the_participant_cancels_their_enrollment(services, organizer
 
 
 async def test_an_organizer_removes_a_participant_and_the_line_moves(
-    services, db, clock, organizer, rival, participants
+    services, backend, clock, organizer, rival, participants
 ):
     event_id = await published_event(services, organizer, capacity=1)
     seated, waiting = [await services.enroll(p, event_id) for p in participants[:2]]
@@ -142,11 +144,11 @@ async def test_an_organizer_removes_a_participant_and_the_line_moves(
         await services.remove_participant(rival, event_id, participants[0].user_id)
     with pytest.raises(NotFound):
         await services.remove_participant(organizer, event_id, participants[5].user_id)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     outcome = await services.remove_participant(organizer, event_id, participants[0].user_id)
     assert outcome.promoted is not None
     assert outcome.promoted.id == waiting.enrollment.id
-    canceled = (await drain_outbox(db, clock))[0]
+    canceled = (await drain_outbox(backend))[0]
     assert canceled == EnrollmentCanceled(
         event_id, participants[0].user_id, seated.enrollment.id,
         by_user_id=organizer.user_id, was_enrolled=True,

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import bcrypt
 import pytest
-from tests.unit.conftest import NOW, PASSWORD, drain_outbox
+from tests.contract.use_cases.support import NOW, PASSWORD, drain_outbox, store_user, stored_users
 
 from mov_core.domain.changes import UserRegistered
 from mov_core.domain.errors import (
@@ -19,7 +19,7 @@ from mov_core.services.auth import RegisterUser
 
 
 async def test_registration_stores_a_normalised_email_and_a_hash_never_the_password(
-    services, db, clock
+    services, backend, clock
 ):
     user = await services.register_user(
         RegisterUser("  Ada@Example.COM ", PASSWORD, Role.ORGANIZER, " Ada ", None)
@@ -30,33 +30,33 @@ async def test_registration_stores_a_normalised_email_and_a_hash_never_the_passw
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
     assert user.is_active
-    assert await drain_outbox(db, clock) == [UserRegistered(user.id)]
+    assert await drain_outbox(backend) == [UserRegistered(user.id)]
 
 
-async def test_an_email_is_taken_whatever_its_case_and_nothing_is_written(services, db, clock):
+async def test_an_email_is_taken_whatever_its_case_and_nothing_is_written(services, backend, clock):
     await services.register_user(RegisterUser("ada@example.com", PASSWORD, Role.PARTICIPANT))
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     with pytest.raises(EmailTaken, match="User with this email already exists"):
         await services.register_user(RegisterUser("ADA@example.com", PASSWORD, Role.PARTICIPANT))
-    assert len(db.users) == 1
-    assert await drain_outbox(db, clock) == []
+    assert len(await stored_users(backend)) == 1
+    assert await drain_outbox(backend) == []
 
 
-async def test_a_registration_race_gives_one_account_and_one_email_taken(services, db):
+async def test_a_registration_race_gives_one_account_and_one_email_taken(services, backend):
     cmd = RegisterUser("race@example.com", PASSWORD, Role.PARTICIPANT)
     results = await asyncio.gather(
         *(services.register_user(cmd) for _ in range(5)), return_exceptions=True
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert sum(isinstance(r, EmailTaken) for r in results) == 4
-    assert len(db.users) == 1
+    assert len(await stored_users(backend)) == 1
 
 
-async def test_registration_reports_every_failing_field(services, db):
+async def test_registration_reports_every_failing_field(services, backend):
     with pytest.raises(ValidationFailed) as caught:
         await services.register_user(RegisterUser("nope", "short", Role.PARTICIPANT, "", "x" * 101))
     assert [i.field for i in caught.value.issues] == ["email", "password", "firstName", "lastName"]
-    assert db.users == {}
+    assert await stored_users(backend) == []
 
 
 async def test_sign_in_returns_a_token_that_proves_who_signed_in(services):
@@ -114,21 +114,22 @@ async def test_unknown_email_and_wrong_password_fail_alike_and_cost_one_hash_eac
     assert (counting.burns, counting.verifications) == (1, 1)
 
 
-async def test_a_deactivated_account_is_told_so_only_after_the_right_password(services, db):
+async def test_a_deactivated_account_is_told_so_only_after_the_right_password(services, backend):
     user = await services.register_user(RegisterUser("ada@example.com", PASSWORD, Role.ORGANIZER))
-    db.users[user.id] = user.deactivated(now=NOW)
+    await store_user(backend, user.deactivated(now=NOW))
     with pytest.raises(InvalidCredentials):
         await services.authenticate("ada@example.com", "wrong password")
     with pytest.raises(AccountDeactivated, match="Account is deactivated"):
         await services.authenticate("ada@example.com", PASSWORD)
 
 
-async def test_a_legacy_bcrypt_hash_is_upgraded_at_the_next_login(services, db):
+async def test_a_legacy_bcrypt_hash_is_upgraded_at_the_next_login(services, backend):
     user = await services.register_user(RegisterUser("old@example.com", PASSWORD, Role.ORGANIZER))
     legacy = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4, prefix=b"2a")).decode()
-    db.users[user.id] = user.with_password_hash(legacy, now=NOW)
+    await store_user(backend, user.with_password_hash(legacy, now=NOW))
     await services.authenticate("old@example.com", PASSWORD)
-    upgraded = db.users[user.id].password_hash
+    (stored,) = await stored_users(backend)
+    upgraded = stored.password_hash
     assert upgraded.startswith("$argon2id$")
     assert (await services.authenticate("old@example.com", PASSWORD)).user.id == user.id
 

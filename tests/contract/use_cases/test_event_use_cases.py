@@ -1,7 +1,13 @@
 from datetime import timedelta
 
 import pytest
-from tests.unit.conftest import NOW, drain_outbox, new_event, published_event
+from tests.contract.use_cases.support import (
+    NOW,
+    drain_outbox,
+    new_event,
+    published_event,
+    stored_events,
+)
 
 from mov_core.domain.changes import (
     EventCanceled,
@@ -29,7 +35,7 @@ S = EventStatus
 
 
 async def test_an_organizer_plans_an_event_seen_only_by_them(
-    services, db, clock, organizer, rival, participants
+    services, backend, clock, organizer, rival, participants
 ):
     view = await services.create_event(organizer, new_event(title="  Launch party  "))
     event = view.event
@@ -39,20 +45,22 @@ async def test_an_organizer_plans_an_event_seen_only_by_them(
         organizer.user_id,
     )
     assert view.occupancy == Occupancy(3, 0, 0)
-    assert EventCreated(event.id, organizer.user_id) in await drain_outbox(db, clock)
+    assert EventCreated(event.id, organizer.user_id) in await drain_outbox(backend)
     assert (await services.get_event(organizer, event.id)).event == event
     for stranger in (None, rival, participants[0]):
         with pytest.raises(NotFound, match="Event not found"):
             await services.get_event(stranger, event.id)
 
 
-async def test_participants_may_not_create_events(services, participants, db):
+async def test_participants_may_not_create_events(services, participants, backend):
     with pytest.raises(RoleRequired, match="Insufficient permissions"):
         await services.create_event(participants[0], new_event())
-    assert db.events == {}
+    assert await stored_events(backend) == {}
 
 
-async def test_an_invalid_event_reports_every_field_and_stores_nothing(services, organizer, db):
+async def test_an_invalid_event_reports_every_field_and_stores_nothing(
+    services, organizer, backend
+):
     bad = new_event(title="ab", starts_at=NOW - timedelta(days=1), location=" ", capacity=0)
     with pytest.raises(ValidationFailed) as caught:
         await services.create_event(organizer, bad)
@@ -62,7 +70,7 @@ async def test_an_invalid_event_reports_every_field_and_stores_nothing(services,
         "location",
         "maxParticipants",
     }
-    assert db.events == {}
+    assert await stored_events(backend) == {}
 
 
 async def test_a_private_event_is_seen_by_its_participants_only(services, organizer, participants):
@@ -86,46 +94,46 @@ async def test_only_the_owner_edits_and_a_rival_cannot_even_see_a_plan(services,
         await services.update_event(rival, published, EventPatch(title="Mine now"))
 
 
-async def test_an_edit_records_what_changed(services, db, clock, organizer):
+async def test_an_edit_records_what_changed(services, backend, clock, organizer):
     event_id = await published_event(services, organizer)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     clock.advance(timedelta(minutes=5))
     view = await services.update_event(
         organizer, event_id, EventPatch(location="Room 2", title="PyCon Lightning Talks")
     )
     assert view.event.location == "Room 2"
     assert view.event.updated_at == clock.now()
-    assert await drain_outbox(db, clock) == [EventUpdated(event_id, ("location",))]
+    assert await drain_outbox(backend) == [EventUpdated(event_id, ("location",))]
     unchanged = await services.update_event(organizer, event_id, EventPatch(location="Room 2"))
     assert unchanged.event == view.event
-    assert await drain_outbox(db, clock) == []
+    assert await drain_outbox(backend) == []
 
 
 async def test_more_seats_promote_waiters_at_once_in_order(
-    services, db, clock, organizer, participants
+    services, backend, clock, organizer, participants
 ):
     event_id = await published_event(services, organizer, capacity=2)
     for p in participants[:5]:
         await services.enroll(p, event_id)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     view = await services.update_event(organizer, event_id, EventPatch(capacity=4))
     assert view.occupancy == Occupancy(4, 4, 1)
-    promoted = [c for c in await drain_outbox(db, clock) if isinstance(c, PromotedFromWaitlist)]
+    promoted = [c for c in await drain_outbox(backend) if isinstance(c, PromotedFromWaitlist)]
     assert [c.user_id for c in promoted] == [participants[2].user_id, participants[3].user_id]
     roster = await services.roster(organizer, event_id)
     assert [e.user_id for e in roster.waitlist] == [participants[4].user_id]
 
 
 async def test_fewer_seats_than_enrolled_is_refused_and_nothing_changes(
-    services, db, organizer, participants
+    services, backend, organizer, participants
 ):
     event_id = await published_event(services, organizer, capacity=3)
     for p in participants[:3]:
         await services.enroll(p, event_id)
-    before = db.events[event_id]
+    before = (await stored_events(backend))[event_id]
     with pytest.raises(CapacityBelowEnrolled, match="already enrolled"):
         await services.update_event(organizer, event_id, EventPatch(capacity=2, title="Smaller"))
-    assert db.events[event_id] == before
+    assert (await stored_events(backend))[event_id] == before
 
 
 async def test_a_running_event_can_no_longer_be_edited(services, organizer):
@@ -135,16 +143,16 @@ async def test_a_running_event_can_no_longer_be_edited(services, organizer):
         await services.update_event(organizer, event_id, EventPatch(title="Too late"))
 
 
-async def test_the_status_follows_the_table_and_nothing_else(services, db, clock, organizer):
+async def test_the_status_follows_the_table_and_nothing_else(services, backend, clock, organizer):
     event_id = (await services.create_event(organizer, new_event())).event.id
     with pytest.raises(InvalidTransition, match="from Planning to Running"):
         await services.change_status(organizer, event_id, S.RUNNING)
     with pytest.raises(InvalidTransition, match="from Planning to Planning"):
         await services.change_status(organizer, event_id, S.PLANNING)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     view = await services.change_status(organizer, event_id, S.PUBLISHED)
     assert view.event.status is S.PUBLISHED
-    assert await drain_outbox(db, clock) == [EventPublished(event_id)]
+    assert await drain_outbox(backend) == [EventPublished(event_id)]
     await services.change_status(organizer, event_id, S.RUNNING)
     await services.change_status(organizer, event_id, S.COMPLETED)
     with pytest.raises(InvalidTransition):
@@ -152,16 +160,16 @@ async def test_the_status_follows_the_table_and_nothing_else(services, db, clock
 
 
 async def test_canceling_an_event_cancels_every_enrollment(
-    services, db, clock, organizer, participants
+    services, backend, clock, organizer, participants
 ):
     event_id = await published_event(services, organizer, capacity=2)
     for p in participants[:3]:
         await services.enroll(p, event_id)
-    await drain_outbox(db, clock)
+    await drain_outbox(backend)
     view = await services.change_status(organizer, event_id, S.CANCELED)
     assert view.occupancy == Occupancy(2, 0, 0)
     affected = tuple(p.user_id for p in participants[:3])
-    assert await drain_outbox(db, clock) == [EventCanceled(event_id, affected)]
+    assert await drain_outbox(backend) == [EventCanceled(event_id, affected)]
     for p in participants[:3]:
         (mine,) = await services.my_enrollments(p)
         assert mine.enrollment.status is EnrollmentStatus.CANCELED
