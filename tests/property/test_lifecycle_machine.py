@@ -7,9 +7,23 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
-from tests.property.backends import BACKENDS, Backend
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from tests.backends import (
+    Backend,
+    BackendFactory,
+    memory_backend,
+    postgres_backend_factory,
+    sqlite_backend_factory,
+)
 
 from mov_core.domain.errors import EventNotDeletable, EventNotEditable, InvalidTransition
 from mov_core.domain.events import EventPatch
@@ -31,7 +45,7 @@ SEEN_BY_ANYONE = {"Published", "Running", "Completed"}
 
 
 class LifecycleMachine(RuleBasedStateMachine):
-    backend_factory = staticmethod(BACKENDS["memory"])
+    backend_factory: BackendFactory = staticmethod(memory_backend)
     events = Bundle("events")
 
     def __init__(self) -> None:
@@ -119,12 +133,31 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert seen == (status in SEEN_BY_ANYONE)
 
 
-def machine_for(backend: str) -> type[LifecycleMachine]:
+# A step on a database costs ~100× a step in memory: fewer, shorter runs, scaled with the
+# profile (CI's is 4× the default), keep the suite in minutes while the memory machine
+# explores widely with the same rules.
+SQL_RUNS = settings(
+    max_examples=max(settings.default.max_examples // 5, 10), stateful_step_count=30
+)
+
+
+def machine_for(factory: BackendFactory) -> type[LifecycleMachine]:
     return type(
-        f"LifecycleMachine_{backend}",
-        (LifecycleMachine,),
-        {"backend_factory": staticmethod(BACKENDS[backend])},
+        "LifecycleMachineOn", (LifecycleMachine,), {"backend_factory": staticmethod(factory)}
     )
 
 
-TestLifecycleOnMemory = machine_for("memory").TestCase
+TestLifecycleOnMemory = machine_for(memory_backend).TestCase
+
+
+def test_lifecycle_on_sqlite(sqlite_template, tmp_path):
+    run_state_machine_as_test(
+        machine_for(sqlite_backend_factory(sqlite_template, tmp_path)), settings=SQL_RUNS
+    )
+
+
+@pytest.mark.integration
+def test_lifecycle_on_postgres(postgres_url):
+    run_state_machine_as_test(
+        machine_for(postgres_backend_factory(postgres_url)), settings=SQL_RUNS
+    )
