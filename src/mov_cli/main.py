@@ -5,6 +5,10 @@ from __future__ import annotations
 from importlib.metadata import version as package_version
 
 import typer
+from rich.console import Console
+
+from mov_adapters.bootstrap import describe_database, schema_status, upgrade_schema
+from mov_adapters.settings import Settings, SettingsError
 
 app = typer.Typer(
     name="mov",
@@ -12,6 +16,19 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+db_app = typer.Typer(help="Database schema: apply and inspect migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+DatabaseUrl = typer.Option(
+    None, "--database-url", help="Overrides MOV_DATABASE_URL (default: SQLite in MOV_DATA_DIR)."
+)
+
+
+@app.callback()
+def main() -> None:
+    """MOV event-management backend."""
 
 
 @app.command()
@@ -20,6 +37,45 @@ def version() -> None:
     typer.echo(f"mov {package_version('mov')}")
 
 
-@app.callback()
-def main() -> None:
-    """MOV event-management backend."""
+def _settings(database_url: str | None) -> Settings:
+    try:
+        return Settings.from_env().with_overrides(database_url=database_url)
+    except SettingsError as error:
+        errors.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _where(settings: Settings) -> str:
+    return describe_database(settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: str | None = DatabaseUrl) -> None:
+    """Apply every pending migration (creating an empty SQLite database if needed)."""
+    settings = _settings(database_url)
+    try:
+        revision = upgrade_schema(settings)
+    except Exception as error:  # noqa: BLE001 - any failure is reported, never a traceback
+        errors.print(f"[red]upgrade failed[/red] on {_where(settings)}: {type(error).__name__}")
+        errors.print(str(error).splitlines()[0] if str(error) else "")
+        raise typer.Exit(1) from None
+    console.print(f"{_where(settings)} is at revision [bold]{revision}[/bold] (latest)")
+
+
+@db_app.command("current")
+def db_current(database_url: str | None = DatabaseUrl) -> None:
+    """Show the database's revision and whether migrations are pending (exit 1 if so)."""
+    settings = _settings(database_url)
+    try:
+        current, head = schema_status(settings)
+    except Exception as error:  # noqa: BLE001
+        errors.print(f"[red]cannot read[/red] {_where(settings)}: {type(error).__name__}")
+        raise typer.Exit(1) from None
+    if current == head:
+        console.print(f"{_where(settings)}: revision [bold]{current}[/bold] (up to date)")
+        return
+    console.print(
+        f"{_where(settings)}: revision [bold]{current or 'none (empty)'}[/bold], "
+        f"latest is {head}: run `mov db upgrade`"
+    )
+    raise typer.Exit(1)

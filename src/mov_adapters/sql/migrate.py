@@ -40,8 +40,14 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
 
 
 def current(url: str | URL) -> str | None:
-    """The revision the database is at, `None` for an empty database."""
-    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    """The revision the database is at, `None` for an empty (or not yet created) database."""
+    parsed = sync_url(url)
+    on_disk = parsed.get_backend_name() == "sqlite" and ":memory:" not in (
+        parsed.database or ":memory:"
+    )
+    if on_disk and not Path(parsed.database or "").exists():
+        return None  # asking must not create the file
+    engine = create_engine(parsed, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -12,7 +12,7 @@ config = context.config
 
 def _include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:  # noqa: E501, FBT001
+) -> bool:
     # PostgreSQL-only trigram indexes do not exist on SQLite: not drift there.
     return not (
         type_ == "index"

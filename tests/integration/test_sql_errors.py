@@ -1,0 +1,61 @@
+"""Driver errors never reach services: the SQL adapter turns them into port errors whose
+messages name the rule, never SQL, hosts or ports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from attrs import evolve
+from tests.backends import START, postgres_backend_factory, sqlite_backend_factory
+from tests.servers import free_port
+
+from mov_adapters.sql.engine import PoolSettings, make_engine
+from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_core.domain.events import Event, EventDetails
+from mov_core.domain.users import Registration, Role, User
+from mov_core.ports.errors import Conflict, Unavailable
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+async def backend(request, tmp_path):
+    if request.param == "sqlite":
+        factory = sqlite_backend_factory(request.getfixturevalue("sqlite_template"), tmp_path)
+    else:
+        factory = postgres_backend_factory(request.getfixturevalue("postgres_url"))
+    made = factory()
+    yield made
+    await made.close()
+
+
+async def test_a_check_constraint_guards_capacity_even_if_the_domain_were_bypassed(backend):
+    registration = Registration.validate(
+        email="o@example.com", password="long enough", role=Role.ORGANIZER
+    )
+    details = EventDetails.validate(
+        title="Talk", description=None, starts_at=START + timedelta(days=1), ends_at=None,
+        location="Hall", category="tech", capacity=2, now=START,
+    )  # fmt: skip
+    async with backend.uow() as uow:
+        user = await uow.users.add(User.register(registration, password_hash="x", now=START))
+        event = await uow.events.add(Event.plan(details, organizer_id=user.id, now=START))
+        with pytest.raises(Conflict) as caught:
+            await uow.events.save(evolve(event, capacity=0, version=2))
+    message = str(caught.value)
+    assert "capacity" in message
+    assert "UPDATE" not in message
+    assert "127.0.0.1" not in message
+
+
+async def test_an_unreachable_database_is_unavailable_and_says_nothing_of_where():
+    port = free_port()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/nowhere?connect_timeout=2"
+    database = SqlDatabase.for_engine(make_engine(url, PoolSettings(size=1, max_overflow=0)))
+    try:
+        with pytest.raises(Unavailable) as caught:
+            async with database.unit_of_work():
+                pass
+    finally:
+        await database.dispose()
+    assert str(port) not in str(caught.value)
+    assert "127.0.0.1" not in str(caught.value)
