@@ -107,9 +107,8 @@ class SqlEnrollmentLedger:
     # --- writes ------------------------------------------------------------------------------
 
     async def enroll(self, event_id: int, user_id: int, *, now: datetime) -> EnrollOutcome:
-        replay = await self._replay(event_id, user_id)
-        if replay is not None:
-            return replay
+        # No look before the leap: a replay is found by the unique index (and undone), which
+        # keeps the common case, a new enrollment, to one statement.
         await self._admit(event_id)
         while True:
             for status in (ENROLLED, WAITLISTED):
@@ -127,6 +126,9 @@ class SqlEnrollmentLedger:
                     replay = await self._replay(event_id, user_id)
                     if replay is not None:
                         return replay
+            replay = await self._replay(event_id, user_id)
+            if replay is not None:  # replays answer even once enrollment has closed
+                return replay
             state = await self._state(event_id)
             if state["status"] != PUBLISHED:
                 raise EventNotOpen(event_id, state["status"])
