@@ -41,7 +41,7 @@ def imports(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Run one benchmark script from bench/ (`nox -s bench -- enroll`)."""
-    session.install("-e", ".")
+    session.install("-e", ".[test]")  # bench scripts start servers with tests/servers.py
     if not session.posargs:
         session.error("name a benchmark: nox -s bench -- <name>")
     name, *rest = session.posargs

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import os
 import random
@@ -125,10 +126,10 @@ async def run_raw(
 
 
 async def run_ours(
-    url: str, clients: int, seconds: float, events: list[int]
+    url: str, clients: int, seconds: float, events: list[int], per_event: int
 ) -> tuple[float, list[float]]:
     engine = make_engine(url, PoolSettings(size=clients, max_overflow=0))
-    database = SqlDatabase.for_engine(engine)
+    database = SqlDatabase.for_engine(engine, per_event=per_event)
     now = datetime.now(UTC)
 
     async def enroll(event_id: int, user_id: int) -> None:
@@ -159,6 +160,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--clients", default="1,8,32,64")
+    parser.add_argument(
+        "--per-event", type=int, default=4, help="admission bound per event (ours); 1000 = off"
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
 
@@ -175,17 +179,22 @@ async def main() -> None:
         url = server.url("bench")
     try:
         prepare(url)
-        print(f"PostgreSQL, durable commits, {os.cpu_count()} cores, {args.seconds:.0f} s per run")
+        print(
+            f"PostgreSQL, durable commits, {os.cpu_count()} cores, {args.seconds:.0f} s per run, "
+            f"admission bound {args.per_event} per event"
+        )
         ours_at: dict[int, float] = {}
         raw_at: dict[int, float] = {}
         for clients in levels:
-            for label, runner, store in (("raw", run_raw, raw_at), ("ours", run_ours, ours_at)):
+            ours = functools.partial(run_ours, per_event=args.per_event)
+            for label, runner, store in (("raw", run_raw, raw_at), ("ours", ours, ours_at)):
                 rate, latencies = await runner(url, clients, args.seconds, new_events(url, 1))
                 store[clients] = rate
                 report(label, clients, rate, latencies)
         spread = new_events(url, 1000)
         print("spread over 1,000 events:")
-        for label, runner in (("raw", run_raw), ("ours", run_ours)):
+        ours = functools.partial(run_ours, per_event=args.per_event)
+        for label, runner in (("raw", run_raw), ("ours", ours)):
             rate, latencies = await runner(url, 32, args.seconds, spread)
             report(label, 32, rate, latencies)
         if 8 in ours_at and 64 in ours_at:
