@@ -10,9 +10,12 @@ import shutil
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
+import pytest
 from attrs import frozen
+from hypothesis import settings
 
 from mov_adapters.bootstrap import memory_services, sql_services
 from mov_adapters.clock import FrozenClock
@@ -28,6 +31,7 @@ START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 SECRET = "contract-test-secret-at-least-32-bytes"
 HASHER = PasslibHasher.fast()
 TABLES = ("outbox", "enrollments", "events", "users")
+T = TypeVar("T")
 
 
 async def _nothing() -> None:
@@ -81,3 +85,33 @@ def postgres_backend_factory(url: str, pool: PoolSettings | None = None) -> Back
         return _sql_backend("postgres", url, pool)
 
     return make
+
+
+def factory_for(
+    name: str, request: pytest.FixtureRequest, workdir: Path, pool: PoolSettings | None = None
+) -> BackendFactory:
+    """The factory of backend `name` ("memory", "sqlite", "postgres") for a test, reaching the
+    session's migrated databases through `request` (so PostgreSQL starts only when needed)."""
+    if name == "memory":
+        return memory_backend
+    if name == "sqlite":
+        return sqlite_backend_factory(request.getfixturevalue("sqlite_template"), workdir)
+    return postgres_backend_factory(request.getfixturevalue("postgres_url"), pool)
+
+
+ALL_BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+SQL_BACKENDS = ALL_BACKENDS[1:]
+
+
+# A step on a database costs ~100× a step in memory: fewer, shorter runs, scaled with the
+# profile (CI's is 4× the default), keep the suite in minutes while the memory machines explore
+# widely with the same rules.
+def sql_machine_settings() -> settings:
+    return settings(
+        max_examples=max(settings.default.max_examples // 4, 10), stateful_step_count=40
+    )
+
+
+def with_backend(machine: type[T], factory: BackendFactory) -> type[T]:
+    """The machine `machine`, driving the backends `factory` makes."""
+    return type(f"{machine.__name__}On", (machine,), {"backend_factory": staticmethod(factory)})

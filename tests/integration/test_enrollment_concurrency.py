@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.backends import Backend, postgres_backend_factory, sqlite_backend_factory
+from tests.backends import SQL_BACKENDS, Backend, factory_for
 
 from mov_adapters.sql.engine import PoolSettings
 from mov_core.domain.enrollments import EnrollmentStatus
@@ -25,14 +25,10 @@ from mov_core.services.events import NewEvent
 CROWD, SEATS, LEAVERS = 500, 100, 50
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=SQL_BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        factory = sqlite_backend_factory(request.getfixturevalue("sqlite_template"), tmp_path)
-    else:
-        pool = PoolSettings(size=20, max_overflow=0)
-        factory = postgres_backend_factory(request.getfixturevalue("postgres_url"), pool)
-    made = factory()
+    pool = PoolSettings(size=20, max_overflow=0)  # room for the crowd's concurrent requests
+    made = factory_for(request.param, request, tmp_path, pool)()
     yield made
     await made.close()
 

@@ -3,11 +3,12 @@ messages name the rule, never SQL, hosts or ports."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from attrs import evolve
-from tests.backends import START, postgres_backend_factory, sqlite_backend_factory
+from tests.backends import SQL_BACKENDS, START, Backend, factory_for
 from tests.servers import free_port
 
 from mov_adapters.sql.engine import PoolSettings, make_engine
@@ -17,13 +18,9 @@ from mov_core.domain.users import Registration, Role, User
 from mov_core.ports.errors import Conflict, Unavailable
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-async def backend(request, tmp_path):
-    if request.param == "sqlite":
-        factory = sqlite_backend_factory(request.getfixturevalue("sqlite_template"), tmp_path)
-    else:
-        factory = postgres_backend_factory(request.getfixturevalue("postgres_url"))
-    made = factory()
+@pytest.fixture(params=SQL_BACKENDS)
+async def backend(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Backend]:
+    made = factory_for(request.param, request, tmp_path)()
     yield made
     await made.close()
 

@@ -15,7 +15,6 @@ import contextlib
 from datetime import timedelta
 
 import pytest
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -30,9 +29,10 @@ from hypothesis.stateful import (
 from tests.backends import (
     Backend,
     BackendFactory,
+    factory_for,
     memory_backend,
-    postgres_backend_factory,
-    sqlite_backend_factory,
+    sql_machine_settings,
+    with_backend,
 )
 
 from mov_core.domain.changes import PromotedFromWaitlist
@@ -314,31 +314,19 @@ async def _maybe_await(value):
         await value
 
 
-# A step on a database costs ~100× a step in memory: fewer, shorter runs, scaled with the
-# profile (CI's is 4× the default), keep the suite in minutes while the memory machine
-# explores widely with the same rules.
-SQL_RUNS = settings(
-    max_examples=max(settings.default.max_examples // 4, 10), stateful_step_count=40
-)
+TestEnrollmentsOnMemory = with_backend(EnrollmentMachine, memory_backend).TestCase
 
 
-def machine_for(factory: BackendFactory) -> type[EnrollmentMachine]:
-    return type(
-        "EnrollmentMachineOn", (EnrollmentMachine,), {"backend_factory": staticmethod(factory)}
-    )
-
-
-TestEnrollmentsOnMemory = machine_for(memory_backend).TestCase
-
-
-def test_enrollments_on_sqlite(sqlite_template, tmp_path):
+def test_enrollments_on_sqlite(request, tmp_path):
+    factory = factory_for("sqlite", request, tmp_path)
     run_state_machine_as_test(
-        machine_for(sqlite_backend_factory(sqlite_template, tmp_path)), settings=SQL_RUNS
+        with_backend(EnrollmentMachine, factory), settings=sql_machine_settings()
     )
 
 
 @pytest.mark.integration
-def test_enrollments_on_postgres(postgres_url):
+def test_enrollments_on_postgres(request, tmp_path):
+    factory = factory_for("postgres", request, tmp_path)
     run_state_machine_as_test(
-        machine_for(postgres_backend_factory(postgres_url)), settings=SQL_RUNS
+        with_backend(EnrollmentMachine, factory), settings=sql_machine_settings()
     )

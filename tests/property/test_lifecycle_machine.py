@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -20,9 +19,10 @@ from hypothesis.stateful import (
 from tests.backends import (
     Backend,
     BackendFactory,
+    factory_for,
     memory_backend,
-    postgres_backend_factory,
-    sqlite_backend_factory,
+    sql_machine_settings,
+    with_backend,
 )
 
 from mov_core.domain.errors import EventNotDeletable, EventNotEditable, InvalidTransition
@@ -133,31 +133,19 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert seen == (status in SEEN_BY_ANYONE)
 
 
-# A step on a database costs ~100× a step in memory: fewer, shorter runs, scaled with the
-# profile (CI's is 4× the default), keep the suite in minutes while the memory machine
-# explores widely with the same rules.
-SQL_RUNS = settings(
-    max_examples=max(settings.default.max_examples // 5, 10), stateful_step_count=30
-)
+TestLifecycleOnMemory = with_backend(LifecycleMachine, memory_backend).TestCase
 
 
-def machine_for(factory: BackendFactory) -> type[LifecycleMachine]:
-    return type(
-        "LifecycleMachineOn", (LifecycleMachine,), {"backend_factory": staticmethod(factory)}
-    )
-
-
-TestLifecycleOnMemory = machine_for(memory_backend).TestCase
-
-
-def test_lifecycle_on_sqlite(sqlite_template, tmp_path):
+def test_lifecycle_on_sqlite(request, tmp_path):
+    factory = factory_for("sqlite", request, tmp_path)
     run_state_machine_as_test(
-        machine_for(sqlite_backend_factory(sqlite_template, tmp_path)), settings=SQL_RUNS
+        with_backend(LifecycleMachine, factory), settings=sql_machine_settings()
     )
 
 
 @pytest.mark.integration
-def test_lifecycle_on_postgres(postgres_url):
+def test_lifecycle_on_postgres(request, tmp_path):
+    factory = factory_for("postgres", request, tmp_path)
     run_state_machine_as_test(
-        machine_for(postgres_backend_factory(postgres_url)), settings=SQL_RUNS
+        with_backend(LifecycleMachine, factory), settings=sql_machine_settings()
     )

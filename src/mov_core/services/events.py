@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from attrs import frozen
+from attrs import asdict, frozen
 
 from mov_core.domain.changes import (
     Change,
@@ -82,18 +82,7 @@ async def create_event(
     """
     actor.require(Role.ORGANIZER)
     now = clock.now()
-    details = EventDetails.validate(
-        title=cmd.title,
-        description=cmd.description,
-        starts_at=cmd.starts_at,
-        ends_at=cmd.ends_at,
-        location=cmd.location,
-        category=cmd.category,
-        capacity=cmd.capacity,
-        visibility=cmd.visibility,
-        waitlist_enabled=cmd.waitlist_enabled,
-        now=now,
-    )
+    details = EventDetails.validate(**asdict(cmd, recurse=False), now=now)
     async with uow:
         event = await uow.events.add(Event.plan(details, organizer_id=actor.user_id, now=now))
         await uow.outbox.add([EventCreated(event.id, actor.user_id)], now=now)

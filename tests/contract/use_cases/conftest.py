@@ -5,30 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.backends import (
-    Backend,
-    memory_backend,
-    postgres_backend_factory,
-    sqlite_backend_factory,
-)
+from tests.backends import ALL_BACKENDS, Backend, factory_for
 from tests.contract.use_cases.support import register
 
 from mov_adapters.clock import FrozenClock
 from mov_core.domain.users import Principal, Role
 from mov_core.services.bundle import Services
 
-BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=ALL_BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Backend]:
-    if request.param == "memory":
-        factory = memory_backend
-    elif request.param == "sqlite":
-        factory = sqlite_backend_factory(request.getfixturevalue("sqlite_template"), tmp_path)
-    else:
-        factory = postgres_backend_factory(request.getfixturevalue("postgres_url"))
-    made = factory()
+    made = factory_for(request.param, request, tmp_path)()
     yield made
     await made.close()
 
