@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
+from collections.abc import Awaitable, Callable
+
+from attrs import define, field
+
 from mov_adapters.clock import SystemClock
+from mov_adapters.memory.cache import MemoryCache
+from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
 from mov_adapters.security.passwords import PasslibHasher
@@ -14,6 +20,7 @@ from mov_adapters.sql import migrate
 from mov_adapters.sql.engine import make_engine
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.ports.clock import Clock
+from mov_core.ports.infra import Cache, RateLimiter
 from mov_core.ports.security import PasswordHasher, TokenService
 from mov_core.services.bundle import Services
 
@@ -72,3 +79,55 @@ def describe_database(settings: Settings) -> str:
 def schema_status(settings: Settings) -> tuple[str | None, str | None]:
     """(the database's revision, the code's latest revision)."""
     return migrate.current(settings.database_url), migrate.head()
+
+
+HealthCheck = Callable[[], Awaitable[None]]
+
+
+@define
+class Runtime:
+    """Everything a running process needs, built once from `Settings`; `aclose()` releases it."""
+
+    settings: Settings
+    services: Services
+    rate_limiter: RateLimiter
+    cache: Cache
+    checks: dict[str, HealthCheck] = field(factory=dict)
+    """Dependency probes for `/health`: each raises when its dependency is down."""
+    _closers: list[Callable[[], Awaitable[None]]] = field(factory=list)
+
+    async def aclose(self) -> None:
+        for close in reversed(self._closers):
+            await close()
+
+
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, hasher: PasswordHasher | None = None
+) -> Runtime:
+    """Wire the configured adapters: SQL database; Redis for limits and cache when configured,
+    else in-process ones."""
+    clock = clock or SystemClock()
+    database = open_database(settings)
+    tokens = JwtTokenService(settings.token_secret(), ttl=settings.jwt_ttl)
+    services = Services(
+        uow=database.unit_of_work, clock=clock, hasher=hasher or PasslibHasher(), tokens=tokens
+    )
+    runtime = Runtime(
+        settings, services, MemoryRateLimiter(clock), MemoryCache(clock),
+        checks={"database": database.ping},
+    )  # fmt: skip
+    runtime._closers.append(database.dispose)  # noqa: SLF001 - the builder owns the runtime
+    if settings.redis_url:
+        _use_redis(runtime, settings.redis_url)
+    return runtime
+
+
+def _use_redis(runtime: Runtime, url: str) -> None:
+    """Shared rate limits (exact across processes) and cache in Redis."""
+    from mov_adapters.redis.client import RedisConnection  # noqa: PLC0415 - optional dependency
+
+    redis = RedisConnection.from_url(url)
+    runtime.rate_limiter = redis.rate_limiter()
+    runtime.cache = redis.cache()
+    runtime.checks["redis"] = redis.ping
+    runtime._closers.append(redis.aclose)  # noqa: SLF001

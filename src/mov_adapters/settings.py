@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from attrs import evolve, frozen
 
 from mov_adapters.sql.engine import PoolSettings
+from mov_core.ports.infra import RateLimit
 
 JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_BYTES = 32
@@ -22,6 +24,9 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
+DEFAULT_CORS = "http://localhost:3000,http://localhost:5173"
+
+
 @frozen
 class Settings:
     data_dir: Path
@@ -29,6 +34,15 @@ class Settings:
     pool: PoolSettings
     per_event_concurrency: int
     jwt_secret: str | None  # None: generated into (and read from) the data folder
+    jwt_ttl: timedelta = timedelta(hours=24)
+    redis_url: str | None = None
+    cors_origins: tuple[str, ...] = tuple(DEFAULT_CORS.split(","))
+    rate_limit_enabled: bool = True
+    rate_limit_default: RateLimit = RateLimit(100, timedelta(minutes=15))
+    rate_limit_auth: RateLimit = RateLimit(10, timedelta(minutes=1))
+    log_level: str = "info"
+    log_format: str = "json"
+    migrate_on_start: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +58,17 @@ class Settings:
             ),
             per_event_concurrency=_int(env, "MOV_DB_PER_EVENT_CONCURRENCY", 4, minimum=1),
             jwt_secret=env.get("MOV_JWT_SECRET") or None,
+            jwt_ttl=_duration(env, "MOV_JWT_TTL", timedelta(hours=24)),
+            redis_url=env.get("MOV_REDIS_URL") or None,
+            cors_origins=tuple(
+                o.strip() for o in env.get("MOV_CORS_ORIGINS", DEFAULT_CORS).split(",") if o.strip()
+            ),
+            rate_limit_enabled=_bool(env, "MOV_RATE_LIMIT_ENABLED", default=True),
+            rate_limit_default=_limit(env, "MOV_RATE_LIMIT_DEFAULT", "100/15minutes"),
+            rate_limit_auth=_limit(env, "MOV_RATE_LIMIT_AUTH", "10/minute"),
+            log_level=_choice(env, "MOV_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            log_format=_choice(env, "MOV_LOG_FORMAT", "json", ("json", "console")),
+            migrate_on_start=_bool(env, "MOV_MIGRATE_ON_START", default=True),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -69,6 +94,51 @@ class Settings:
 
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'mov.db'}"
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    """`90s`, `15m`, `24h`, `7d`, or plain seconds."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    unit = raw[-1] if raw[-1] in _UNITS else "s"
+    number = raw[:-1] if raw[-1] in _UNITS else raw
+    try:
+        seconds = int(number) * _UNITS[unit]
+    except ValueError:
+        raise SettingsError(f"{name} must be a duration such as 24h or 90m, not {raw!r}") from None
+    if seconds < 1:
+        raise SettingsError(f"{name} must be positive, not {raw!r}")
+    return timedelta(seconds=seconds)
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _limit(env: Mapping[str, str], name: str, default: str) -> RateLimit:
+    raw = env.get(name) or default
+    try:
+        return RateLimit.parse(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must look like 100/15minutes, not {raw!r}") from None
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -72,6 +72,14 @@ class SqlDatabase:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+    async def ping(self) -> None:
+        """Raises `Unavailable` unless the database answers a trivial query."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except exc.SQLAlchemyError as error:
+            raise translate(error) from error
+
 
 class SqlUnitOfWork:
     """One transaction over every SQL repository. Exiting without `commit()` rolls back."""
