@@ -68,11 +68,11 @@ def test_the_2000_character_limit_applies_after_trimming() -> None:
 
 @pytest.mark.parametrize("body", ["", " ", "   \n\t  "])
 def test_an_empty_or_whitespace_only_body_is_refused(body: str) -> None:
-    assert refusal(body) == {"body": "body must not be empty"}
+    assert refusal(body) == {"body": "Body must not be empty"}
 
 
 def test_a_body_of_2001_characters_is_refused() -> None:
-    assert refusal("b" * 2001) == {"body": "body must be at most 2000 characters"}
+    assert refusal("b" * 2001) == {"body": "Body must be at most 2000 characters long"}
 
 
 @pytest.mark.parametrize("length", [1, 100])

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mov_core.domain.errors import AccountDeactivated, RoleRequired, ValidationFailed
 from mov_core.domain.users import Principal, Registration, Role, User, normalize_email
+from mov_core.domain.validation import field_label
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
@@ -214,7 +215,7 @@ def test_a_name_of_101_characters_is_refused(field: str, public_name: str) -> No
     error = refusal(**{field: "n" * 101})
 
     assert issues_by_field(error) == {
-        public_name: f"{public_name} must be at most 100 characters long"
+        public_name: f"{field_label(public_name)} must be at most 100 characters long"
     }
 
 
@@ -225,7 +226,7 @@ def test_a_name_of_101_characters_is_refused(field: str, public_name: str) -> No
 def test_a_given_but_blank_name_is_refused(field: str, public_name: str, blank: str) -> None:
     error = refusal(**{field: blank})
 
-    assert issues_by_field(error) == {public_name: f"{public_name} is required"}
+    assert issues_by_field(error) == {public_name: f"{field_label(public_name)} is required"}
 
 
 # --- registration --------------------------------------------------------------------------

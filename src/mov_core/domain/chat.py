@@ -55,9 +55,9 @@ def check_body(body: str, client_msg_id: str | None = None) -> str:
     issues = []
     text = body.strip()
     if not text:
-        issues.append(FieldIssue("body", "body must not be empty"))
+        issues.append(FieldIssue("body", "Body must not be empty"))
     elif len(text) > BODY_MAX:
-        issues.append(FieldIssue("body", f"body must be at most {BODY_MAX} characters"))
+        issues.append(FieldIssue("body", f"Body must be at most {BODY_MAX} characters long"))
     if client_msg_id is not None and not 1 <= len(client_msg_id) <= CLIENT_MSG_ID_MAX:
         issues.append(
             FieldIssue("clientMsgId", f"clientMsgId must be 1–{CLIENT_MSG_ID_MAX} characters")

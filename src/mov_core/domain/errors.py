@@ -85,9 +85,9 @@ class RoleRequired(_Explained):
 
 
 class NotEventOwner(_Explained):
-    def __init__(self, event_id: int) -> None:
+    def __init__(self, event_id: int, action: str = "manage this event") -> None:
         self.event_id = event_id
-        super().__init__("Only the event's organizer may do this")
+        super().__init__(f"Only the organizer can {action}")
 
 
 class NotEnrollmentOwner(_Explained):
@@ -108,7 +108,7 @@ class InvalidTransition(_Explained):
 class EventNotEditable(_Explained):
     def __init__(self, status: str) -> None:
         self.status = status
-        super().__init__(f"An event can only be edited while Planning or Published, not {status}")
+        super().__init__("Cannot update event that has started, completed, or been canceled")
 
 
 class EventNotDeletable(_Explained):

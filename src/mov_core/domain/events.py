@@ -21,7 +21,7 @@ from mov_core.domain.lifecycle import (
     ensure_transition,
 )
 from mov_core.domain.users import UNASSIGNED, Principal
-from mov_core.domain.validation import Issues
+from mov_core.domain.validation import Issues, field_label
 
 TITLE_MIN, TITLE_MAX = 3, 200
 DESCRIPTION_MAX = 5000
@@ -93,14 +93,14 @@ class EventDetails:
             description = description.strip()
             if len(description) > DESCRIPTION_MAX:
                 issues.add(
-                    "description", f"description must be at most {DESCRIPTION_MAX} characters"
+                    "description", f"Description must be at most {DESCRIPTION_MAX} characters long"
                 )
         start = _check_moment(issues, "date", starts_at)
         end = _check_moment(issues, "endDate", ends_at) if ends_at is not None else None
         if start is not None and starts_at_must_be_future and start <= now:
-            issues.add("date", "date must be in the future")
+            issues.add("date", "Event date must be in the future")
         if start is not None and end is not None and end <= start:
-            issues.add("endDate", "endDate must be after date")
+            issues.add("endDate", "End date must be after the event date")
         location = issues.text("location", location, min_len=1, max_len=LOCATION_MAX)
         category = issues.text("category", category, min_len=1, max_len=CATEGORY_MAX)
         check_capacity(issues, capacity)
@@ -117,13 +117,13 @@ def check_capacity(issues: Issues, capacity: int) -> None:
     if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
         issues.add(
             "maxParticipants",
-            f"maxParticipants must be between {CAPACITY_MIN} and {CAPACITY_MAX}",
+            f"Maximum participants must be between {CAPACITY_MIN} and {CAPACITY_MAX}",
         )
 
 
 def _check_moment(issues: Issues, field_name: str, moment: datetime) -> datetime | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        issues.add(field_name, f"{field_name} must include a time zone (e.g. Z)")
+        issues.add(field_name, f"{field_label(field_name)} must include a time zone (e.g. Z)")
         return None
     return to_utc_millis(moment)
 
@@ -186,10 +186,10 @@ class Event:
     def is_open_for_enrollment(self) -> bool:
         return self.status in OPEN_FOR_ENROLLMENT
 
-    def ensure_owner(self, actor: Principal) -> None:
+    def ensure_owner(self, actor: Principal, action: str = "manage this event") -> None:
         """Only the organizer who created an event may manage it."""
         if actor.user_id != self.organizer_id:
-            raise NotEventOwner(self.id)
+            raise NotEventOwner(self.id, action)
 
     def transition(self, target: EventStatus, *, now: datetime) -> Event:
         """Move along the lifecycle table.
@@ -235,12 +235,11 @@ class Event:
     def ensure_deletable(self, *, has_enrollments: bool) -> None:
         """Only a Planning event that nobody ever enrolled in may be deleted (else: cancel it)."""
         if self.status is not EventStatus.PLANNING:
-            raise EventNotDeletable(
-                f"Only Planning events can be deleted (this one is {self.status.value}); "
-                "cancel it instead"
-            )
+            raise EventNotDeletable("Can only delete events in Planning status")
         if has_enrollments:
-            raise EventNotDeletable("An event with enrollments cannot be deleted; cancel it")
+            raise EventNotDeletable(
+                "Cannot delete an event that has enrollments; cancel it instead"
+            )
 
 
 def can_view(event: Event, viewer: Principal | None, *, is_enrolled: bool) -> bool:

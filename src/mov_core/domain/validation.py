@@ -7,6 +7,12 @@ from attrs import define, field
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 
 
+def field_label(field_name: str) -> str:
+    """`title` → `Title`, `firstName` → `FirstName`: how messages name a field (as the first
+    MOV did, so existing clients see the same words)."""
+    return field_name[:1].upper() + field_name[1:]
+
+
 @define
 class Issues:
     """Collects field failures; `raise_if_any` raises one `ValidationFailed` with all of them."""
@@ -19,15 +25,16 @@ class Issues:
     def text(self, field_name: str, value: str, *, min_len: int, max_len: int) -> str:
         """Trim `value` and check its length; returns the trimmed text."""
         trimmed = value.strip()
+        label = field_label(field_name)
         if len(trimmed) < min_len:
             self.add(
                 field_name,
-                f"{field_name} is required"
+                f"{label} is required"
                 if min_len == 1
-                else f"{field_name} must be at least {min_len} characters long",
+                else f"{label} must be at least {min_len} characters long",
             )
         elif len(trimmed) > max_len:
-            self.add(field_name, f"{field_name} must be at most {max_len} characters long")
+            self.add(field_name, f"{label} must be at most {max_len} characters long")
         return trimmed
 
     def raise_if_any(self) -> None:

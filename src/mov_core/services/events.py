@@ -113,7 +113,7 @@ async def update_event(
     """
     now = clock.now()
     async with uow:
-        event = await _owned_event(uow, actor, event_id)
+        event = await _owned_event(uow, actor, event_id, "update this event")
         revised, changed = event.revise(patch, now=now)
         if not changed:
             return await _view(uow, event)
@@ -137,7 +137,7 @@ async def change_status(
         NotFound, NotEventOwner, InvalidTransition.
     """
     async with uow:
-        event = await _owned_event(uow, actor, event_id)
+        event = await _owned_event(uow, actor, event_id, "change event status")
         event = await transition(uow, event, target, now=clock.now())
         view = await _view(uow, event)
         await uow.commit()
@@ -173,7 +173,7 @@ async def delete_event(actor: Principal, event_id: int, *, uow: UnitOfWork, cloc
         NotFound, NotEventOwner, EventNotDeletable.
     """
     async with uow:
-        event = await _owned_event(uow, actor, event_id)
+        event = await _owned_event(uow, actor, event_id, "delete this event")
         event.ensure_deletable(has_enrollments=await uow.enrollments.has_enrollments(event.id))
         await uow.events.delete(event.id)
         await uow.outbox.add([EventDeleted(event.id)], now=clock.now())
@@ -253,11 +253,13 @@ async def visible_event(uow: UnitOfWork, viewer: Principal | None, event_id: int
     raise NotFound("Event", event_id)
 
 
-async def _owned_event(uow: UnitOfWork, actor: Principal, event_id: int) -> Event:
+async def _owned_event(
+    uow: UnitOfWork, actor: Principal, event_id: int, action: str = "manage this event"
+) -> Event:
     """Organizers who do not own an event may still see it (when public): then they are told
     they are not its owner; when they may not see it, it does not exist for them."""
     event = await visible_event(uow, actor, event_id)
-    event.ensure_owner(actor)
+    event.ensure_owner(actor, action)
     return event
 
 
