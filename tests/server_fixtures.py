@@ -16,8 +16,11 @@ import pytest
 
 from tests.servers import (
     POSTGRES_URL_ENV,
+    REDIS_URL_ENV,
     PostgresServer,
+    RedisServer,
     find_pg_bindir,
+    find_redis_server,
     require_or_skip,
 )
 
@@ -48,3 +51,41 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server for the whole session: MOV_TEST_REDIS_URL's, or a throwaway one.
+
+    The same policy as `postgres_server`: no URL and no binary skips (or fails, under
+    MOV_REQUIRE_SERVICES=1); a binary that fails to start is an error.
+    """
+    url = os.environ.get(REDIS_URL_ENV)
+    if url:
+        yield RedisServer.external(url)
+        return
+    binary = find_redis_server()
+    if binary is None:
+        require_or_skip("redis-server not found (install redis-server, or set MOV_TEST_REDIS_URL)")
+    started = time.perf_counter()
+    server = RedisServer.start(binary)
+    log.info("Redis started at %s in %.2fs", server.url, time.perf_counter() - started)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis URL, its database emptied first so each test starts from nothing.
+
+    FLUSHDB rather than FLUSHALL: on an external server only the URL's database is ours.
+    """
+    try:
+        import redis  # noqa: PLC0415 - redis-py is optional; only Redis tests need it
+    except ImportError:
+        require_or_skip("redis-py not installed (pip install redis)")
+    with redis.Redis.from_url(redis_server.url, socket_timeout=10) as client:
+        client.flushdb()
+    return redis_server.url

@@ -4,6 +4,7 @@ Plain helpers with no pytest fixtures, so the session fixtures (tests/server_fix
 the benchmarks can share them. A throwaway PostgreSQL cluster is built with `initdb` in a
 temporary directory, listens only on 127.0.0.1 at a free port with trust authentication, and
 by default runs without fsync: tests want speed, and the data dies with the session anyway.
+A throwaway Redis is a `redis-server` child process on a free port, without persistence.
 
 PostgreSQL refuses to run as root, so when we are root every PostgreSQL binary is run as the
 `postgres` system user through `runuser`. psycopg is imported only where a database is created
@@ -414,3 +415,174 @@ def drop_database(server: PostgresServer, name: str) -> None:
     statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     with _connect_autocommit(server) as connection:
         connection.execute(statement)
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+REDIS_URL_ENV = "MOV_TEST_REDIS_URL"
+REDIS_SERVER_ENV = "MOV_REDIS_SERVER"
+
+_REDIS_START_TIMEOUT = 30.0
+_REDIS_STOP_TIMEOUT = 10.0
+_REDIS_PING_INTERVAL = 0.02
+
+
+def find_redis_server() -> Path | None:
+    """The redis-server binary: MOV_REDIS_SERVER when set, else the one on PATH, else None."""
+    override = os.environ.get(REDIS_SERVER_ENV)
+    if override:
+        return Path(override)
+    found = shutil.which("redis-server")
+    return Path(found) if found else None
+
+
+def _redis_answers_ping(port: int) -> bool:
+    """True once the server at `port` answers PING (raw protocol: no driver needed here)."""
+    try:
+        with socket.create_connection((HOST, port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A Redis server for tests: a throwaway local one without persistence, or an existing one.
+
+    A started server listens only on 127.0.0.1 at a free port, keeps nothing on disk (no RDB
+    snapshots, no AOF: tests flush it anyway) and runs in the foreground as our child process,
+    in a temporary directory that also holds its log.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        process: subprocess.Popen[bytes] | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        self._url = url
+        self._process = process
+        self._workdir = workdir
+        self._stopped = process is None  # an external server is never ours to stop
+
+    def __repr__(self) -> str:
+        return f"RedisServer({self._url!r}, workdir={self._workdir!r})"
+
+    @property
+    def url(self) -> str:
+        """`redis://127.0.0.1:<port>/0` for a started server; the given URL for an external one."""
+        return self._url
+
+    @property
+    def is_external(self) -> bool:
+        """True for a server we did not start (MOV_TEST_REDIS_URL): stop() leaves it be."""
+        return self._process is None
+
+    @classmethod
+    def external(cls, url: str) -> RedisServer:
+        """An existing server given by a Redis URL. Tests flush its database: use a spare one."""
+        if not urlsplit(url).scheme.startswith(("redis", "unix")):
+            raise ValueError(f"{REDIS_URL_ENV} must be a redis://, rediss:// or unix:// URL")
+        return cls(url)
+
+    @classmethod
+    def start(cls, binary: Path | None = None) -> RedisServer:
+        """Start redis-server (`binary`, else the one found) on a free port of 127.0.0.1.
+
+        Returns once it answers PING. Raises RuntimeError, with the server's log, when it
+        cannot start; a port taken between choosing and binding it is retried.
+        """
+        binary = binary or find_redis_server()
+        if binary is None:
+            raise RuntimeError(
+                "redis-server not found (install redis-server, or set MOV_REDIS_SERVER)"
+            )
+        workdir = Path(tempfile.mkdtemp(prefix="mov-redis-"))
+        try:
+            for attempt in range(1, _PORT_ATTEMPTS + 1):
+                server = cls._launch(binary, workdir, free_port())
+                try:
+                    server._wait_until_ready()
+                except RuntimeError as error:
+                    server._terminate()
+                    if attempt < _PORT_ATTEMPTS and _PORT_TAKEN.search(str(error)):
+                        log.warning("port was taken, retrying Redis on another port")
+                        continue
+                    raise
+                # Like PostgreSQL's: stop the server even if the session dies without teardown.
+                atexit.register(server.stop)
+                return server
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    @classmethod
+    def _launch(cls, binary: Path, workdir: Path, port: int) -> RedisServer:
+        logfile = workdir / "log"
+        argv = [
+            str(binary),
+            *("--port", str(port), "--bind", HOST, "--dir", str(workdir)),
+            *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+        ]
+        with logfile.open("wb") as log_output:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(  # noqa: S603 - argv built here from a found binary
+                argv,
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log_output,
+                stderr=subprocess.STDOUT,
+            )
+        return cls(f"redis://{HOST}:{port}/0", process=process, workdir=workdir)
+
+    def _wait_until_ready(self) -> None:
+        assert self._process is not None
+        assert self._workdir is not None
+        port = urlsplit(self._url).port
+        assert port is not None
+        deadline = time.monotonic() + _REDIS_START_TIMEOUT
+        while not _redis_answers_ping(port):
+            code = self._process.poll()
+            if code is not None or time.monotonic() > deadline:
+                why = f"exited with code {code}" if code is not None else "did not answer PING"
+                raise RuntimeError(
+                    f"redis-server {why} on port {port}\n"
+                    f"--- server log (tail) ---\n{_log_tail(self._workdir / 'log')}"
+                )
+            time.sleep(_REDIS_PING_INTERVAL)
+
+    def _terminate(self) -> None:
+        """End our redis-server: politely, then by force if it lingers."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=_REDIS_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=_REDIS_STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory; safe to call twice, and never raises."""
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        try:
+            self._terminate()
+        except Exception:
+            log.warning("could not stop redis-server %s", self._url, exc_info=True)
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

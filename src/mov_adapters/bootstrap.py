@@ -6,7 +6,7 @@ from sqlalchemy.engine import make_url
 
 from collections.abc import Awaitable, Callable
 
-from attrs import define, field
+from attrs import Factory, define, field
 
 from mov_adapters.clock import SystemClock
 from mov_adapters.memory.cache import MemoryCache
@@ -22,6 +22,7 @@ from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.ports.clock import Clock
 from mov_core.ports.infra import Cache, RateLimiter
 from mov_core.ports.security import PasswordHasher, TokenService
+from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
 
 
@@ -95,6 +96,15 @@ class Runtime:
     checks: dict[str, HealthCheck] = field(factory=dict)
     """Dependency probes for `/health`: each raises when its dependency is down."""
     _closers: list[Callable[[], Awaitable[None]]] = field(factory=list)
+    admin: Administration = field(
+        default=Factory(
+            lambda self: Administration(
+                self.services.uow, self.services.clock, self.services.hasher
+            ),
+            takes_self=True,
+        )
+    )
+    """The operators' use cases, over the same units of work, clock and hasher as `services`."""
 
     async def aclose(self) -> None:
         for close in reversed(self._closers):

@@ -25,6 +25,8 @@ class SettingsError(ValueError):
 
 
 DEFAULT_CORS = "http://localhost:3000,http://localhost:5173"
+DEFAULT_LIMIT = RateLimit(100, timedelta(minutes=15))
+AUTH_LIMIT = RateLimit(10, timedelta(minutes=1))
 
 
 @frozen
@@ -38,8 +40,8 @@ class Settings:
     redis_url: str | None = None
     cors_origins: tuple[str, ...] = tuple(DEFAULT_CORS.split(","))
     rate_limit_enabled: bool = True
-    rate_limit_default: RateLimit = RateLimit(100, timedelta(minutes=15))
-    rate_limit_auth: RateLimit = RateLimit(10, timedelta(minutes=1))
+    rate_limit_default: RateLimit = DEFAULT_LIMIT
+    rate_limit_auth: RateLimit = AUTH_LIMIT
     log_level: str = "info"
     log_format: str = "json"
     migrate_on_start: bool = True

@@ -9,6 +9,8 @@ from rich.console import Console
 
 from mov_adapters.bootstrap import describe_database, schema_status, upgrade_schema
 from mov_adapters.settings import Settings, SettingsError
+from mov_cli.admin import enrollments_app, events_app, health, seed, users_app
+from mov_cli.serve import serve
 
 app = typer.Typer(
     name="mov",
@@ -18,6 +20,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema: apply and inspect migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(events_app, name="events")
+app.add_typer(enrollments_app, name="enrollments")
+app.command("health")(health)
+app.command("seed")(seed)
+app.command("serve")(serve)
 console = Console()
 errors = Console(stderr=True)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import pytest
 
@@ -23,6 +23,9 @@ from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_core.ports.chat import ChatStore
 from mov_core.ports.infra import Cache, RateLimiter
 from mov_core.ports.notifications import NotificationStore
+
+if TYPE_CHECKING:
+    from mov_adapters.redis.client import RedisConnection
 
 T = TypeVar("T")
 Factory: TypeAlias = Callable[[pytest.FixtureRequest, FrozenClock], AbstractAsyncContextManager[T]]
@@ -58,10 +61,41 @@ async def _memory_rate_limiter(
     yield MemoryRateLimiter(clock)
 
 
+@asynccontextmanager
+async def _redis_connection(
+    request: pytest.FixtureRequest, clock: FrozenClock
+) -> AsyncIterator[RedisConnection]:
+    # redis-py is an optional dependency: a memory-only run must not need it.
+    from mov_adapters.redis.client import RedisConnection  # noqa: PLC0415
+
+    connection = RedisConnection.from_url(request.getfixturevalue("redis_url"), clock=clock)
+    try:
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+@asynccontextmanager
+async def _redis_cache(request: pytest.FixtureRequest, clock: FrozenClock) -> AsyncIterator[Cache]:
+    async with _redis_connection(request, clock) as connection:
+        yield connection.cache()
+
+
+@asynccontextmanager
+async def _redis_rate_limiter(
+    request: pytest.FixtureRequest, clock: FrozenClock
+) -> AsyncIterator[RateLimiter]:
+    async with _redis_connection(request, clock) as connection:
+        yield connection.rate_limiter()
+
+
 CHAT_STORES: dict[str, Factory[ChatStore]] = {"memory": _memory_chat_store}
 NOTIFICATION_STORES: dict[str, Factory[NotificationStore]] = {"memory": _memory_notification_store}
-CACHES: dict[str, Factory[Cache]] = {"memory": _memory_cache}
-RATE_LIMITERS: dict[str, Factory[RateLimiter]] = {"memory": _memory_rate_limiter}
+CACHES: dict[str, Factory[Cache]] = {"memory": _memory_cache, "redis": _redis_cache}
+RATE_LIMITERS: dict[str, Factory[RateLimiter]] = {
+    "memory": _memory_rate_limiter,
+    "redis": _redis_rate_limiter,
+}
 
 
 @pytest.fixture
@@ -88,15 +122,13 @@ async def notification_store(
         yield store
 
 
-# The Redis param is added by its issue.
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
 async def cache(request: pytest.FixtureRequest, clock: FrozenClock) -> AsyncIterator[Cache]:
     async with CACHES[request.param](request, clock) as adapter:
         yield adapter
 
 
-# The Redis param is added by its issue.
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
 async def rate_limiter(
     request: pytest.FixtureRequest, clock: FrozenClock
 ) -> AsyncIterator[RateLimiter]:

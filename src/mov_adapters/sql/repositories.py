@@ -136,10 +136,12 @@ class SqlEventRepository:
             raise NotFound("Event", event_id)
 
     async def list(self, query: EventQuery) -> Sequence[Event]:
-        conditions = [_visible_to(query.viewer), *self._filters(query)]
+        conditions = self._filters(query)
+        if not query.include_all:
+            conditions.append(_visible_to(query.viewer))
         statement = (
             select(*_EVENT_COLUMNS)
-            .where(and_(*conditions))
+            .where(*conditions)
             .order_by(events.c.starts_at, events.c.id)
             .limit(query.limit)
         )

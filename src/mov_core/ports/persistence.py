@@ -65,6 +65,8 @@ class EventQuery:
     organizer_id: int | None = None
     after: EventCursor | None = None
     limit: int = 20
+    include_all: bool = False
+    """Ignore visibility and list every event (operators only; `viewer` is then unused)."""
 
 
 class EventRepository(Protocol):
@@ -93,8 +95,8 @@ class EventRepository(Protocol):
 
     async def list(self, query: EventQuery) -> Sequence[Event]:
         """Up to `query.limit` events after `query.after`, those `can_view` admits for
-        `query.viewer`, matching every filter (`text`: case-insensitive substring of title,
-        description or location)."""
+        `query.viewer` (all of them when `query.include_all`), matching every filter (`text`:
+        case-insensitive substring of title, description or location)."""
         ...
 
 

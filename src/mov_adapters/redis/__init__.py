@@ -1,0 +1,1 @@
+"""Redis adapters: rate limits exact across processes, and a cache shared by them."""

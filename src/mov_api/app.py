@@ -1,0 +1,83 @@
+"""The app factory: routes, dependencies, one error table, CORS, OpenAPI, the gateway."""
+
+from __future__ import annotations
+
+import logging
+
+import structlog
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ASGIApp
+
+from mov_adapters.bootstrap import Runtime
+from mov_api.errors import exception_handlers
+from mov_api.gateway import Gateway
+from mov_api.routes.auth import AuthController
+from mov_api.routes.enrollments import EnrollmentController
+from mov_api.routes.events import EventController
+from mov_api.routes.system import SystemController
+from mov_api.security import provide_services
+
+MAX_BODY = 1024 * 1024
+
+
+def create_litestar(runtime: Runtime) -> Litestar:
+    """The Litestar application alone (tests may drive it directly)."""
+    settings = runtime.settings
+    origins = list(settings.cors_origins)
+    return Litestar(
+        route_handlers=[AuthController, EventController, EnrollmentController, SystemController],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        exception_handlers=exception_handlers(),
+        cors_config=CORSConfig(
+            allow_origins=origins,
+            # A wildcard origin must never be combined with credentials.
+            allow_credentials="*" not in origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Retry-After",
+            ],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="MOV API",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+        ),
+        request_max_body_size=MAX_BODY,
+        state=State({"runtime": runtime}),
+        on_shutdown=[runtime.aclose],
+        logging_config=None,
+    )
+
+
+def create_app(runtime: Runtime) -> ASGIApp:
+    """The served application: Litestar inside the gateway."""
+    return Gateway(create_litestar(runtime), runtime)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """Structured logs on stdout: JSON lines by default, readable lines with `console`."""
+    renderer = (
+        structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,15 @@
+"""The ASGI entry point for uvicorn (`mov serve`): settings from the environment."""
+
+from __future__ import annotations
+
+from litestar.types import ASGIApp
+
+from mov_adapters.bootstrap import build_runtime
+from mov_adapters.settings import Settings
+from mov_api.app import configure_logging, create_app
+
+
+def app_from_env() -> ASGIApp:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(build_runtime(settings))

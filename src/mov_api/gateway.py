@@ -1,0 +1,153 @@
+"""What the first MOV's API gateway did, around every request: a request id, security headers,
+per-IP rate limits (exact across processes through the `RateLimiter` port), an access log."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from typing import Any
+
+import msgspec
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from mov_adapters.bootstrap import Runtime
+from mov_core.ports.errors import Unavailable
+from mov_core.ports.infra import RateDecision, RateLimit
+
+log = structlog.get_logger("mov.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_AUTH_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register"})
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+_DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    b"frame-ancestors 'none'"
+)
+_SECURITY = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class Gateway:
+    """ASGI wrapper around the Litestar app (outside it, so unknown routes get it too)."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+        settings = runtime.settings
+        self.limits_on = settings.rate_limit_enabled
+        self.default_limit = settings.rate_limit_default
+        self.auth_limit = settings.rate_limit_auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        request_id = _request_id(scope)
+        state = scope.setdefault("state", {})  # type: ignore[typeddict-unknown-key]
+        state["request_id"] = request_id
+        path: str = scope["path"]
+        extra = [(b"x-request-id", request_id.encode())]
+        extra += [
+            (b"content-security-policy", _DOCS_CSP if path.startswith("/schema") else _API_CSP)
+        ]
+        decision = await self._limit(scope, path)
+        if decision is not None:
+            extra += _limit_headers(decision)
+            if not decision.allowed:
+                await _too_many(send, decision, extra)
+                self._log(scope, 429, began)
+                return
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *_SECURITY, *extra]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self._log(scope, status, began)
+
+    async def _limit(self, scope: Scope, path: str) -> RateDecision | None:
+        """Every /api/v1 request counts against the client IP's default limit; login and
+        register also against the stricter auth limit. `/health` and docs are never limited."""
+        if not self.limits_on or not path.startswith("/api/v1") or scope["method"] == "OPTIONS":
+            return None
+        client = (scope.get("client") or ("unknown", 0))[0]
+        try:
+            decision = await self._hit(f"ip:{client}", self.default_limit)
+            if path in _AUTH_PATHS and decision.allowed:
+                auth = await self._hit(f"auth:{client}", self.auth_limit)
+                decision = (
+                    auth if (not auth.allowed or auth.remaining < decision.remaining) else decision
+                )
+        except Unavailable:
+            # The limiter's store is down: serve rather than refuse everyone, and say so.
+            log.warning("rate limiter unavailable; request let through", path=path)
+            return None
+        return decision
+
+    async def _hit(self, key: str, limit: RateLimit) -> RateDecision:
+        return await self.runtime.rate_limiter.hit(key, limit)
+
+    def _log(self, scope: Scope, status: int, began: float) -> None:
+        state = scope.get("state", {})
+        log.info(
+            "request",
+            request_id=state.get("request_id"),
+            method=scope.get("method"),
+            path=scope.get("path"),
+            status=status,
+            latency_ms=round((time.perf_counter() - began) * 1000, 2),
+            user_id=state.get("user_id"),
+            client=(scope.get("client") or ("-", 0))[0],
+        )
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            if _REQUEST_ID.match(given):
+                return given
+    return uuid.uuid4().hex
+
+
+def _limit_headers(decision: RateDecision) -> list[tuple[bytes, bytes]]:
+    reset = max(1, math.ceil(decision.reset_after.total_seconds()))
+    return [
+        (b"ratelimit-limit", str(decision.limit).encode()),
+        (b"ratelimit-remaining", str(decision.remaining).encode()),
+        (b"ratelimit-reset", str(reset).encode()),
+    ]
+
+
+async def _too_many(send: Send, decision: RateDecision, extra: list[tuple[bytes, bytes]]) -> None:
+    retry = max(1, math.ceil(decision.reset_after.total_seconds()))
+    body = msgspec.json.encode(
+        {
+            "success": False,
+            "message": "Too many requests from this IP, please try again later.",
+            "errorCode": "RATE_LIMITED",
+        }
+    )
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry).encode()),
+        *_SECURITY,
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,71 @@
+"""/api/v1/auth: register, login, profile, token check, password change."""
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.di import Provide
+
+from mov_api.schemas import LoginIn, PasswordIn, ProfileIn, RegisterIn, ok, user_json
+from mov_api.security import ActorDep, ServicesDep, provide_actor
+from mov_core.domain.events import UNSET
+from mov_core.domain.users import Role, check_email
+from mov_core.domain.validation import Issues
+from mov_core.services.auth import RegisterUser
+
+AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/register", status_code=201)
+    async def register(self, data: RegisterIn, services: ServicesDep) -> dict[str, Any]:
+        """Create an account (e-mail unique case-insensitively; password 8–128 characters)."""
+        cmd = RegisterUser(
+            data.email, data.password, Role(data.role), data.first_name, data.last_name
+        )
+        user = await services.register_user(cmd)
+        return ok("User registered successfully", {"user": user_json(user)})
+
+    @post("/login", status_code=200)
+    async def login(self, data: LoginIn, services: ServicesDep) -> dict[str, Any]:
+        """Exchange e-mail and password for a bearer token (24 h by default)."""
+        issues = Issues()
+        check_email(issues, data.email)
+        if not data.password:
+            issues.add("password", "Password is required")
+        issues.raise_if_any()
+        signed_in = await services.authenticate(data.email, data.password)
+        return ok("Login successful", {"token": signed_in.token, "user": user_json(signed_in.user)})
+
+    @get("/me", dependencies=AUTHENTICATED)
+    async def me(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+        user = await services.profile(actor)
+        return ok("Profile retrieved successfully", {"user": user_json(user, with_active=True)})
+
+    @get("/verify", dependencies=AUTHENTICATED)
+    async def verify(self, actor: ActorDep) -> dict[str, Any]:
+        user = {"id": actor.user_id, "email": actor.email, "role": actor.role.value}
+        return ok("Token is valid", {"user": user})
+
+    @patch("/me", dependencies=AUTHENTICATED)
+    async def update_me(
+        self, data: ProfileIn, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Change first and/or last name; `null` clears one."""
+        user = await services.update_profile(
+            actor,
+            first_name=UNSET if data.first_name is msgspec.UNSET else data.first_name,
+            last_name=UNSET if data.last_name is msgspec.UNSET else data.last_name,
+        )
+        return ok("Profile updated successfully", {"user": user_json(user, with_active=True)})
+
+    @post("/change-password", status_code=200, dependencies=AUTHENTICATED)
+    async def change_password(
+        self, data: PasswordIn, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Prove the current password; the new one meets the policy."""
+        await services.change_password(actor, data.current_password, data.new_password)
+        return ok("Password changed successfully")

@@ -1,0 +1,104 @@
+"""/api/v1/enrollments: join, see, leave."""
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import Provide
+
+from mov_api.routes.common import path_id
+from mov_api.schemas import EnrollIn, enrollment_json, iso, ok
+from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
+from mov_core.domain.errors import FieldIssue, ValidationFailed
+from mov_core.domain.roster import Placement
+
+AUTHENTICATED = {
+    "actor": Provide(provide_actor, sync_to_thread=False),
+    "runtime": Provide(provide_runtime, sync_to_thread=False),
+}
+IDEMPOTENCY_TTL = timedelta(hours=24)
+KEY_MAX = 255
+MESSAGES = {
+    Placement.ENROLLED: "Enrollment created successfully",
+    Placement.WAITLISTED: "Event is full: added to the waitlist",
+    Placement.ALREADY_ENROLLED: "Already enrolled in this event",
+    Placement.ALREADY_WAITLISTED: "Already on the waitlist of this event",
+}
+
+
+def _idempotency_key(request: Request[Any, Any, Any], actor: ActorDep) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= KEY_MAX:
+        raise ValidationFailed([FieldIssue("Idempotency-Key", f"must be 1–{KEY_MAX} characters")])
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"idempotency:enroll:{actor.user_id}:{digest}"
+
+
+class EnrollmentController(Controller):
+    path = "/api/v1/enrollments"
+    tags = ["enrollments"]
+    dependencies = AUTHENTICATED
+
+    @post("/")
+    async def enroll(
+        self,
+        request: Request[Any, Any, Any],
+        data: EnrollIn,
+        actor: ActorDep,
+        services: ServicesDep,
+        runtime: RuntimeDep,
+    ) -> Response[dict[str, Any]]:
+        """Take a seat or a waitlist place: 201 when new, 200 with the existing place when
+        asked again. The same `Idempotency-Key` replays the first response exactly."""
+        cache_key = _idempotency_key(request, actor)
+        if cache_key is not None and (stored := await runtime.cache.get(cache_key)) is not None:
+            first = json.loads(stored)
+            if first["eventId"] != data.event_id:
+                issue = FieldIssue("Idempotency-Key", "already used for another request")
+                raise ValidationFailed([issue])
+            return Response(first["body"], status_code=first["status"])
+        outcome = await services.enroll(actor, data.event_id)
+        status = 201 if outcome.placement.is_new else 200
+        body = ok(MESSAGES[outcome.placement], {"enrollment": enrollment_json(outcome.enrollment)})
+        if cache_key is not None:
+            record = json.dumps({"eventId": data.event_id, "status": status, "body": body})
+            await runtime.cache.set(cache_key, record, ttl=IDEMPOTENCY_TTL)
+        return Response(body, status_code=status)
+
+    @get("/me")
+    async def mine(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+        """The caller's enrollments, newest first, each with a summary of its event."""
+        items = []
+        for mine in await services.my_enrollments(actor):
+            event = mine.event
+            summary = {
+                "id": event.id,
+                "title": event.title,
+                "date": iso(event.starts_at),
+                "location": event.location,
+                "status": event.status.value,
+            }
+            items.append({**enrollment_json(mine.enrollment), "event": summary})
+        return ok("Enrollments retrieved successfully", {"enrollments": items})
+
+    @get("/{enrollment_id:str}")
+    async def get_enrollment(
+        self, enrollment_id: str, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Seen by its participant and by the event's organizer."""
+        enrollment = await services.get_enrollment(actor, path_id(enrollment_id, "Enrollment"))
+        return ok("Enrollment retrieved successfully", {"enrollment": enrollment_json(enrollment)})
+
+    @delete("/{enrollment_id:str}", status_code=200)
+    async def cancel(
+        self, enrollment_id: str, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Give up one's seat or place; the first waiter moves up at once."""
+        outcome = await services.cancel_enrollment(actor, path_id(enrollment_id, "Enrollment"))
+        return ok(
+            "Enrollment canceled successfully", {"enrollment": enrollment_json(outcome.enrollment)}
+        )

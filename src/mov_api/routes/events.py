@@ -1,0 +1,235 @@
+"""/api/v1/events: catalogue, organizer management, availability, rosters."""
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from mov_api.routes.common import decode_cursor, encode_cursor, path_id
+from mov_api.schemas import (
+    EventIn,
+    EventPatchIn,
+    StatusIn,
+    availability_json,
+    enrollment_json,
+    ok,
+    parse_moment,
+    raise_if,
+    view_json,
+)
+from mov_api.security import ActorDep, ServicesDep, ViewerDep, provide_actor, provide_viewer
+from mov_core.domain.errors import FieldIssue
+from mov_core.domain.events import UNSET, EventPatch, Visibility
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.services.events import EventFilter, EventPage, NewEvent
+
+AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
+PUBLIC = {"viewer": Provide(provide_viewer, sync_to_thread=False)}
+STATUSES = {s.value: s for s in EventStatus}
+
+
+def _statuses(values: list[str] | None, issues: list[FieldIssue]) -> frozenset[EventStatus] | None:
+    if not values:
+        return None
+    unknown = [v for v in values if v not in STATUSES]
+    if unknown:
+        issues.append(FieldIssue("status", f"Invalid event status: {', '.join(unknown)}"))
+        return None
+    return frozenset(STATUSES[v] for v in values)
+
+
+def _filters(  # noqa: PLR0913 - one per query parameter
+    status: list[str] | None,
+    category: list[str] | None,
+    q: str | None,
+    starts_from: str | None,
+    starts_to: str | None,
+    limit: int,
+    cursor: str | None,
+) -> EventFilter:
+    issues: list[FieldIssue] = []
+    statuses = _statuses(status, issues)
+    start = parse_moment("from", starts_from, issues) if starts_from else None
+    end = parse_moment("to", starts_to, issues) if starts_to else None
+    raise_if(issues)
+    return EventFilter(
+        statuses=statuses,
+        categories=frozenset(category) if category else None,
+        text=q,
+        starts_from=start,
+        starts_to=end,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+
+
+def _page(message: str, page: EventPage) -> dict[str, Any]:
+    events = [view_json(v) for v in page.items]
+    return ok(message, {"events": events, "nextCursor": encode_cursor(page.next_cursor)})
+
+
+def _new_event(data: EventIn) -> NewEvent:
+    issues: list[FieldIssue] = []
+    starts = parse_moment("date", data.date, issues)
+    ends = parse_moment("endDate", data.end_date, issues) if data.end_date else None
+    raise_if(issues)
+    assert starts is not None  # noqa: S101 - raise_if guarantees it
+    return NewEvent(
+        title=data.title,
+        description=data.description,
+        starts_at=starts,
+        ends_at=ends,
+        location=data.location,
+        category=data.category,
+        capacity=data.max_participants,
+        visibility=Visibility(data.visibility),
+        waitlist_enabled=data.waitlist_enabled,
+    )
+
+
+def _given(value: Any) -> Any:  # noqa: ANN401
+    return UNSET if value is msgspec.UNSET else value
+
+
+def _patch(data: EventPatchIn) -> EventPatch:
+    issues: list[FieldIssue] = []
+    starts = _given(data.date)
+    if isinstance(starts, str):
+        starts = parse_moment("date", starts, issues)
+    ends = _given(data.end_date)
+    if isinstance(ends, str):
+        ends = parse_moment("endDate", ends, issues)
+    raise_if(issues)
+    visibility = _given(data.visibility)
+    return EventPatch(
+        title=_given(data.title),
+        description=_given(data.description),
+        starts_at=starts,
+        ends_at=ends,
+        location=_given(data.location),
+        category=_given(data.category),
+        capacity=_given(data.max_participants),
+        visibility=Visibility(visibility) if isinstance(visibility, str) else UNSET,
+        waitlist_enabled=_given(data.waitlist_enabled),
+    )
+
+
+Statuses = Annotated[list[str] | None, Parameter(query="status", description="repeatable")]
+Categories = Annotated[list[str] | None, Parameter(query="category", description="repeatable")]
+From = Annotated[str | None, Parameter(query="from", description="ISO-8601, inclusive")]
+To = Annotated[str | None, Parameter(query="to", description="ISO-8601, inclusive")]
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+
+
+class EventController(Controller):
+    path = "/api/v1/events"
+    tags = ["events"]
+
+    @get("/", dependencies=PUBLIC)
+    async def list_events(  # noqa: PLR0913 - one per query parameter
+        self,
+        viewer: ViewerDep,
+        services: ServicesDep,
+        status: Statuses = None,
+        category: Categories = None,
+        q: str | None = None,
+        starts_from: From = None,
+        starts_to: To = None,
+        limit: Limit = 20,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Events the caller may see, by date then id; keyset pages via `nextCursor`."""
+        filters = _filters(status, category, q, starts_from, starts_to, limit, cursor)
+        return _page("Events retrieved successfully", await services.list_events(viewer, filters))
+
+    @get("/organizer/me", dependencies=AUTHENTICATED)
+    async def organizer_events(  # noqa: PLR0913
+        self,
+        actor: ActorDep,
+        services: ServicesDep,
+        status: Statuses = None,
+        category: Categories = None,
+        q: str | None = None,
+        limit: Limit = 20,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """The calling organizer's own events, every status."""
+        filters = _filters(status, category, q, None, None, limit, cursor)
+        page = await services.organizer_events(actor, filters)
+        return _page("Organizer events retrieved successfully", page)
+
+    @get("/{event_id:str}", dependencies=PUBLIC)
+    async def get_event(
+        self, event_id: str, viewer: ViewerDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        view = await services.get_event(viewer, path_id(event_id, "Event"))
+        return ok("Event retrieved successfully", {"event": view_json(view)})
+
+    @post("/", status_code=201, dependencies=AUTHENTICATED)
+    async def create_event(
+        self, data: EventIn, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Organizers plan events; a new event is `Planning`."""
+        view = await services.create_event(actor, _new_event(data))
+        return ok("Event created successfully", {"event": view_json(view)})
+
+    @put("/{event_id:str}", dependencies=AUTHENTICATED)
+    async def update_event(
+        self, event_id: str, data: EventPatchIn, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Edit (Planning or Published); more seats promote waiters at once."""
+        view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
+        return ok("Event updated successfully", {"event": view_json(view)})
+
+    @delete("/{event_id:str}", status_code=200, dependencies=AUTHENTICATED)
+    async def delete_event(
+        self, event_id: str, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Only a Planning event nobody enrolled in."""
+        await services.delete_event(actor, path_id(event_id, "Event"))
+        return ok("Event deleted successfully")
+
+    @patch("/{event_id:str}/status", dependencies=AUTHENTICATED)
+    async def change_status(
+        self, event_id: str, data: StatusIn, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Planning → Published | Canceled; Published → Running | Canceled; Running → Completed."""
+        target = STATUSES.get(data.status)
+        if target is None:
+            raise_if([FieldIssue("status", "Invalid event status")])
+        assert target is not None  # noqa: S101
+        view = await services.change_status(actor, path_id(event_id, "Event"), target)
+        return ok("Event status changed successfully", {"event": view_json(view)})
+
+    @get("/{event_id:str}/availability", dependencies=PUBLIC)
+    async def availability(
+        self, event_id: str, viewer: ViewerDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        seats = await services.availability(viewer, path_id(event_id, "Event"))
+        return ok("Availability retrieved successfully", availability_json(seats))
+
+    @get("/{event_id:str}/enrollments", dependencies=AUTHENTICATED)
+    async def roster(self, event_id: str, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+        """The owner's view: who holds a seat, and the waitlist in order with positions."""
+        snapshot = await services.roster(actor, path_id(event_id, "Event"))
+        data = {
+            "enrolled": [enrollment_json(e) for e in snapshot.enrolled],
+            "waitlist": [enrollment_json(e) for e in snapshot.waitlist],
+        }
+        return ok("Roster retrieved successfully", data)
+
+    @delete(
+        "/{event_id:str}/enrollments/{user_id:str}", status_code=200, dependencies=AUTHENTICATED
+    )
+    async def remove_participant(
+        self, event_id: str, user_id: str, actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """The owner takes a participant off the roster; the first waiter is promoted."""
+        outcome = await services.remove_participant(
+            actor, path_id(event_id, "Event"), path_id(user_id, "Enrollment")
+        )
+        promoted = enrollment_json(outcome.promoted) if outcome.promoted else None
+        data = {"enrollment": enrollment_json(outcome.enrollment), "promoted": promoted}
+        return ok("Participant removed successfully", data)

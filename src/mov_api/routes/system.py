@@ -1,0 +1,74 @@
+"""Health checks and the service map (as the first MOV's gateway answered)."""
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.di import Provide
+
+from mov_api.schemas import iso
+from mov_api.security import RuntimeDep, provide_runtime
+
+CHECK_TIMEOUT_S = 2.0
+SERVICES = {
+    "auth": "/api/v1/auth",
+    "events": "/api/v1/events",
+    "enrollments": "/api/v1/enrollments",
+    "chat": "/api/v1/chat",
+    "notifications": "/api/v1/notifications",
+}
+
+
+async def _probe(check: Any) -> dict[str, Any]:  # noqa: ANN401 - a HealthCheck
+    began = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+        status = "up"
+    except Exception:  # noqa: BLE001 - any failure means down; details stay in our logs
+        status = "down"
+    return {"status": status, "latencyMs": round((time.perf_counter() - began) * 1000, 1)}
+
+
+async def _health(runtime: RuntimeDep) -> Response[dict[str, Any]]:
+    names = list(runtime.checks)
+    results = await asyncio.gather(*(_probe(runtime.checks[n]) for n in names))
+    checks = dict(zip(names, results, strict=True))
+    healthy = all(r["status"] == "up" for r in results)
+    body = {
+        "success": healthy,
+        "message": "MOV is healthy" if healthy else "MOV is unhealthy",
+        "timestamp": iso(datetime.now(UTC)),
+        "checks": checks,
+    }
+    return Response(body, status_code=200 if healthy else 503)
+
+
+class SystemController(Controller):
+    tags = ["operations"]
+    dependencies = {"runtime": Provide(provide_runtime, sync_to_thread=False)}
+
+    @get("/health")
+    async def health(self, runtime: RuntimeDep) -> Response[dict[str, Any]]:
+        """Every dependency checked: 200 when all are up, else 503."""
+        return await _health(runtime)
+
+    @get("/health/ready")
+    async def ready(self, runtime: RuntimeDep) -> Response[dict[str, Any]]:
+        """Ready to serve: the same checks as `/health`."""
+        return await _health(runtime)
+
+    @get("/health/live")
+    async def live(self) -> dict[str, Any]:
+        """The process is up and accepting requests."""
+        return {"success": True, "message": "MOV is alive", "timestamp": iso(datetime.now(UTC))}
+
+    @get("/api/v1")
+    async def service_map(self) -> dict[str, Any]:
+        return {
+            "success": True,
+            "message": "MOV Event Management API Gateway",
+            "version": "1.0.0",
+            "services": SERVICES,
+        }
