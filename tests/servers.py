@@ -436,14 +436,29 @@ def find_redis_server() -> Path | None:
     return Path(found) if found else None
 
 
-def _redis_answers_ping(port: int) -> bool:
-    """True once the server at `port` answers PING (raw protocol: no driver needed here)."""
+_PROCESS_ID = re.compile(rb"^process_id:(\d+)", re.MULTILINE)
+
+
+def _redis_process_id(port: int) -> int | None:
+    """The pid of the redis-server answering at `port`, or None while nothing answers.
+
+    Asked with the raw protocol (INFO server), so no driver is needed. A pid rather than a mere
+    PONG because whoever took our port between choosing and binding it would answer PING too.
+    """
     try:
-        with socket.create_connection((HOST, port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
+        with (
+            socket.create_connection((HOST, port), timeout=1) as sock,
+            sock.makefile("rb") as reply,
+        ):
+            sock.sendall(b"INFO server\r\n")
+            header = reply.readline()
+            if not header.startswith(b"$"):
+                return None  # an error, such as -LOADING while the server starts
+            body = reply.read(int(header[1:]))
+    except (OSError, ValueError):
+        return None
+    match = _PROCESS_ID.search(body)
+    return int(match.group(1)) if match else None
 
 
 class RedisServer:
@@ -490,14 +505,16 @@ class RedisServer:
     def start(cls, binary: Path | None = None) -> RedisServer:
         """Start redis-server (`binary`, else the one found) on a free port of 127.0.0.1.
 
-        Returns once it answers PING. Raises RuntimeError, with the server's log, when it
-        cannot start; a port taken between choosing and binding it is retried.
+        Returns once it answers as our child process. Raises RuntimeError, with the server's
+        log, when it cannot start; a port taken between choosing and binding it is retried.
         """
         binary = binary or find_redis_server()
         if binary is None:
             raise RuntimeError(
                 "redis-server not found (install redis-server, or set MOV_REDIS_SERVER)"
             )
+        if not binary.is_file():
+            raise RuntimeError(f"no redis-server at {binary} (check {REDIS_SERVER_ENV})")
         workdir = Path(tempfile.mkdtemp(prefix="mov-redis-"))
         try:
             for attempt in range(1, _PORT_ATTEMPTS + 1):
@@ -542,10 +559,10 @@ class RedisServer:
         port = urlsplit(self._url).port
         assert port is not None
         deadline = time.monotonic() + _REDIS_START_TIMEOUT
-        while not _redis_answers_ping(port):
+        while _redis_process_id(port) != self._process.pid:
             code = self._process.poll()
             if code is not None or time.monotonic() > deadline:
-                why = f"exited with code {code}" if code is not None else "did not answer PING"
+                why = f"exited with code {code}" if code is not None else "did not answer"
                 raise RuntimeError(
                     f"redis-server {why} on port {port}\n"
                     f"--- server log (tail) ---\n{_log_tail(self._workdir / 'log')}"

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
-
 from collections.abc import Awaitable, Callable
 
 from attrs import Factory, define, field
+from sqlalchemy.engine import make_url
 
 from mov_adapters.clock import SystemClock
 from mov_adapters.memory.cache import MemoryCache
-from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_adapters.memory.database import MemoryDatabase
+from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
 from mov_adapters.security.passwords import PasslibHasher
 from mov_adapters.security.tokens import JwtTokenService

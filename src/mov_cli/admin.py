@@ -28,7 +28,7 @@ from mov_adapters.bootstrap import Runtime, build_runtime, describe_database, up
 from mov_adapters.settings import Settings, SettingsError
 from mov_core.domain.enrollments import Enrollment, Occupancy
 from mov_core.domain.errors import DomainError, EmailTaken, ValidationFailed
-from mov_core.domain.events import Event
+from mov_core.domain.events import Event, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Role, User
 from mov_core.ports.errors import NotFound, Unavailable
@@ -112,12 +112,15 @@ async def _using(runtime: Runtime, work: Callable[[Runtime], Awaitable[T]]) -> T
         await runtime.aclose()
 
 
-def _table(title: str, *columns: str, wrap: tuple[str, ...] = ()) -> Table:
-    """Columns named in `wrap` (free text) fold on narrow terminals; the others keep their width."""
+def _table(title: str, *columns: str, fixed: tuple[str, ...] = ("ID",)) -> Table:
+    """Columns in `fixed` (short codes) keep their width on a narrow terminal; the others wrap,
+    at spaces first, so free text gives way before ids and statuses do."""
     table = Table(title=title, title_justify="left")
     for column in columns:
-        wraps = column in wrap
-        table.add_column(column, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
+        if column in fixed:
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold", min_width=6)
     return table
 
 
@@ -165,15 +168,9 @@ def users_list(
     """List accounts by id, active or not."""
     users = run(database_url, lambda rt: rt.admin.list_users(after_id=after_id, limit=limit))
     table = _table(
-        f"{len(users)} users",
-        "ID",
-        "E-mail",
-        "Role",
-        "Name",
-        "Active",
-        "Created (UTC)",
-        wrap=("E-mail", "Name"),
-    )
+        f"{len(users)} users", "ID", "E-mail", "Role", "Name", "Active", "Created (UTC)",
+        fixed=("ID", "Role", "Active"),
+    )  # fmt: skip
     for u in users:
         name = " ".join(n for n in (u.first_name, u.last_name) if n)
         _row(table, u.id, u.email, u.role.value, name, "yes" if u.is_active else "no",
@@ -218,12 +215,13 @@ def events_list(
     """List every event, Planning and private ones included, by date."""
     statuses = frozenset(status) if status else None
     views = run(database_url, lambda rt: _all_events(rt.admin, statuses, limit))
-    table = _table(f"{len(views)} events", "ID", "Title", "Status", "Visibility", "Starts (UTC)",
-                   "Organizer", "Seats", "Waiting", wrap=("Title",))  # fmt: skip
+    table = _table(f"{len(views)} events", "ID", "Title", "Status", "Starts (UTC)", "Seats",
+                   "Organizer", fixed=("ID",))  # fmt: skip
     for view in views:
-        e, seats = view.event, view.occupancy
-        _row(table, e.id, e.title, e.status.value, e.visibility.value, _when(e.starts_at),
-             e.organizer_id, f"{seats.enrolled}/{seats.capacity}", seats.waitlisted)  # fmt: skip
+        e = view.event
+        private = " (private)" if e.visibility is Visibility.PRIVATE else ""
+        _row(table, e.id, e.title, f"{e.status.value}{private}", _when(e.starts_at),
+             _seats(view.occupancy), e.organizer_id)  # fmt: skip
     console.print(table)
 
 
@@ -252,8 +250,13 @@ def events_show(
     console.print(_event_table(view.event, view.occupancy))
 
 
+def _seats(seats: Occupancy) -> str:
+    waiting = f" +{seats.waitlisted} waiting" if seats.waitlisted else ""
+    return f"{seats.enrolled}/{seats.capacity}{waiting}"
+
+
 def _event_table(e: Event, seats: Occupancy) -> Table:
-    table = _table(f"Event {e.id} (times in UTC)", "Field", "Value", wrap=("Value",))
+    table = _table(f"Event {e.id} (times in UTC)", "Field", "Value", fixed=("Field",))
     for name, value in (
         ("title", e.title), ("status", e.status.value), ("organizer", e.organizer_id),
         ("starts", _when(e.starts_at)), ("ends", _when(e.ends_at)), ("location", e.location),
@@ -292,7 +295,9 @@ def enrollments_roster(
         f"Event {event_id}: {len(roster.enrolled)}/{roster.capacity} seats taken, "
         f"{len(roster.waitlist)} waiting"
     )
-    table = _table(title, "Status", "Position", "User", "Enrollment", "Since (UTC)")
+    table = _table(
+        title, "Status", "Position", "User", "Enrollment", "Since (UTC)", fixed=("Status",)
+    )
     for seat, enrollment in enumerate(roster.enrolled, start=1):
         _roster_row(table, enrollment, seat)
     for enrollment in roster.waitlist:
@@ -320,7 +325,7 @@ def health(database_url: str | None = DatabaseUrl) -> None:
     """Check the database (and Redis, when configured): up or down, with latency; exit 1 if
     any is down."""
     probes = run(database_url, _probe_all, migrate=False)
-    table = _table("Dependencies", "Dependency", "Status", "Latency", "Detail", wrap=("Detail",))
+    table = _table("Dependencies", "Dependency", "Status", "Latency", "Detail", fixed=("Status",))
     for p in probes:
         _row(table, p.name, "up" if p.up else "down", f"{p.latency_ms:.1f} ms", p.detail)
     console.print(table)

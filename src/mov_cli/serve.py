@@ -2,20 +2,82 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+
 import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from mov_adapters.bootstrap import build_runtime, describe_database, upgrade_schema
+from mov_adapters.settings import JWT_SECRET_FILE, Settings, SettingsError
+from mov_cli.demo import DEMO_PASSWORD, seed_demo
+
+console = Console(stderr=True)
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, help="TCP port."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
     demo: bool = typer.Option(False, "--demo", help="Seed demo accounts and events first."),
 ) -> None:
-    """Run the MOV server (embedded SQLite by default; see MOV_DATABASE_URL)."""
-    raise typer.Exit(_run(host=host, port=port, workers=workers, reload=reload, demo=demo))
+    """Run the MOV server (embedded SQLite in ./mov-data by default; see MOV_DATABASE_URL)."""
+    try:
+        settings = Settings.from_env()
+        _prepare(settings)
+    except SettingsError as error:
+        console.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
+    if demo:
+        _print_demo(asyncio.run(_seed(settings)))
+    console.print(f"MOV serving on http://{host}:{port} (docs: http://{host}:{port}/schema)")
+    uvicorn.run(
+        "mov_api.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if not reload else None,
+        reload=reload,
+        access_log=False,  # our gateway writes the access log (structured, with request ids)
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,
+    )
 
 
-def _run(*, host: str, port: int, workers: int, reload: bool, demo: bool) -> int:
-    typer.echo(f"not wired yet: {host}:{port} workers={workers} reload={reload} demo={demo}")
-    return 1
+def _prepare(settings: Settings) -> None:
+    """Migrate the schema and make sure a JWT secret exists, once, before any worker starts."""
+    secret_file = settings.data_dir / JWT_SECRET_FILE
+    generated = settings.jwt_secret is None and not secret_file.exists()
+    settings.token_secret()
+    if generated:
+        console.print(
+            f"generated a JWT secret into {secret_file} (set MOV_JWT_SECRET to choose one)"
+        )
+    if settings.migrate_on_start:
+        try:
+            revision = upgrade_schema(settings)
+        except Exception as error:  # noqa: BLE001 - reported without a traceback
+            console.print(f"[red]cannot migrate[/red] {describe_database(settings)}: {error}")
+            sys.exit(1)
+        console.print(f"database {describe_database(settings)} at revision {revision}")
+
+
+async def _seed(settings: Settings) -> list[tuple[str, str]]:
+    runtime = build_runtime(settings)
+    try:
+        return await seed_demo(runtime.services)
+    finally:
+        await runtime.aclose()
+
+
+def _print_demo(logins: list[tuple[str, str]]) -> None:
+    table = Table(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
+    table.add_column("e-mail")
+    table.add_column("role")
+    for email, role in logins:
+        table.add_row(email, role)
+    console.print(table)

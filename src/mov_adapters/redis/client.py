@@ -63,7 +63,8 @@ class RedisConnection:
                 health_check_interval=HEALTH_CHECK_INTERVAL,
                 # One quick retry, on connection errors only, covers a pooled connection the
                 # server has closed. Timeouts are not retried: the script may have run, and
-                # running it again would count the hit twice.
+                # running it again would count the hit twice (the rare reset after it ran
+                # does that too, which errs towards refusing a hit, never towards allowing).
                 retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 1, (RedisConnectionError,)),
             )
         except ValueError:

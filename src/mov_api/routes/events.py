@@ -40,7 +40,7 @@ def _statuses(values: list[str] | None, issues: list[FieldIssue]) -> frozenset[E
     return frozenset(STATUSES[v] for v in values)
 
 
-def _filters(  # noqa: PLR0913 - one per query parameter
+def _filters(
     status: list[str] | None,
     category: list[str] | None,
     q: str | None,
@@ -128,7 +128,7 @@ class EventController(Controller):
     tags = ["events"]
 
     @get("/", dependencies=PUBLIC)
-    async def list_events(  # noqa: PLR0913 - one per query parameter
+    async def list_events(
         self,
         viewer: ViewerDep,
         services: ServicesDep,
@@ -145,7 +145,7 @@ class EventController(Controller):
         return _page("Events retrieved successfully", await services.list_events(viewer, filters))
 
     @get("/organizer/me", dependencies=AUTHENTICATED)
-    async def organizer_events(  # noqa: PLR0913
+    async def organizer_events(
         self,
         actor: ActorDep,
         services: ServicesDep,
