@@ -18,6 +18,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from mov_api.schemas import value_issues
 from mov_api.validation import MALFORMED, check_fields, issues_from_litestar
 from mov_core.domain import errors as domain
 from mov_core.ports.errors import Conflict, NotFound, PortError, Unavailable
@@ -132,7 +133,12 @@ def _body_issues(
         decoded = msgspec.json.decode(raw)
     except msgspec.DecodeError:
         return [{"field": "body", "message": MALFORMED}]
-    return check_fields(parameter.annotation, decoded)
+    issues = check_fields(parameter.annotation, decoded)
+    if isinstance(decoded, dict):
+        now = request.app.state.runtime.services.clock.now()
+        failed = {i["field"] for i in issues}
+        issues += value_issues(parameter.annotation, decoded, skip=failed, now=now)
+    return issues
 
 
 def internal_error_response(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
