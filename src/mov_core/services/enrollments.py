@@ -109,9 +109,10 @@ async def remove_participant(
         NotFound: no such event, or the user holds no seat nor waitlist place in it.
         NotEventOwner, EventNotOpen.
     """
+    actor.require(Role.ORGANIZER)
     async with uow:
         event = await visible_event(uow, actor, event_id)
-        event.ensure_owner(actor)
+        event.ensure_owner(actor, "remove participants")
         enrollment = await uow.enrollments.find_active(event_id, user_id)
         if enrollment is None:
             raise NotFound("Enrollment", (event_id, user_id))
@@ -149,9 +150,10 @@ async def roster(actor: Principal, event_id: int, *, uow: UnitOfWork) -> RosterS
     Raises:
         NotFound, NotEventOwner.
     """
+    actor.require(Role.ORGANIZER)
     async with uow:
         event = await visible_event(uow, actor, event_id)
-        event.ensure_owner(actor)
+        event.ensure_owner(actor, "see the roster")
         return await uow.enrollments.roster(event_id)
 
 

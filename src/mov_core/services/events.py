@@ -256,8 +256,10 @@ async def visible_event(uow: UnitOfWork, viewer: Principal | None, event_id: int
 async def _owned_event(
     uow: UnitOfWork, actor: Principal, event_id: int, action: str = "manage this event"
 ) -> Event:
-    """Organizers who do not own an event may still see it (when public): then they are told
+    """Only organizers manage events (checked first, as the first MOV's gateway did).
+    Organizers who do not own an event may still see it (when public): then they are told
     they are not its owner; when they may not see it, it does not exist for them."""
+    actor.require(Role.ORGANIZER)
     event = await visible_event(uow, actor, event_id)
     event.ensure_owner(actor, action)
     return event
