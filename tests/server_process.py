@@ -45,14 +45,16 @@ class ServerProcess:
     """`mov serve --host 127.0.0.1 --port <free port>` with the given `MOV_*` environment.
 
     `env` is added to a copy of our environment from which every inherited `MOV_*` variable was
-    removed, so only what the test passes configures the server. `MOV_JWT_SECRET` defaults to
-    the shared `JWT_SECRET`, `MOV_LOG_LEVEL` to `warning`; `MOV_DATA_DIR` must be given.
+    removed, so only what the test passes configures the server; a `None` value leaves that
+    variable unset. `MOV_JWT_SECRET` defaults to the shared `JWT_SECRET` (pass `None` to have
+    the server generate one into its data folder), `MOV_LOG_LEVEL` to `warning`;
+    `MOV_DATA_DIR` must be given.
     Output (stdout and stderr together) goes to a temporary file, shown when something fails.
     """
 
     def __init__(
         self,
-        env: Mapping[str, str],
+        env: Mapping[str, str | None],
         *,
         port: int | None = None,
         start_timeout: float = START_TIMEOUT,
@@ -72,7 +74,11 @@ class ServerProcess:
         self.env.update(
             {"MOV_JWT_SECRET": JWT_SECRET, "MOV_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}
         )
-        self.env.update(env)
+        for key, value in env.items():
+            if value is None:
+                self.env.pop(key, None)
+            else:
+                self.env[key] = value
         self.returncode: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._output: IO[bytes] | None = None
