@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request
-from litestar.params import Dependency
+from litestar.params import SkipValidation
 
 from mov_adapters.bootstrap import Runtime
 from mov_core.domain.errors import AuthenticationRequired, InvalidToken
@@ -50,7 +50,7 @@ def provide_viewer(request: Request[Any, Any, Any]) -> Principal | None:
 
 
 # Injected objects are ours: Litestar need not validate them on every request.
-RuntimeDep = Annotated[Runtime, Dependency(skip_validation=True)]
-ServicesDep = Annotated[Services, Dependency(skip_validation=True)]
-ActorDep = Annotated[Principal, Dependency(skip_validation=True)]
-ViewerDep = Annotated[Principal | None, Dependency(skip_validation=True)]
+RuntimeDep = SkipValidation[Runtime]
+ServicesDep = SkipValidation[Services]
+ActorDep = SkipValidation[Principal]
+ViewerDep = SkipValidation[Principal | None]

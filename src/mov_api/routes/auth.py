@@ -5,6 +5,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.di import Provide
+from litestar.params import JSONBody
 
 from mov_api.schemas import LoginIn, PasswordIn, ProfileIn, RegisterIn, ok, user_json
 from mov_api.security import ActorDep, ServicesDep, provide_actor
@@ -21,7 +22,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", status_code=201)
-    async def register(self, data: RegisterIn, services: ServicesDep) -> dict[str, Any]:
+    async def register(self, data: JSONBody[RegisterIn], services: ServicesDep) -> dict[str, Any]:
         """Create an account (e-mail unique case-insensitively; password 8–128 characters)."""
         cmd = RegisterUser(
             data.email, data.password, Role(data.role), data.first_name, data.last_name
@@ -30,7 +31,7 @@ class AuthController(Controller):
         return ok("User registered successfully", {"user": user_json(user)})
 
     @post("/login", status_code=200)
-    async def login(self, data: LoginIn, services: ServicesDep) -> dict[str, Any]:
+    async def login(self, data: JSONBody[LoginIn], services: ServicesDep) -> dict[str, Any]:
         """Exchange e-mail and password for a bearer token (24 h by default)."""
         issues = Issues()
         check_email(issues, data.email)
@@ -52,7 +53,7 @@ class AuthController(Controller):
 
     @patch("/me", dependencies=AUTHENTICATED)
     async def update_me(
-        self, data: ProfileIn, actor: ActorDep, services: ServicesDep
+        self, data: JSONBody[ProfileIn], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Change first and/or last name; `null` clears one."""
         user = await services.update_profile(
@@ -64,7 +65,7 @@ class AuthController(Controller):
 
     @post("/change-password", status_code=200, dependencies=AUTHENTICATED)
     async def change_password(
-        self, data: PasswordIn, actor: ActorDep, services: ServicesDep
+        self, data: JSONBody[PasswordIn], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Prove the current password; the new one meets the policy."""
         await services.change_password(actor, data.current_password, data.new_password)

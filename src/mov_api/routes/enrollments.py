@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 
 from mov_api.routes.common import path_id
 from mov_api.schemas import EnrollIn, enrollment_json, iso, ok
@@ -47,7 +48,7 @@ class EnrollmentController(Controller):
     async def enroll(
         self,
         request: Request[Any, Any, Any],
-        data: EnrollIn,
+        data: JSONBody[EnrollIn],
         actor: ActorDep,
         services: ServicesDep,
         runtime: RuntimeDep,
@@ -87,7 +88,7 @@ class EnrollmentController(Controller):
 
     @get("/{enrollment_id:str}")
     async def get_enrollment(
-        self, enrollment_id: str, actor: ActorDep, services: ServicesDep
+        self, enrollment_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Seen by its participant and by the event's organizer."""
         enrollment = await services.get_enrollment(actor, path_id(enrollment_id, "Enrollment"))
@@ -95,7 +96,7 @@ class EnrollmentController(Controller):
 
     @delete("/{enrollment_id:str}", status_code=200)
     async def cancel(
-        self, enrollment_id: str, actor: ActorDep, services: ServicesDep
+        self, enrollment_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Give up one's seat or place; the first waiter moves up at once."""
         outcome = await services.cancel_enrollment(actor, path_id(enrollment_id, "Enrollment"))

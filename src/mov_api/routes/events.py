@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mov_api.routes.common import decode_cursor, encode_cursor, path_id
 from mov_api.schemas import (
@@ -70,7 +70,7 @@ def _page(message: str, page: EventPage) -> dict[str, Any]:
     return ok(message, {"events": events, "nextCursor": encode_cursor(page.next_cursor)})
 
 
-def _new_event(data: EventIn) -> NewEvent:
+def _new_event(data: JSONBody[EventIn]) -> NewEvent:
     issues: list[FieldIssue] = []
     starts = parse_moment("date", data.date, issues)
     ends = parse_moment("endDate", data.end_date, issues) if data.end_date else None
@@ -93,7 +93,7 @@ def _given(value: Any) -> Any:  # noqa: ANN401
     return UNSET if value is msgspec.UNSET else value
 
 
-def _patch(data: EventPatchIn) -> EventPatch:
+def _patch(data: JSONBody[EventPatchIn]) -> EventPatch:
     issues: list[FieldIssue] = []
     starts = _given(data.date)
     if isinstance(starts, str):
@@ -116,11 +116,11 @@ def _patch(data: EventPatchIn) -> EventPatch:
     )
 
 
-Statuses = Annotated[list[str] | None, Parameter(query="status", description="repeatable")]
-Categories = Annotated[list[str] | None, Parameter(query="category", description="repeatable")]
-From = Annotated[str | None, Parameter(query="from", description="ISO-8601, inclusive")]
-To = Annotated[str | None, Parameter(query="to", description="ISO-8601, inclusive")]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
+Statuses = Annotated[list[str] | None, QueryParameter(name="status", description="repeatable")]
+Categories = Annotated[list[str] | None, QueryParameter(name="category", description="repeatable")]
+From = Annotated[str | None, QueryParameter(name="from", description="ISO-8601, inclusive")]
+To = Annotated[str | None, QueryParameter(name="to", description="ISO-8601, inclusive")]
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 
 
 class EventController(Controller):
@@ -134,11 +134,11 @@ class EventController(Controller):
         services: ServicesDep,
         status: Statuses = None,
         category: Categories = None,
-        q: str | None = None,
+        q: FromQuery[str | None] = None,
         starts_from: From = None,
         starts_to: To = None,
         limit: Limit = 20,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Events the caller may see, by date then id; keyset pages via `nextCursor`."""
         filters = _filters(status, category, q, starts_from, starts_to, limit, cursor)
@@ -151,9 +151,9 @@ class EventController(Controller):
         services: ServicesDep,
         status: Statuses = None,
         category: Categories = None,
-        q: str | None = None,
+        q: FromQuery[str | None] = None,
         limit: Limit = 20,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """The calling organizer's own events, every status."""
         filters = _filters(status, category, q, None, None, limit, cursor)
@@ -162,14 +162,14 @@ class EventController(Controller):
 
     @get("/{event_id:str}", dependencies=PUBLIC)
     async def get_event(
-        self, event_id: str, viewer: ViewerDep, services: ServicesDep
+        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep
     ) -> dict[str, Any]:
         view = await services.get_event(viewer, path_id(event_id, "Event"))
         return ok("Event retrieved successfully", {"event": view_json(view)})
 
     @post("/", status_code=201, dependencies=AUTHENTICATED)
     async def create_event(
-        self, data: EventIn, actor: ActorDep, services: ServicesDep
+        self, data: JSONBody[EventIn], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Organizers plan events; a new event is `Planning`."""
         view = await services.create_event(actor, _new_event(data))
@@ -177,7 +177,11 @@ class EventController(Controller):
 
     @put("/{event_id:str}", dependencies=AUTHENTICATED)
     async def update_event(
-        self, event_id: str, data: EventPatchIn, actor: ActorDep, services: ServicesDep
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[EventPatchIn],
+        actor: ActorDep,
+        services: ServicesDep,
     ) -> dict[str, Any]:
         """Edit (Planning or Published); more seats promote waiters at once."""
         view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
@@ -185,7 +189,7 @@ class EventController(Controller):
 
     @delete("/{event_id:str}", status_code=200, dependencies=AUTHENTICATED)
     async def delete_event(
-        self, event_id: str, actor: ActorDep, services: ServicesDep
+        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Only a Planning event nobody enrolled in."""
         await services.delete_event(actor, path_id(event_id, "Event"))
@@ -193,7 +197,11 @@ class EventController(Controller):
 
     @patch("/{event_id:str}/status", dependencies=AUTHENTICATED)
     async def change_status(
-        self, event_id: str, data: StatusIn, actor: ActorDep, services: ServicesDep
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[StatusIn],
+        actor: ActorDep,
+        services: ServicesDep,
     ) -> dict[str, Any]:
         """Planning → Published | Canceled; Published → Running | Canceled; Running → Completed."""
         target = STATUSES.get(data.status)
@@ -205,13 +213,15 @@ class EventController(Controller):
 
     @get("/{event_id:str}/availability", dependencies=PUBLIC)
     async def availability(
-        self, event_id: str, viewer: ViewerDep, services: ServicesDep
+        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep
     ) -> dict[str, Any]:
         seats = await services.availability(viewer, path_id(event_id, "Event"))
         return ok("Availability retrieved successfully", availability_json(seats))
 
     @get("/{event_id:str}/enrollments", dependencies=AUTHENTICATED)
-    async def roster(self, event_id: str, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+    async def roster(
+        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
         """The owner's view: who holds a seat, and the waitlist in order with positions."""
         snapshot = await services.roster(actor, path_id(event_id, "Event"))
         data = {
@@ -224,7 +234,11 @@ class EventController(Controller):
         "/{event_id:str}/enrollments/{user_id:str}", status_code=200, dependencies=AUTHENTICATED
     )
     async def remove_participant(
-        self, event_id: str, user_id: str, actor: ActorDep, services: ServicesDep
+        self,
+        event_id: FromPath[str],
+        user_id: FromPath[str],
+        actor: ActorDep,
+        services: ServicesDep,
     ) -> dict[str, Any]:
         """The owner takes a participant off the roster; the first waiter is promoted."""
         outcome = await services.remove_participant(
