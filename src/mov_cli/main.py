@@ -9,7 +9,8 @@ from rich.console import Console
 
 from mov_adapters.bootstrap import describe_database, schema_status, upgrade_schema
 from mov_adapters.settings import Settings, SettingsError
-from mov_cli.admin import enrollments_app, events_app, health, seed, users_app
+from mov_cli.admin import enrollments_app, events_app, health, users_app
+from mov_cli.seed import seed
 from mov_cli.serve import serve
 
 app = typer.Typer(

@@ -11,8 +11,8 @@ from mov_adapters.bootstrap import Runtime, build_runtime
 from mov_adapters.security.passwords import PasslibHasher
 from mov_adapters.settings import Settings
 from mov_cli import admin as admin_cli
-from mov_cli.admin import SeedRequest, plan_seed
 from mov_cli.main import app
+from mov_cli.seed import SeedRequest, plan_seed
 from mov_core.domain.events import Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
