@@ -19,18 +19,21 @@ from hypothesis import settings
 
 from mov_adapters.bootstrap import memory_services, sql_services
 from mov_adapters.clock import FrozenClock
+from mov_adapters.memory.chat import MemoryChatStore
 from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
 from mov_adapters.security.passwords import PasslibHasher
+from mov_adapters.sql.chat import SqlChatStore
 from mov_adapters.sql.engine import PoolSettings, make_engine
 from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_core.ports.chat import ChatStore
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.bundle import Services
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 SECRET = "contract-test-secret-at-least-32-bytes"
 HASHER = PasslibHasher.fast()
-TABLES = ("outbox", "enrollments", "events", "users")
+TABLES = ("chat_messages", "chat_rooms", "outbox", "enrollments", "events", "users")
 T = TypeVar("T")
 
 
@@ -44,6 +47,7 @@ class Backend:
     services: Services
     clock: FrozenClock
     uow: Callable[[], UnitOfWork]
+    chat: ChatStore
     close: Callable[[], Awaitable[None]] = _nothing
 
 
@@ -53,14 +57,15 @@ BackendFactory = Callable[[], Backend]
 def memory_backend() -> Backend:
     db, clock = MemoryDatabase(), FrozenClock(START)
     services = memory_services(token_secret=SECRET, clock=clock, hasher=HASHER, database=db)
-    return Backend("memory", services, clock, lambda: MemoryUnitOfWork(db))
+    return Backend("memory", services, clock, lambda: MemoryUnitOfWork(db), MemoryChatStore())
 
 
 def _sql_backend(name: str, url: str, pool: PoolSettings | None = None) -> Backend:
     database = SqlDatabase.for_engine(make_engine(url, pool))
     clock = FrozenClock(START)
     services = sql_services(database, token_secret=SECRET, clock=clock, hasher=HASHER)
-    return Backend(name, services, clock, database.unit_of_work, database.dispose)
+    chat = SqlChatStore(database)
+    return Backend(name, services, clock, database.unit_of_work, chat, database.dispose)
 
 
 def sqlite_backend_factory(template: Path, workdir: Path) -> BackendFactory:

@@ -166,3 +166,34 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("leased_until", UtcDateTime),
 )
+
+chat_rooms = Table(
+    "chat_rooms",
+    metadata,
+    Column("event_id", Id, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    # The room's counter: incremented under its row lock, so seq has no gaps nor repeats.
+    Column("last_seq", Integer, nullable=False),
+)
+
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("event_id", Id, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sender_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("client_msg_id", String(100)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "event_id", "seq", unique=True),
+    # A resend of the same client message id by the same sender is the same message.
+    Index(
+        "uq_chat_messages_client_msg",
+        "event_id",
+        "sender_id",
+        "client_msg_id",
+        unique=True,
+        sqlite_where=text("client_msg_id IS NOT NULL"),
+        postgresql_where=text("client_msg_id IS NOT NULL"),
+    ),
+)

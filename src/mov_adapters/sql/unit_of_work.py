@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
@@ -71,6 +73,23 @@ class SqlDatabase:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Db]:
+        """One short transaction for adapters outside units of work (the chat store): commits
+        when the block ends normally, rolls back otherwise; same lock rules as a unit of work."""
+        lock = self.write_lock
+        if lock is not None:
+            await lock.acquire()
+        try:
+            async with self.engine.connect() as connection:
+                yield Db(connection)
+                await connection.commit()
+        except exc.SQLAlchemyError as error:
+            raise translate(error) from error
+        finally:
+            if lock is not None:
+                lock.release()
 
     async def ping(self) -> None:
         """Raises `Unavailable` unless the database answers a trivial query."""

@@ -1,0 +1,111 @@
+"""The SQL chat store: a per-room counter row gives each message the next `seq`.
+
+The counter is incremented and the message inserted in one transaction: the counter row's lock
+serializes a room's senders, and a refused insert (a resend of the same `clientMsgId`) rolls the
+increment back with it, so sequence numbers have neither gaps nor repeats.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import RowMapping
+
+from mov_adapters.sql.connection import Db
+from mov_adapters.sql.tables import UtcDateTime, chat_messages, chat_rooms
+from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_core.domain.chat import ChatDraft, ChatMessage
+
+_NEXT_SEQ = text(
+    "INSERT INTO chat_rooms (event_id, last_seq) VALUES (:event_id, 1) "
+    "ON CONFLICT (event_id) DO UPDATE SET last_seq = chat_rooms.last_seq + 1 "
+    "RETURNING last_seq"
+)
+_INSERT = text(
+    "INSERT INTO chat_messages (id, event_id, seq, sender_id, body, client_msg_id, created_at) "
+    "VALUES (:id, :event_id, :seq, :sender_id, :body, :client_msg_id, :created_at) "
+    "ON CONFLICT (event_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL "
+    "DO NOTHING RETURNING id"
+).bindparams(bindparam("created_at", type_=UtcDateTime()))
+
+
+class _Resent(Exception):
+    pass
+
+
+def _message(row: RowMapping) -> ChatMessage:
+    return ChatMessage(
+        id=row["id"],
+        event_id=row["event_id"],
+        seq=row["seq"],
+        sender_id=row["sender_id"],
+        body=row["body"],
+        client_msg_id=row["client_msg_id"],
+        created_at=row["created_at"],
+    )
+
+
+class SqlChatStore:
+    def __init__(self, database: SqlDatabase) -> None:
+        self._database = database
+
+    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
+        if draft.client_msg_id is not None:
+            original = await self._original(draft)
+            if original is not None:
+                return original, False
+        try:
+            async with self._database.transaction() as db:
+                message = await self._insert(db, draft)
+        except _Resent:
+            original = await self._original(draft)
+            assert original is not None  # noqa: S101 - the index refused it for this reason
+            return original, False
+        return message, True
+
+    async def _insert(self, db: Db, draft: ChatDraft) -> ChatMessage:
+        seq = (await db.execute(_NEXT_SEQ, {"event_id": draft.event_id})).scalar_one()
+        values: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "event_id": draft.event_id,
+            "seq": seq,
+            "sender_id": draft.sender_id,
+            "body": draft.body,
+            "client_msg_id": draft.client_msg_id,
+            "created_at": draft.created_at,
+        }
+        if (await db.execute(_INSERT, values)).first() is None:
+            raise _Resent  # a concurrent resend won: roll the counter back with us
+        return ChatMessage(**values)
+
+    async def _original(self, draft: ChatDraft) -> ChatMessage | None:
+        query = select(chat_messages).where(
+            chat_messages.c.event_id == draft.event_id,
+            chat_messages.c.sender_id == draft.sender_id,
+            chat_messages.c.client_msg_id == draft.client_msg_id,
+        )
+        async with self._database.transaction() as db:
+            row = (await db.execute(query)).mappings().first()
+        return None if row is None else _message(row)
+
+    async def history(
+        self, event_id: int, *, before_seq: int | None = None, limit: int = 50
+    ) -> Sequence[ChatMessage]:
+        if limit <= 0:
+            return []
+        query = select(chat_messages).where(chat_messages.c.event_id == event_id)
+        if before_seq is not None:
+            query = query.where(chat_messages.c.seq < before_seq)
+        query = query.order_by(chat_messages.c.seq.desc()).limit(limit)
+        async with self._database.transaction() as db:
+            rows = (await db.execute(query)).mappings().all()
+        return [_message(r) for r in rows]
+
+    async def last_seq(self, event_id: int) -> int:
+        query = select(chat_rooms.c.last_seq).where(chat_rooms.c.event_id == event_id)
+        async with self._database.transaction() as db:
+            value = (await db.execute(query)).scalar()
+        return int(value or 0)

@@ -1,0 +1,110 @@
+"""Event chat: post and read, for the organizer and enrolled participants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from attrs import frozen
+
+from mov_core.domain.changes import ChatMessagePosted
+from mov_core.domain.chat import (
+    ChatDraft,
+    ChatMessage,
+    check_body,
+    ensure_can_post,
+    ensure_can_read,
+)
+from mov_core.domain.enrollments import EnrollmentStatus
+from mov_core.domain.errors import FieldIssue, ValidationFailed
+from mov_core.domain.events import Event
+from mov_core.domain.users import Principal
+from mov_core.ports.chat import ChatStore
+from mov_core.ports.clock import Clock
+from mov_core.ports.persistence import UnitOfWork
+from mov_core.services.events import visible_event
+
+HISTORY_MAX = 100
+
+
+@frozen
+class Posted:
+    message: ChatMessage
+    created: bool
+    """False when `clientMsgId` was seen before: the original is returned, not broadcast again."""
+
+
+async def _room(uow: UnitOfWork, actor: Principal, event_id: int) -> tuple[Event, bool]:
+    """The event (NotFound when invisible) and whether the actor holds a seat in it."""
+    event = await visible_event(uow, actor, event_id)
+    active = await uow.enrollments.find_active(event_id, actor.user_id)
+    return event, active is not None and active.status is EnrollmentStatus.ENROLLED
+
+
+async def post_message(  # noqa: PLR0913 - the message's parts and the ports it needs
+    actor: Principal,
+    event_id: int,
+    body: str,
+    client_msg_id: str | None,
+    *,
+    uow: UnitOfWork,
+    chat: ChatStore,
+    clock: Clock,
+) -> Posted:
+    """A member posts while the event is Published or Running. A resent `clientMsgId` from the
+    same sender returns the original message.
+
+    The message is stored first, then `ChatMessagePosted` is recorded to the outbox: if the
+    process dies in between, the message exists but offline members are not told of it (chat
+    notifications are coalesced hints, not a delivery guarantee).
+
+    Raises:
+        NotFound, NotChatMember, ChatClosed, ValidationFailed.
+    """
+    text = check_body(body, client_msg_id)
+    now = clock.now()
+    async with uow:
+        event, seated = await _room(uow, actor, event_id)
+        ensure_can_post(event, actor.user_id, is_enrolled=seated)
+    message, created = await chat.append(
+        ChatDraft(event_id, actor.user_id, text, client_msg_id, now)
+    )
+    if created:
+        async with uow:
+            change = ChatMessagePosted(event_id, message.id, message.seq, actor.user_id, now)
+            await uow.outbox.add([change], now=now)
+            await uow.commit()
+    return Posted(message, created)
+
+
+async def history(  # noqa: PLR0913 - the page's bounds and the ports it needs
+    actor: Principal,
+    event_id: int,
+    *,
+    before_seq: int | None,
+    limit: int,
+    uow: UnitOfWork,
+    chat: ChatStore,
+) -> Sequence[ChatMessage]:
+    """A member reads the room, newest first, `limit` (1–100) messages before `before_seq`.
+
+    Raises:
+        NotFound, NotChatMember, ValidationFailed.
+    """
+    if not 1 <= limit <= HISTORY_MAX:
+        raise ValidationFailed([FieldIssue("limit", f"limit must be between 1 and {HISTORY_MAX}")])
+    async with uow:
+        event, seated = await _room(uow, actor, event_id)
+        ensure_can_read(event, actor.user_id, is_enrolled=seated)
+    return await chat.history(event_id, before_seq=before_seq, limit=limit)
+
+
+async def last_seq(actor: Principal, event_id: int, *, uow: UnitOfWork, chat: ChatStore) -> int:
+    """The room's latest `seq` for a member joining it (to fetch what they missed).
+
+    Raises:
+        NotFound, NotChatMember.
+    """
+    async with uow:
+        event, seated = await _room(uow, actor, event_id)
+        ensure_can_read(event, actor.user_id, is_enrolled=seated)
+    return await chat.last_seq(event_id)

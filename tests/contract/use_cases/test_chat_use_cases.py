@@ -1,0 +1,93 @@
+"""Chat rules through the use cases, on every backend (the store is the backend's own)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tests.contract.use_cases.support import drain_outbox, new_event, published_event
+
+from mov_core.domain.changes import ChatMessagePosted
+from mov_core.domain.errors import ChatClosed, NotChatMember, ValidationFailed
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.ports.errors import NotFound
+from mov_core.services import chat
+
+
+def _post(backend, actor, event_id, body, client_msg_id=None):
+    return chat.post_message(
+        actor,
+        event_id,
+        body,
+        client_msg_id,
+        uow=backend.uow(),
+        chat=backend.chat,
+        clock=backend.clock,
+    )
+
+
+def _history(backend, actor, event_id, before=None, limit=50):
+    return chat.history(
+        actor, event_id, before_seq=before, limit=limit, uow=backend.uow(), chat=backend.chat
+    )
+
+
+@pytest.fixture
+async def room(services, organizer, participants):
+    event_id = await published_event(services, organizer, capacity=2)
+    for person in participants[:3]:  # two seats: the third waits (not a member)
+        await services.enroll(person, event_id)
+    return event_id
+
+
+async def test_members_post_and_read_in_order(backend, organizer, participants, room):
+    await drain_outbox(backend)
+    first = await _post(backend, organizer, room, "  Welcome!  ")
+    second = await _post(backend, participants[0], room, "Thanks")
+    assert (first.message.body, first.message.seq, second.message.seq) == ("Welcome!", 1, 2)
+    history = await _history(backend, participants[1], room)
+    assert [m.body for m in history] == ["Thanks", "Welcome!"]
+    changes = [c for c in await drain_outbox(backend) if isinstance(c, ChatMessagePosted)]
+    assert [(c.seq, c.sender_id) for c in changes] == [
+        (1, organizer.user_id),
+        (2, participants[0].user_id),
+    ]
+
+
+async def test_waiters_strangers_and_invisible_rooms_are_refused(
+    backend, organizer, participants, room
+):
+    with pytest.raises(NotChatMember):
+        await _post(backend, participants[2], room, "let me in")  # waitlisted
+    with pytest.raises(NotChatMember):
+        await _history(backend, participants[5], room)
+    plan = (await backend.services.create_event(organizer, new_event())).event.id
+    with pytest.raises(NotFound):
+        await _post(backend, participants[0], plan, "hello?")
+
+
+async def test_a_resent_client_message_id_is_stored_once(backend, participants, room):
+    first = await _post(backend, participants[0], room, "once", "c-1")
+    again = await _post(backend, participants[0], room, "once", "c-1")
+    assert (first.created, again.created, again.message.id) == (True, False, first.message.id)
+    assert len(await _history(backend, participants[0], room)) == 1
+
+
+async def test_fifty_concurrent_senders_get_gap_free_seq(backend, organizer, participants, room):
+    posts = await asyncio.gather(
+        *(_post(backend, [organizer, *participants[:2]][n % 3], room, f"m{n}") for n in range(50))
+    )
+    assert sorted(p.message.seq for p in posts) == list(range(1, 51))
+
+
+async def test_the_room_is_read_only_after_the_event_and_bodies_are_checked(
+    backend, organizer, room
+):
+    with pytest.raises(ValidationFailed):
+        await _post(backend, organizer, room, "   ")
+    await backend.services.change_status(organizer, room, EventStatus.RUNNING)
+    await _post(backend, organizer, room, "started!")
+    await backend.services.change_status(organizer, room, EventStatus.COMPLETED)
+    with pytest.raises(ChatClosed):
+        await _post(backend, organizer, room, "too late")
+    assert [m.body for m in await _history(backend, organizer, room)] == ["started!"]
