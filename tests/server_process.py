@@ -120,7 +120,7 @@ class ServerProcess:
     def _wait_until_live(self) -> None:
         assert self._process is not None
         deadline = time.monotonic() + self.start_timeout
-        with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
+        with httpx.Client(base_url=self.base_url, timeout=2.0, trust_env=False) as client:
             while True:
                 code = self._process.poll()
                 if code is not None:

@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
 from litestar.types import ASGIApp
 
 from mov_adapters.bootstrap import Runtime
@@ -29,7 +30,7 @@ def create_litestar(runtime: Runtime) -> Litestar:
     """The Litestar application alone (tests may drive it directly)."""
     settings = runtime.settings
     origins = list(settings.cors_origins)
-    return Litestar(
+    app = Litestar(
         route_handlers=[AuthController, EventController, EnrollmentController, SystemController],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=exception_handlers(),
@@ -58,6 +59,61 @@ def create_litestar(runtime: Runtime) -> Litestar:
         on_shutdown=[runtime.aclose],
         logging_config=None,
     )
+    _document_errors(app)
+    return app
+
+
+_ERRORS = {
+    "400": "Validation error (every failing field in `errors`), or an invalid state transition",
+    "401": "No token provided / Invalid token / Token expired / Invalid credentials",
+    "403": "Insufficient permissions, or not the owner",
+    "404": "Not found (also for things the caller may not see)",
+    "409": "Duplicate, event full, event not open, or capacity below the enrolled",
+    "413": "Request body too large",
+    "429": "Rate limited (see Retry-After)",
+    "503": "A required dependency is unavailable",
+}
+_ENVELOPE = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["success", "message"],
+    properties={
+        "success": Schema(type=OpenAPIType.BOOLEAN, const=False),
+        "message": Schema(type=OpenAPIType.STRING),
+        "errorCode": Schema(type=OpenAPIType.STRING),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["field", "message"],
+                properties={
+                    "field": Schema(type=OpenAPIType.STRING),
+                    "message": Schema(type=OpenAPIType.STRING),
+                },
+            ),
+        ),
+        "requestId": Schema(type=OpenAPIType.STRING),
+    },
+)
+
+
+def _document_errors(app: Litestar) -> None:
+    """Every operation's error answers use API.md's envelope (Litestar documents its own)."""
+    document = app.openapi_schema
+    if document.components.schemas is None:
+        document.components.schemas = {}
+    document.components.schemas["ErrorResponse"] = _ENVELOPE
+    envelope = Reference(ref="#/components/schemas/ErrorResponse")
+    for item in (document.paths or {}).values():
+        for operation in (item.get, item.post, item.put, item.patch, item.delete):
+            if operation is None:
+                continue
+            kept = {k: v for k, v in (operation.responses or {}).items() if k[0] not in "45"}
+            for code, text in _ERRORS.items():
+                kept[code] = OpenAPIResponse(
+                    description=text,
+                    content={"application/json": OpenAPIMediaType(schema=envelope)},
+                )
+            operation.responses = kept
 
 
 def create_app(runtime: Runtime) -> ASGIApp:

@@ -85,10 +85,12 @@ def parse_moment(field: str, text: str, issues: list[FieldIssue]) -> datetime | 
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment.astimezone(UTC)  # out of range once made UTC (year 9999 at -23:59) is invalid
+    except (ValueError, OverflowError):
         issues.append(FieldIssue(field, f'"{field}" must be a valid ISO-8601 date'))
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 def raise_if(issues: list[FieldIssue]) -> None:

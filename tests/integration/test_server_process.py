@@ -48,101 +48,114 @@ def _expect(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 def exercise_api(base_url: str) -> dict[str, str]:
-    """The main flows over HTTP, as a client would run them; returns the logins it made."""
-    organizer, participant = _unique("organizer"), _unique("participant")
-    with httpx.Client(base_url=base_url, timeout=TIMEOUT) as client:
+    """The main flows over HTTP, as a client would run them; returns {e-mail: token}."""
+    with httpx.Client(base_url=base_url, timeout=TIMEOUT, trust_env=False) as client:
         health = _expect(client.get("/health"), 200)
         assert health["success"] is True
         assert health["checks"]["database"]["status"] == "up"
-
-        for email, role in ((organizer, "ORGANIZER"), (participant, "PARTICIPANT")):
-            body = {"email": email, "password": PASSWORD, "role": role, "firstName": "Ada"}
-            registered = _expect(client.post("/api/v1/auth/register", json=body), 201)
-            assert registered["message"] == "User registered successfully"
-            assert registered["data"]["user"]["email"] == email
-            assert registered["data"]["user"]["role"] == role
-        duplicate = client.post(
-            "/api/v1/auth/register",
-            json={"email": organizer.upper(), "password": PASSWORD, "role": "ORGANIZER"},
-        )
-        assert _expect(duplicate, 409)["errorCode"] == "DUPLICATE_ENTRY"
-
-        tokens = {}
-        for email in (organizer, participant):
-            login = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-            signed_in = _expect(login, 200)
-            assert signed_in["message"] == "Login successful"
-            tokens[email] = signed_in["data"]["token"]
-        boss, guest = _bearer(tokens[organizer]), _bearer(tokens[participant])
-        me = _expect(client.get("/api/v1/auth/me", headers=guest), 200)
-        assert me["data"]["user"]["email"] == participant
-
-        event = {
-            "title": "Server Test Conference",
-            "description": "Run against a real `mov serve`",
-            "date": _future(30),
-            "endDate": _future(31),
-            "location": "Berlin",
-            "category": "Technology",
-            "maxParticipants": 2,
-        }
-        created = _expect(client.post("/api/v1/events", json=event, headers=boss), 201)
-        assert created["data"]["event"]["status"] == "Planning"
-        event_id = created["data"]["event"]["id"]
-        anonymous = client.get(f"/api/v1/events/{event_id}")
-        assert _expect(anonymous, 404)["errorCode"] == "NOT_FOUND"  # a draft is invisible
-        published = client.patch(
-            f"/api/v1/events/{event_id}/status", json={"status": "Published"}, headers=boss
-        )
-        assert _expect(published, 200)["data"]["event"]["status"] == "Published"
-
-        listed = _expect(client.get("/api/v1/events", params={"limit": 100}), 200)
-        assert event_id in [e["id"] for e in listed["data"]["events"]]
-        one = _expect(client.get(f"/api/v1/events/{event_id}"), 200)
-        assert one["data"]["event"]["title"] == event["title"]
-
-        enrolled = client.post("/api/v1/enrollments", json={"eventId": event_id}, headers=guest)
-        enrollment = _expect(enrolled, 201)["data"]["enrollment"]
-        assert enrollment["status"] == "ENROLLED"
-        again = client.post("/api/v1/enrollments", json={"eventId": event_id}, headers=guest)
-        assert _expect(again, 200)["data"]["enrollment"]["id"] == enrollment["id"]
-
-        seats = _expect(client.get(f"/api/v1/events/{event_id}/availability"), 200)["data"]
-        assert seats == {"capacity": 2, "enrolled": 1, "available": 1, "waitlistCount": 0}
-        roster = client.get(f"/api/v1/events/{event_id}/enrollments", headers=boss)
-        roster_data = _expect(roster, 200)["data"]
-        assert [e["userId"] for e in roster_data["enrolled"]] == [enrollment["userId"]]
-        assert roster_data["waitlist"] == []
-        forbidden = client.get(f"/api/v1/events/{event_id}/enrollments", headers=guest)
-        assert _expect(forbidden, 403)["errorCode"] == "AUTHORIZATION_ERROR"
-
-        canceled = client.delete(f"/api/v1/enrollments/{enrollment['id']}", headers=guest)
-        assert _expect(canceled, 200)["data"]["enrollment"]["status"] == "CANCELED"
-        seats = _expect(client.get(f"/api/v1/events/{event_id}/availability"), 200)["data"]
-        assert seats == {"capacity": 2, "enrolled": 0, "available": 2, "waitlistCount": 0}
-        ended = client.patch(
-            f"/api/v1/events/{event_id}/status", json={"status": "Canceled"}, headers=boss
-        )
-        assert _expect(ended, 200)["data"]["event"]["status"] == "Canceled"
-
-        missing = _expect(client.get("/api/v1/events/abc"), 404)
-        assert missing["success"] is False
-        assert missing["errorCode"] == "NOT_FOUND"
-        malformed = client.post(
-            "/api/v1/auth/login",
-            content=b'{"email": "a@b.c", "password":',
-            headers={"Content-Type": "application/json"},
-        )
-        refused = _expect(malformed, 400)
-        assert refused["message"] == "Malformed JSON body"
-        assert refused["errorCode"] == "VALIDATION_ERROR"
-        assert malformed.headers["x-request-id"]
-        assert malformed.headers["x-content-type-options"] == "nosniff"
+        tokens = _sign_up(client)
+        organizer, participant = (_bearer(token) for token in tokens.values())
+        _event_and_enrollment(client, organizer, participant)
+        _error_answers(client)
     return tokens
 
 
+def _sign_up(client: httpx.Client) -> dict[str, str]:
+    """Register an organizer and a participant, then sign both in."""
+    accounts = {_unique("organizer"): "ORGANIZER", _unique("participant"): "PARTICIPANT"}
+    for email, role in accounts.items():
+        body = {"email": email, "password": PASSWORD, "role": role, "firstName": "Ada"}
+        registered = _expect(client.post("/api/v1/auth/register", json=body), 201)
+        assert registered["message"] == "User registered successfully"
+        assert registered["data"]["user"]["email"] == email
+        assert registered["data"]["user"]["role"] == role
+    taken = {"email": next(iter(accounts)).upper(), "password": PASSWORD, "role": "ORGANIZER"}
+    duplicate = client.post("/api/v1/auth/register", json=taken)
+    assert _expect(duplicate, 409)["errorCode"] == "DUPLICATE_ENTRY"
+
+    tokens = {}
+    for email in accounts:
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        signed_in = _expect(login, 200)
+        assert signed_in["message"] == "Login successful"
+        tokens[email] = signed_in["data"]["token"]
+        me = _expect(client.get("/api/v1/auth/me", headers=_bearer(tokens[email])), 200)
+        assert me["data"]["user"]["email"] == email
+    return tokens
+
+
+def _event_and_enrollment(
+    client: httpx.Client, boss: dict[str, str], guest: dict[str, str]
+) -> None:
+    """Create and publish an event, list it, enroll, read seats and roster, cancel."""
+    event = {
+        "title": "Server Test Conference",
+        "description": "Run against a real `mov serve`",
+        "date": _future(30),
+        "endDate": _future(31),
+        "location": "Berlin",
+        "category": "Technology",
+        "maxParticipants": 2,
+    }
+    created = _expect(client.post("/api/v1/events", json=event, headers=boss), 201)
+    assert created["data"]["event"]["status"] == "Planning"
+    event_id = created["data"]["event"]["id"]
+    anonymous = client.get(f"/api/v1/events/{event_id}")
+    assert _expect(anonymous, 404)["errorCode"] == "NOT_FOUND"  # a draft is invisible
+    published = client.patch(
+        f"/api/v1/events/{event_id}/status", json={"status": "Published"}, headers=boss
+    )
+    assert _expect(published, 200)["data"]["event"]["status"] == "Published"
+
+    listed = _expect(client.get("/api/v1/events", params={"limit": 100}), 200)
+    assert event_id in [e["id"] for e in listed["data"]["events"]]
+    one = _expect(client.get(f"/api/v1/events/{event_id}"), 200)
+    assert one["data"]["event"]["title"] == event["title"]
+
+    enrolled = client.post("/api/v1/enrollments", json={"eventId": event_id}, headers=guest)
+    enrollment = _expect(enrolled, 201)["data"]["enrollment"]
+    assert enrollment["status"] == "ENROLLED"
+    again = client.post("/api/v1/enrollments", json={"eventId": event_id}, headers=guest)
+    assert _expect(again, 200)["data"]["enrollment"]["id"] == enrollment["id"]
+
+    seats = _expect(client.get(f"/api/v1/events/{event_id}/availability"), 200)["data"]
+    assert seats == {"capacity": 2, "enrolled": 1, "available": 1, "waitlistCount": 0}
+    roster = _expect(client.get(f"/api/v1/events/{event_id}/enrollments", headers=boss), 200)
+    assert [e["userId"] for e in roster["data"]["enrolled"]] == [enrollment["userId"]]
+    assert roster["data"]["waitlist"] == []
+    forbidden = client.get(f"/api/v1/events/{event_id}/enrollments", headers=guest)
+    assert _expect(forbidden, 403)["errorCode"] == "AUTHORIZATION_ERROR"
+
+    canceled = client.delete(f"/api/v1/enrollments/{enrollment['id']}", headers=guest)
+    assert _expect(canceled, 200)["data"]["enrollment"]["status"] == "CANCELED"
+    seats = _expect(client.get(f"/api/v1/events/{event_id}/availability"), 200)["data"]
+    assert seats == {"capacity": 2, "enrolled": 0, "available": 2, "waitlistCount": 0}
+    ended = client.patch(
+        f"/api/v1/events/{event_id}/status", json={"status": "Canceled"}, headers=boss
+    )
+    assert _expect(ended, 200)["data"]["event"]["status"] == "Canceled"
+
+
+def _error_answers(client: httpx.Client) -> None:
+    """A non-integer id is a 404 and broken JSON a 400, both in the envelope, never a 500."""
+    missing = _expect(client.get("/api/v1/events/abc"), 404)
+    assert missing["success"] is False
+    assert missing["errorCode"] == "NOT_FOUND"
+    malformed = client.post(
+        "/api/v1/auth/login",
+        content=b'{"email": "a@b.c", "password":',
+        headers={"Content-Type": "application/json"},
+    )
+    refused = _expect(malformed, 400)
+    assert refused["success"] is False
+    assert refused["message"] == "Malformed JSON body"
+    assert refused["errorCode"] == "VALIDATION_ERROR"
+    assert malformed.headers["x-request-id"]
+    assert malformed.headers["x-content-type-options"] == "nosniff"
+
+
 def _verify(base_url: str, token: str) -> httpx.Response:
-    with httpx.Client(base_url=base_url, timeout=TIMEOUT) as client:
+    with httpx.Client(base_url=base_url, timeout=TIMEOUT, trust_env=False) as client:
         return client.get("/api/v1/auth/verify", headers=_bearer(token))
 
 
@@ -183,7 +196,10 @@ def test_a_redis_that_is_down_makes_health_503_but_the_api_still_serves(tmp_path
     """`/health` names Redis as down (503); the rate limiter fails open, so `/api/v1` works."""
     closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     env = {"MOV_DATA_DIR": str(tmp_path), "MOV_REDIS_URL": closed}
-    with ServerProcess(env) as server, httpx.Client(base_url=server.base_url) as client:
+    with (
+        ServerProcess(env) as server,
+        httpx.Client(base_url=server.base_url, trust_env=False) as client,
+    ):
         for path in ("/health", "/health/ready"):
             health = client.get(path)
             body = _expect(health, 503)
@@ -264,7 +280,7 @@ def limited_pair(
 async def _burst(urls: list[str]) -> list[httpx.Response]:
     """Every request at once (one connection each), in the order given."""
     limits = httpx.Limits(max_connections=len(urls), max_keepalive_connections=len(urls))
-    async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits, trust_env=False) as client:
         return list(await asyncio.gather(*(client.get(url) for url in urls)))
 
 
@@ -307,7 +323,7 @@ def test_the_default_limit_is_exact_across_two_processes(
         served = [r for r in allowed if str(r.url).startswith(server.base_url)]
         assert len(served) >= 10
 
-    with httpx.Client(timeout=TIMEOUT) as client:
+    with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
         for server in servers:
             for _ in range(5):
                 health = client.get(f"{server.base_url}/health")
@@ -325,7 +341,7 @@ def test_the_auth_limit_is_shared_by_both_processes(
     other routes are still served (they count only against the default limit)."""
     servers = limited_pair
     body = {"email": _unique("nobody"), "password": "wrong-password"}
-    with httpx.Client(timeout=TIMEOUT) as client:
+    with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
         statuses = []
         for attempt in range(AUTH_LIMIT + 1):
             response = client.post(f"{servers[attempt % 2].base_url}/api/v1/auth/login", json=body)

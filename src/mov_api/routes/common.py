@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.ports.errors import NotFound
@@ -34,9 +34,15 @@ def decode_cursor(raw: str | None) -> EventCursor | None:
     """Opaque to clients; a mangled one is a 400 naming the `cursor` field."""
     if not raw:
         return None
+    cursor = None
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        moment, event_id = text.rsplit("|", 1)
-        return EventCursor(datetime.fromisoformat(moment), int(event_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed([FieldIssue("cursor", "cursor is not valid")]) from None
+        moment_text, id_text = text.rsplit("|", 1)
+        moment, event_id = datetime.fromisoformat(moment_text), int(id_text)
+        if moment.tzinfo is not None and 0 <= event_id <= MAX_ID:
+            cursor = EventCursor(moment.astimezone(UTC), event_id)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+        cursor = None
+    if cursor is None:
+        raise ValidationFailed([FieldIssue("cursor", "cursor is not valid")])
+    return cursor

@@ -54,7 +54,9 @@ def check_body(body: str, client_msg_id: str | None = None) -> str:
     """
     issues = []
     text = body.strip()
-    if not text:
+    if "\x00" in text:
+        issues.append(FieldIssue("body", "Body must not contain NUL characters"))
+    elif not text:
         issues.append(FieldIssue("body", "Body must not be empty"))
     elif len(text) > BODY_MAX:
         issues.append(FieldIssue("body", f"Body must be at most {BODY_MAX} characters long"))

@@ -125,7 +125,11 @@ def _check_moment(issues: Issues, field_name: str, moment: datetime) -> datetime
     if moment.tzinfo is None or moment.utcoffset() is None:
         issues.add(field_name, f"{field_label(field_name)} must include a time zone (e.g. Z)")
         return None
-    return to_utc_millis(moment)
+    try:
+        return to_utc_millis(moment)
+    except OverflowError:  # e.g. year 9999 at UTC-23:59 is past the last representable day
+        issues.add(field_name, f"{field_label(field_name)} is out of range")
+        return None
 
 
 @frozen

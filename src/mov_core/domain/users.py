@@ -16,9 +16,18 @@ PASSWORD_MAX = 128
 NAME_MAX = 100
 EMAIL_MAX = 254
 UNASSIGNED = 0  # id of an entity not yet stored; repositories assign the real one
+MAX_ID = 2**63 - 1  # ids are positive 64-bit integers in every store
+
+
+def is_valid_id(value: int) -> bool:
+    """An id that could name something: anything else names nothing."""
+    return 0 < value <= MAX_ID
+
 
 # One '@', no spaces, a dotted domain whose last label is alphabetic and ≥ 2 letters.
-_EMAIL = re.compile(r"^[^@\s]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 
 
 class Role(enum.Enum):

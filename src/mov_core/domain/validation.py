@@ -26,7 +26,9 @@ class Issues:
         """Trim `value` and check its length; returns the trimmed text."""
         trimmed = value.strip()
         label = field_label(field_name)
-        if len(trimmed) < min_len:
+        if "\x00" in trimmed:
+            self.add(field_name, f"{label} must not contain NUL characters")
+        elif len(trimmed) < min_len:
             self.add(
                 field_name,
                 f"{label} is required"

@@ -23,7 +23,7 @@ from mov_core.domain.enrollments import (
 from mov_core.domain.errors import NotEnrollmentOwner
 from mov_core.domain.events import Event
 from mov_core.domain.lifecycle import EventStatus
-from mov_core.domain.users import Principal, Role
+from mov_core.domain.users import Principal, Role, is_valid_id
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import NotFound
 from mov_core.ports.persistence import UnitOfWork
@@ -51,6 +51,8 @@ async def enroll(
         EventFull: no seat left and the waitlist is disabled.
     """
     actor.require(Role.PARTICIPANT)
+    if not is_valid_id(event_id):
+        raise NotFound("Event", event_id)
     now = clock.now()
     async with uow:
         event = await uow.events.get(event_id)

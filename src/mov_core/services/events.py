@@ -20,7 +20,14 @@ from mov_core.domain.changes import (
 )
 from mov_core.domain.enrollments import Occupancy
 from mov_core.domain.errors import FieldIssue, ValidationFailed
-from mov_core.domain.events import Event, EventDetails, EventPatch, Visibility, can_view
+from mov_core.domain.events import (
+    CATEGORY_MAX,
+    Event,
+    EventDetails,
+    EventPatch,
+    Visibility,
+    can_view,
+)
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
 from mov_core.ports.clock import Clock
@@ -211,6 +218,12 @@ def _query(
     text = (filters.text or "").strip() or None
     if text is not None and len(text) > SEARCH_MAX:
         issues.append(FieldIssue("q", f"q must be at most {SEARCH_MAX} characters"))
+    if text is not None and "\x00" in text:
+        issues.append(FieldIssue("q", "q must not contain NUL characters"))
+    if filters.categories and any("\x00" in c or len(c) > CATEGORY_MAX for c in filters.categories):
+        issues.append(
+            FieldIssue("category", f"category must be 1–{CATEGORY_MAX} characters, no NUL")
+        )
     if filters.starts_from and filters.starts_to and filters.starts_from > filters.starts_to:
         issues.append(FieldIssue("to", "to must not be before from"))
     if issues:
