@@ -8,10 +8,12 @@ name to the fixture's params, marked `integration` when it needs a real server.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import pytest
 
@@ -31,6 +33,7 @@ T = TypeVar("T")
 Factory: TypeAlias = Callable[[pytest.FixtureRequest, FrozenClock], AbstractAsyncContextManager[T]]
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
+MONGO_URL_ENV = "MOV_TEST_MONGO_URL"
 
 
 @asynccontextmanager
@@ -89,7 +92,83 @@ async def _redis_rate_limiter(
         yield connection.rate_limiter()
 
 
-CHAT_STORES: dict[str, Factory[ChatStore]] = {"memory": _memory_chat_store}
+@asynccontextmanager
+async def _mongo_database() -> AsyncIterator[Any]:
+    """A fresh database: on MOV_TEST_MONGO_URL's server (dropped afterwards), else mongomock."""
+    # pymongo and mongomock are imported only by the runs that use them, as redis-py is above.
+    from tests.mongo_shim import mongomock_database  # noqa: PLC0415
+
+    url = os.environ.get(MONGO_URL_ENV)
+    if not url:
+        yield mongomock_database()
+        return
+    from mov_adapters.mongo.client import MongoConnection  # noqa: PLC0415
+
+    connection = MongoConnection.from_url(url)
+    database = connection.database(f"mov_test_{uuid.uuid4().hex[:16]}")
+    try:
+        yield database
+    finally:
+        await database.client.drop_database(database.name)
+        await connection.aclose()
+
+
+@asynccontextmanager
+async def _mongo_chat_store(
+    _request: pytest.FixtureRequest, _clock: FrozenClock
+) -> AsyncIterator[ChatStore]:
+    from mov_adapters.mongo.chat import MongoChatStore  # noqa: PLC0415
+
+    async with _mongo_database() as database:
+        store = MongoChatStore(database)
+        await store.ensure_indexes()
+        yield store
+
+
+def _sql_chat_store(name: str) -> Factory[ChatStore]:
+    """A SQL chat store on a fresh database whose users 0–60 and events 1–10 exist (the
+    suite's senders and rooms; the tables' foreign keys insist)."""
+
+    @asynccontextmanager
+    async def make(request: pytest.FixtureRequest, _clock: FrozenClock) -> AsyncIterator[ChatStore]:
+        from sqlalchemy import bindparam, text  # noqa: PLC0415
+        from tests.backends import factory_for  # noqa: PLC0415
+
+        from mov_adapters.sql.tables import UtcDateTime  # noqa: PLC0415
+
+        workdir = request.getfixturevalue("tmp_path")
+        backend = factory_for(name, request, workdir)()
+        database = backend.chat._database
+        users = text(
+            "INSERT INTO users (id, email, role, password_hash, is_active, created_at, "
+            "updated_at) VALUES (:id, :email, 'PARTICIPANT', 'x', true, :at, :at)"
+        ).bindparams(bindparam("at", type_=UtcDateTime()))
+        events = text(
+            "INSERT INTO events (id, organizer_id, title, starts_at, location, category, "
+            "capacity, visibility, waitlist_enabled, status, version, created_at, updated_at) "
+            "VALUES (:id, 1, 'Room', :at, 'Hall', 'c', 5, 'PUBLIC', true, 'Published', 1, :at, :at)"
+        ).bindparams(bindparam("at", type_=UtcDateTime()))
+        async with database.transaction() as db:
+            for user_id in range(61):
+                await db.execute(
+                    users, {"id": user_id, "email": f"u{user_id}@example.com", "at": START}
+                )
+            for event_id in range(1, 11):
+                await db.execute(events, {"id": event_id, "at": START})
+        try:
+            yield backend.chat
+        finally:
+            await backend.close()
+
+    return make
+
+
+CHAT_STORES: dict[str, Factory[ChatStore]] = {
+    "memory": _memory_chat_store,
+    "mongo": _mongo_chat_store,
+    "sqlite": _sql_chat_store("sqlite"),
+    "postgres": _sql_chat_store("postgres"),
+}
 NOTIFICATION_STORES: dict[str, Factory[NotificationStore]] = {"memory": _memory_notification_store}
 CACHES: dict[str, Factory[Cache]] = {"memory": _memory_cache, "redis": _redis_cache}
 RATE_LIMITERS: dict[str, Factory[RateLimiter]] = {
@@ -98,14 +177,23 @@ RATE_LIMITERS: dict[str, Factory[RateLimiter]] = {
 }
 
 
+# mongomock stands in for MongoDB unless a real server is named: then it is an integration test
+MONGO = (
+    pytest.param("mongo", marks=pytest.mark.integration)
+    if os.environ.get(MONGO_URL_ENV)
+    else "mongo"
+)
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     """The adapters' clock, stopped at 2030-01-01T00:00:00Z; tests move it by hand."""
     return FrozenClock(START)
 
 
-# The SQL and Mongo params are added by their issues.
-@pytest.fixture(params=["memory"])
+@pytest.fixture(
+    params=["memory", MONGO, "sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+)
 async def chat_store(
     request: pytest.FixtureRequest, clock: FrozenClock
 ) -> AsyncIterator[ChatStore]:

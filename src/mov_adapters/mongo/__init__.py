@@ -1,0 +1,1 @@
+"""MongoDB adapters on pymongo's asyncio client: event chat history, indexes made at start-up."""

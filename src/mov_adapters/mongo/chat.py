@@ -1,0 +1,219 @@
+"""The MongoDB chat store: a room's `seq` is claimed by the unique (eventId, seq) index.
+
+Without a multi-document transaction, a number handed out by an `$inc` counter before the
+message is written is lost whenever that write is refused: by a concurrent resend of the same
+`clientMsgId` (the unique index lets one of them in), or by a crash between the two writes. A
+lost number is a gap readers would see for ever. So the counter does not hand numbers out:
+
+- a writer inserts its message with `seq` = the room's highest `seq` + 1. The unique
+  (eventId, seq) index lets exactly one writer have each number; a refused writer moves to
+  the next one. A number exists only as a stored message, and `n + 1` is only tried once `n`
+  is stored, so a room's `seq` is 1..N with no gap, not even for a moment, crash or not;
+- a resend is found by the unique partial (eventId, senderId, clientMsgId) index, before the
+  insert or, for a concurrent resend, by the insert it refuses. It takes no number at all;
+- `chat_rooms` {_id: eventId, lastSeq} is raised with `$max` after each insert. It is where
+  a writer starts looking and what `last_seq` answers; it lags the messages only while an
+  append is between its two writes (or died there, until the room's next append).
+
+Writers of one room contend on the index: k simultaneous appends cost up to k(k+1)/2 insert
+attempts in all, which a chat room's rate of messages keeps small.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pymongo import ASCENDING, DESCENDING, errors
+from pymongo.asynchronous.database import AsyncDatabase
+
+from mov_core.domain.chat import ChatDraft, ChatMessage
+from mov_core.ports.errors import Conflict, Unavailable
+
+MESSAGES: Final = "chat_messages"
+ROOMS: Final = "chat_rooms"
+SEQ_INDEX: Final = "room_seq"
+RESEND_INDEX: Final = "room_sender_client_msg_id"
+MAX_ATTEMPTS: Final = 1000
+"""Insert attempts per append: each refused one means another message took that number."""
+
+_AUTH_FAILED_CODES: Final = frozenset({13, 18})  # Unauthorized, AuthenticationFailed
+
+
+@contextmanager
+def mongo_errors(operation: str) -> Iterator[None]:
+    """Raise `Conflict` for a refused duplicate key and `Unavailable` for any other failure.
+
+    The message names the operation and the kind of failure, never the host, port or user:
+    it can reach a health report or an API answer. pymongo's own text ("host:27017: [Errno
+    111] …") stays on the chained cause, which only the server's logs show.
+    """
+    try:
+        yield
+    except errors.DuplicateKeyError as error:
+        raise Conflict(f"mongo refused a duplicate key ({operation})") from error
+    except errors.PyMongoError as error:
+        raise Unavailable(f"{_failure(error)} ({operation})") from error
+
+
+def _failure(error: errors.PyMongoError) -> str:
+    if error.timeout:
+        return "mongo timed out"
+    if isinstance(error, errors.OperationFailure) and error.code in _AUTH_FAILED_CODES:
+        return "mongo refused our credentials"
+    if isinstance(error, errors.ConnectionFailure):
+        return "mongo unreachable"
+    return f"mongo error {type(error).__name__}"
+
+
+class MongoChatStore:
+    """Chat messages in `chat_messages`, each room's highest `seq` in `chat_rooms`.
+
+    Documents: {_id: uuid4 hex, eventId, seq, senderId, body, clientMsgId, createdAt (a BSON
+    date, so milliseconds)}. Every pymongo failure surfaces as `Unavailable` (or `Conflict`).
+    """
+
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self._messages = database[MESSAGES]
+        self._rooms = database[ROOMS]
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes the store's rules rest on (at start-up; a no-op when present)."""
+        with mongo_errors("create chat indexes"):
+            await self._messages.create_index(
+                [("eventId", ASCENDING), ("seq", ASCENDING)], name=SEQ_INDEX, unique=True
+            )
+            await self._messages.create_index(
+                [("eventId", ASCENDING), ("senderId", ASCENDING), ("clientMsgId", ASCENDING)],
+                name=RESEND_INDEX,
+                unique=True,
+                # messages without a clientMsgId (null) are never resends of one another
+                partialFilterExpression={"clientMsgId": {"$type": "string"}},
+            )
+
+    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
+        """Store the draft as the room's next message; a resend returns the original and False.
+
+        Resends are matched on (event, sender, `client_msg_id`); without one, never.
+
+        Raises:
+            Conflict: `MAX_ATTEMPTS` numbers in a row were taken by other messages.
+            Unavailable: MongoDB failed or could not be reached.
+        """
+        with mongo_errors("append a chat message"):
+            original = await self._original(draft)
+            if original is not None:
+                return original, False
+            return await self._insert(draft, seq=await self.last_seq(draft.event_id) + 1)
+
+    async def _insert(self, draft: ChatDraft, *, seq: int) -> tuple[ChatMessage, bool]:
+        for _ in range(MAX_ATTEMPTS):
+            document = _document(draft, seq=seq)
+            try:
+                await self._messages.insert_one(document)
+            except errors.DuplicateKeyError as error:
+                if _may_be_resend(error, draft):
+                    original = await self._original(draft)
+                    if original is not None:
+                        return original, False
+                # the stored messages, not our guess, say which number comes next: never a gap
+                seq = await self._newest_seq(draft.event_id) + 1
+                continue
+            await self._raise_counter(draft.event_id, seq)
+            return _message(document), True
+        raise Conflict(f"no free chat seq after {MAX_ATTEMPTS} attempts")
+
+    async def _original(self, draft: ChatDraft) -> ChatMessage | None:
+        if draft.client_msg_id is None:
+            return None
+        document = await self._messages.find_one(
+            {
+                "eventId": draft.event_id,
+                "senderId": draft.sender_id,
+                "clientMsgId": draft.client_msg_id,
+            }
+        )
+        return None if document is None else _message(document)
+
+    async def _newest_seq(self, event_id: int) -> int:
+        document = await self._messages.find_one(
+            {"eventId": event_id}, projection={"seq": True}, sort=[("seq", DESCENDING)]
+        )
+        return 0 if document is None else int(document["seq"])
+
+    async def _raise_counter(self, event_id: int, seq: int) -> None:
+        room, raised = {"_id": event_id}, {"$max": {"lastSeq": seq}}
+        try:
+            await self._rooms.update_one(room, raised, upsert=True)
+        except errors.DuplicateKeyError:
+            # two first messages of a room both tried to create its counter: now it exists
+            await self._rooms.update_one(room, raised, upsert=True)
+
+    async def history(
+        self, event_id: int, *, before_seq: int | None = None, limit: int = 50
+    ) -> Sequence[ChatMessage]:
+        """Up to `limit` messages with `seq < before_seq` (all when None), newest first."""
+        if limit <= 0:
+            return []
+        query: dict[str, Any] = {"eventId": event_id}
+        if before_seq is not None:
+            query["seq"] = {"$lt": before_seq}
+        with mongo_errors("read chat history"):
+            cursor = self._messages.find(query).sort("seq", DESCENDING).limit(limit)
+            documents = await cursor.to_list()
+        return [_message(document) for document in documents]
+
+    async def last_seq(self, event_id: int) -> int:
+        """The highest `seq` in the room, 0 when empty."""
+        with mongo_errors("read the chat seq"):
+            room = await self._rooms.find_one({"_id": event_id})
+        return 0 if room is None else int(room["lastSeq"])
+
+
+def _may_be_resend(error: errors.DuplicateKeyError, draft: ChatDraft) -> bool:
+    if draft.client_msg_id is None:
+        return False
+    # MongoDB names the refusing index's keys; a server (or fake) that does not, may mean either
+    key_pattern = (error.details or {}).get("keyPattern")
+    return key_pattern is None or "clientMsgId" in key_pattern
+
+
+def _document(draft: ChatDraft, *, seq: int) -> dict[str, Any]:
+    return {
+        "_id": uuid.uuid4().hex,
+        "eventId": draft.event_id,
+        "seq": seq,
+        "senderId": draft.sender_id,
+        "body": draft.body,
+        "clientMsgId": draft.client_msg_id,
+        "createdAt": _bson_date(draft.created_at),
+    }
+
+
+def _message(document: Mapping[str, Any]) -> ChatMessage:
+    return ChatMessage(
+        id=document["_id"],
+        event_id=document["eventId"],
+        seq=document["seq"],
+        sender_id=document["senderId"],
+        body=document["body"],
+        client_msg_id=document["clientMsgId"],
+        created_at=_utc(document["createdAt"]),
+    )
+
+
+def _bson_date(moment: datetime) -> datetime:
+    """`moment` as MongoDB will give it back: UTC, to the millisecond (what a BSON date holds).
+
+    `append` answers with the stored value, so it equals what `history` reads later.
+    """
+    moment = _utc(moment)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Aware UTC, whether the client decodes dates naive (UTC) or aware (`tz_aware=True`)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
