@@ -23,7 +23,6 @@ from mov_adapters.memory.chat import MemoryChatStore
 from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
 from mov_adapters.security.passwords import PasslibHasher
-from mov_adapters.sql.chat import SqlChatStore
 from mov_adapters.sql.engine import PoolSettings, make_engine
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.ports.chat import ChatStore
@@ -55,17 +54,20 @@ BackendFactory = Callable[[], Backend]
 
 
 def memory_backend() -> Backend:
-    db, clock = MemoryDatabase(), FrozenClock(START)
-    services = memory_services(token_secret=SECRET, clock=clock, hasher=HASHER, database=db)
-    return Backend("memory", services, clock, lambda: MemoryUnitOfWork(db), MemoryChatStore())
+    db, clock, chat = MemoryDatabase(), FrozenClock(START), MemoryChatStore()
+    services = memory_services(
+        token_secret=SECRET, clock=clock, hasher=HASHER, database=db, chat=chat
+    )
+    return Backend("memory", services, clock, lambda: MemoryUnitOfWork(db), chat)
 
 
 def _sql_backend(name: str, url: str, pool: PoolSettings | None = None) -> Backend:
     database = SqlDatabase.for_engine(make_engine(url, pool))
     clock = FrozenClock(START)
     services = sql_services(database, token_secret=SECRET, clock=clock, hasher=HASHER)
-    chat = SqlChatStore(database)
-    return Backend(name, services, clock, database.unit_of_work, chat, database.dispose)
+    return Backend(
+        name, services, clock, database.unit_of_work, services.chat_store, database.dispose
+    )
 
 
 def sqlite_backend_factory(template: Path, workdir: Path) -> BackendFactory:

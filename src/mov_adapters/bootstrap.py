@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from mov_adapters.clock import SystemClock
 from mov_adapters.memory.cache import MemoryCache
+from mov_adapters.memory.chat import MemoryChatStore
 from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
@@ -16,8 +17,10 @@ from mov_adapters.security.passwords import PasslibHasher
 from mov_adapters.security.tokens import JwtTokenService
 from mov_adapters.settings import Settings
 from mov_adapters.sql import migrate
+from mov_adapters.sql.chat import SqlChatStore
 from mov_adapters.sql.engine import make_engine
 from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_core.ports.chat import ChatStore
 from mov_core.ports.clock import Clock
 from mov_core.ports.infra import Cache, RateLimiter
 from mov_core.ports.security import PasswordHasher, TokenService
@@ -25,13 +28,14 @@ from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
 
 
-def memory_services(
+def memory_services(  # noqa: PLR0913 - each optional part replaces a default (tests, demos)
     *,
     token_secret: str | bytes,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     tokens: TokenService | None = None,
     database: MemoryDatabase | None = None,
+    chat: ChatStore | None = None,
 ) -> Services:
     """Services over the in-memory adapters: no server, nothing kept after the process ends."""
     db = database if database is not None else MemoryDatabase()
@@ -40,6 +44,7 @@ def memory_services(
         clock=clock or SystemClock(),
         hasher=hasher or PasslibHasher(),
         tokens=tokens or JwtTokenService(token_secret),
+        chat_store=chat if chat is not None else MemoryChatStore(),
     )
 
 
@@ -56,6 +61,7 @@ def sql_services(
         clock=clock or SystemClock(),
         hasher=hasher or PasslibHasher(),
         tokens=JwtTokenService(token_secret),
+        chat_store=SqlChatStore(database),
     )
 
 
@@ -82,6 +88,7 @@ def schema_status(settings: Settings) -> tuple[str | None, str | None]:
 
 
 HealthCheck = Callable[[], Awaitable[None]]
+READ_CACHE_ENTRIES = 2_000
 
 
 @define
@@ -104,6 +111,15 @@ class Runtime:
         )
     )
     """The operators' use cases, over the same units of work, clock and hasher as `services`."""
+    read_cache: Cache = field(
+        default=Factory(
+            lambda self: MemoryCache(self.services.clock, max_entries=READ_CACHE_ENTRIES),
+            takes_self=True,
+        )
+    )
+    """Where `mov_api.read_cache` keeps public reads: a memory cache of its own by default (so
+    a burst of cached pages never evicts an idempotency record from `cache`); Redis's, shared by
+    every process, when Redis is configured."""
 
     async def aclose(self) -> None:
         for close in reversed(self._closers):
@@ -119,7 +135,11 @@ def build_runtime(
     database = open_database(settings)
     tokens = JwtTokenService(settings.token_secret(), ttl=settings.jwt_ttl)
     services = Services(
-        uow=database.unit_of_work, clock=clock, hasher=hasher or PasslibHasher(), tokens=tokens
+        uow=database.unit_of_work,
+        clock=clock,
+        hasher=hasher or PasslibHasher(),
+        tokens=tokens,
+        chat_store=SqlChatStore(database),
     )
     runtime = Runtime(
         settings, services, MemoryRateLimiter(clock), MemoryCache(clock),
@@ -138,5 +158,6 @@ def _use_redis(runtime: Runtime, url: str) -> None:
     redis = RedisConnection.from_url(url)
     runtime.rate_limiter = redis.rate_limiter()
     runtime.cache = redis.cache()
+    runtime.read_cache = runtime.cache  # Redis expires entries itself: nothing to evict
     runtime.checks["redis"] = redis.ping
     runtime._closers.append(redis.aclose)  # noqa: SLF001

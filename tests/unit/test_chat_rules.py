@@ -97,7 +97,7 @@ def test_a_bad_body_and_a_bad_client_msg_id_are_reported_together() -> None:
 def test_any_body_is_accepted_exactly_when_its_trimmed_text_has_1_to_2000_characters(
     body: str,
 ) -> None:
-    if 1 <= len(body.strip()) <= 2000:
+    if 1 <= len(body.strip()) <= 2000 and "\x00" not in body:
         assert check_body(body) == body.strip()
     else:
         assert set(refusal(body)) == {"body"}
@@ -181,3 +181,7 @@ def test_an_event_s_room_is_named_after_its_id() -> None:
 
 def test_different_events_have_different_rooms() -> None:
     assert room_of(5) != room_of(50)
+
+
+def test_a_nul_character_is_refused_in_a_body() -> None:
+    assert refusal("hello\x00world") == {"body": "Body must not contain NUL characters"}

@@ -25,6 +25,9 @@ class MemoryUserRepository:
         except KeyError:
             raise NotFound("User", user_id) from None
 
+    async def get_many(self, user_ids: Sequence[int]) -> dict[int, User]:
+        return {i: self._db.users[i] for i in user_ids if i in self._db.users}
+
     async def find_by_email(self, email: str) -> User | None:
         user_id = self._db.user_ids_by_email.get(email)
         return None if user_id is None else self._db.users[user_id]

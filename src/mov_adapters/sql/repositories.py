@@ -60,6 +60,12 @@ class SqlUserRepository:
             raise NotFound("User", user_id)
         return user_from_row(row)
 
+    async def get_many(self, user_ids: Sequence[int]) -> dict[int, User]:
+        if not user_ids:
+            return {}
+        query = select(users).where(users.c.id.in_(list(user_ids)))
+        return {r["id"]: user_from_row(r) for r in (await self._db.execute(query)).mappings()}
+
     async def find_by_email(self, email: str) -> User | None:
         query = select(users).where(users.c.email == email)
         row = (await self._db.execute(query)).mappings().first()

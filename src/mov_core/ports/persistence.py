@@ -27,6 +27,10 @@ class UserRepository(Protocol):
         """Raises `NotFound`."""
         ...
 
+    async def get_many(self, user_ids: Sequence[int]) -> dict[int, User]:
+        """The existing users among `user_ids`, by id."""
+        ...
+
     async def find_by_email(self, email: str) -> User | None:
         """`email` is already normalised (lower-case)."""
         ...

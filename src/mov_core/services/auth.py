@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from attrs import frozen
 
 from mov_core.domain.changes import UserRegistered
@@ -176,3 +178,10 @@ async def change_password(
             raise InvalidCredentials
         await uow.users.save(user.with_password_hash(hasher.hash(new_password), now=clock.now()))
         await uow.commit()
+
+
+async def display_names(user_ids: Sequence[int], *, uow: UnitOfWork) -> dict[int, str]:
+    """Names to show for `user_ids` (unknown ids are left out)."""
+    async with uow:
+        users = await uow.users.get_many(sorted(set(user_ids)))
+    return {user_id: user.display_name for user_id, user in users.items()}

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from attrs import frozen
 
+from mov_core.domain.chat import ChatMessage
 from mov_core.domain.enrollments import (
     CancelOutcome,
     Enrollment,
@@ -17,11 +18,13 @@ from mov_core.domain.enrollments import (
 from mov_core.domain.events import UNSET, EventPatch, Unset
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, User
+from mov_core.ports.chat import ChatStore
 from mov_core.ports.clock import Clock
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.ports.security import PasswordHasher, TokenService
-from mov_core.services import auth, enrollments, events
+from mov_core.services import auth, chat, enrollments, events
 from mov_core.services.auth import Credentials, PasswordChange, RegisterUser, SignedIn
+from mov_core.services.chat import Posted
 from mov_core.services.enrollments import MyEnrollment
 from mov_core.services.events import EventFilter, EventPage, EventView, NewEvent
 
@@ -34,6 +37,7 @@ class Services:
     clock: Clock
     hasher: PasswordHasher
     tokens: TokenService
+    chat_store: ChatStore
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -128,3 +132,28 @@ class Services:
 
     async def my_enrollments(self, actor: Principal) -> Sequence[MyEnrollment]:
         return await enrollments.my_enrollments(actor, uow=self.uow())
+
+    # --- chat -------------------------------------------------------------------------------
+
+    async def post_message(
+        self, actor: Principal, event_id: int, body: str, client_msg_id: str | None = None
+    ) -> Posted:
+        return await chat.post_message(
+            actor, event_id, body, client_msg_id,
+            uow=self.uow(), chat=self.chat_store, clock=self.clock,
+        )  # fmt: skip
+
+    async def chat_history(
+        self, actor: Principal, event_id: int, *, before_seq: int | None = None, limit: int = 50
+    ) -> Sequence[ChatMessage]:
+        return await chat.history(
+            actor, event_id, before_seq=before_seq, limit=limit,
+            uow=self.uow(), chat=self.chat_store,
+        )  # fmt: skip
+
+    async def chat_last_seq(self, actor: Principal, event_id: int) -> int:
+        return await chat.last_seq(actor, event_id, uow=self.uow(), chat=self.chat_store)
+
+    async def display_names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """How people are shown in chat: their name, else the local part of their e-mail."""
+        return await auth.display_names(user_ids, uow=self.uow())
