@@ -18,6 +18,7 @@ from mov_adapters.bootstrap import Runtime
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
 from mov_api.routes.auth import AuthController
+from mov_api.routes.chat import ChatController
 from mov_api.routes.enrollments import EnrollmentController
 from mov_api.routes.events import EventController
 from mov_api.routes.system import SystemController
@@ -31,7 +32,13 @@ def create_litestar(runtime: Runtime) -> Litestar:
     settings = runtime.settings
     origins = list(settings.cors_origins)
     app = Litestar(
-        route_handlers=[AuthController, EventController, EnrollmentController, SystemController],
+        route_handlers=[
+            AuthController,
+            EventController,
+            EnrollmentController,
+            ChatController,
+            SystemController,
+        ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=exception_handlers(),
         cors_config=CORSConfig(

@@ -1,0 +1,83 @@
+"""/api/v1/chat: an event room's history, and posting for clients without websockets."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from mov_api.routes.common import path_id
+from mov_api.schemas import Body, iso, ok
+from mov_api.security import ActorDep, ServicesDep, provide_actor
+from mov_core.domain.chat import ChatMessage
+from mov_core.services.bundle import Services
+
+AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
+
+
+class MessageIn(Body):
+    body: str
+    client_msg_id: str | None = None
+
+
+def message_json(message: ChatMessage, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "eventId": message.event_id,
+        "seq": message.seq,
+        "senderId": message.sender_id,
+        "senderName": names.get(message.sender_id),
+        "body": message.body,
+        "clientMsgId": message.client_msg_id,
+        "createdAt": iso(message.created_at),
+    }
+
+
+async def messages_json(services: Services, messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    names = await services.display_names([m.sender_id for m in messages])
+    return [message_json(m, names) for m in messages]
+
+
+Before = Annotated[int | None, QueryParameter(ge=1, description="exclusive upper seq")]
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+
+
+class ChatController(Controller):
+    path = "/api/v1/chat/events"
+    tags = ["chat"]
+    dependencies = AUTHENTICATED
+
+    @get("/{event_id:str}/messages")
+    async def history(
+        self,
+        event_id: FromPath[str],
+        actor: ActorDep,
+        services: ServicesDep,
+        before: Before = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        """Newest first; pass the smallest `seq` seen as `before` for the previous page."""
+        found = list(
+            await services.chat_history(
+                actor, path_id(event_id, "Event"), before_seq=before, limit=limit
+            )
+        )
+        return ok(
+            "Messages retrieved successfully", {"messages": await messages_json(services, found)}
+        )
+
+    @post("/{event_id:str}/messages")
+    async def post_message(
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[MessageIn],
+        actor: ActorDep,
+        services: ServicesDep,
+    ) -> Response[dict[str, Any]]:
+        """201 for a new message; 200 with the original when `clientMsgId` was sent before."""
+        posted = await services.post_message(
+            actor, path_id(event_id, "Event"), data.body, client_msg_id
+        )
+        (body,) = await messages_json(services, [posted.message])
+        message = "Message sent successfully" if posted.created else "Message already sent"
+        return Response(ok(message, {"message": body}), status_code=201 if posted.created else 200)
