@@ -76,7 +76,7 @@ class ChatController(Controller):
     ) -> Response[dict[str, Any]]:
         """201 for a new message; 200 with the original when `clientMsgId` was sent before."""
         posted = await services.post_message(
-            actor, path_id(event_id, "Event"), data.body, client_msg_id
+            actor, path_id(event_id, "Event"), data.body, data.client_msg_id
         )
         (body,) = await messages_json(services, [posted.message])
         message = "Message sent successfully" if posted.created else "Message already sent"
