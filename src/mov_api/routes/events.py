@@ -3,10 +3,11 @@
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from mov_api import read_cache
 from mov_api.routes.common import decode_cursor, encode_cursor, path_id
 from mov_api.schemas import (
     EventIn,
@@ -19,13 +20,24 @@ from mov_api.schemas import (
     raise_if,
     view_json,
 )
-from mov_api.security import ActorDep, ServicesDep, ViewerDep, provide_actor, provide_viewer
+from mov_api.security import (
+    ActorDep,
+    RuntimeDep,
+    ServicesDep,
+    ViewerDep,
+    provide_actor,
+    provide_runtime,
+    provide_viewer,
+)
 from mov_core.domain.errors import FieldIssue
 from mov_core.domain.events import UNSET, EventPatch, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.services.events import EventFilter, EventPage, NewEvent
 
-AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
+AUTHENTICATED = {
+    "actor": Provide(provide_actor, sync_to_thread=False),
+    "runtime": Provide(provide_runtime, sync_to_thread=False),
+}
 PUBLIC = {"viewer": Provide(provide_viewer, sync_to_thread=False)}
 STATUSES = {s.value: s for s in EventStatus}
 
@@ -127,9 +139,10 @@ class EventController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
 
-    @get("/", dependencies=PUBLIC)
+    @get("/", dependencies=PUBLIC, before_request=read_cache.serve_cached)
     async def list_events(
         self,
+        request: Request[Any, Any, Any],
         viewer: ViewerDep,
         services: ServicesDep,
         status: Statuses = None,
@@ -142,7 +155,10 @@ class EventController(Controller):
     ) -> dict[str, Any]:
         """Events the caller may see, by date then id; keyset pages via `nextCursor`."""
         filters = _filters(status, category, q, starts_from, starts_to, limit, cursor)
-        return _page("Events retrieved successfully", await services.list_events(viewer, filters))
+        page = await services.list_events(viewer, filters)
+        return await read_cache.remember(
+            request, viewer, _page("Events retrieved successfully", page)
+        )
 
     @get("/organizer/me", dependencies=AUTHENTICATED)
     async def organizer_events(
@@ -160,19 +176,25 @@ class EventController(Controller):
         page = await services.organizer_events(actor, filters)
         return _page("Organizer events retrieved successfully", page)
 
-    @get("/{event_id:str}", dependencies=PUBLIC)
+    @get("/{event_id:str}", dependencies=PUBLIC, before_request=read_cache.serve_cached)
     async def get_event(
-        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep
+        self,
+        request: Request[Any, Any, Any],
+        event_id: FromPath[str],
+        viewer: ViewerDep,
+        services: ServicesDep,
     ) -> dict[str, Any]:
         view = await services.get_event(viewer, path_id(event_id, "Event"))
-        return ok("Event retrieved successfully", {"event": view_json(view)})
+        body = ok("Event retrieved successfully", {"event": view_json(view)})
+        return await read_cache.remember(request, viewer, body)
 
     @post("/", status_code=201, dependencies=AUTHENTICATED)
     async def create_event(
-        self, data: JSONBody[EventIn], actor: ActorDep, services: ServicesDep
+        self, data: JSONBody[EventIn], actor: ActorDep, services: ServicesDep, runtime: RuntimeDep
     ) -> dict[str, Any]:
         """Organizers plan events; a new event is `Planning`."""
         view = await services.create_event(actor, _new_event(data))
+        await read_cache.changed(runtime, view.event.id)
         return ok("Event created successfully", {"event": view_json(view)})
 
     @put("/{event_id:str}", dependencies=AUTHENTICATED)
@@ -182,17 +204,21 @@ class EventController(Controller):
         data: JSONBody[EventPatchIn],
         actor: ActorDep,
         services: ServicesDep,
+        runtime: RuntimeDep,
     ) -> dict[str, Any]:
         """Edit (Planning or Published); more seats promote waiters at once."""
         view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
+        await read_cache.changed(runtime, view.event.id)
         return ok("Event updated successfully", {"event": view_json(view)})
 
     @delete("/{event_id:str}", status_code=200, dependencies=AUTHENTICATED)
     async def delete_event(
-        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
+        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep, runtime: RuntimeDep
     ) -> dict[str, Any]:
         """Only a Planning event nobody enrolled in."""
-        await services.delete_event(actor, path_id(event_id, "Event"))
+        target = path_id(event_id, "Event")
+        await services.delete_event(actor, target)
+        await read_cache.changed(runtime, target)
         return ok("Event deleted successfully")
 
     @patch("/{event_id:str}/status", dependencies=AUTHENTICATED)
@@ -202,6 +228,7 @@ class EventController(Controller):
         data: JSONBody[StatusIn],
         actor: ActorDep,
         services: ServicesDep,
+        runtime: RuntimeDep,
     ) -> dict[str, Any]:
         """Planning → Published | Canceled; Published → Running | Canceled; Running → Completed."""
         target = STATUSES.get(data.status)
@@ -209,6 +236,7 @@ class EventController(Controller):
             raise_if([FieldIssue("status", "Invalid event status")])
         assert target is not None  # noqa: S101
         view = await services.change_status(actor, path_id(event_id, "Event"), target)
+        await read_cache.changed(runtime, view.event.id)
         return ok("Event status changed successfully", {"event": view_json(view)})
 
     @get("/{event_id:str}/availability", dependencies=PUBLIC)
@@ -239,11 +267,13 @@ class EventController(Controller):
         user_id: FromPath[str],
         actor: ActorDep,
         services: ServicesDep,
+        runtime: RuntimeDep,
     ) -> dict[str, Any]:
         """The owner takes a participant off the roster; the first waiter is promoted."""
         outcome = await services.remove_participant(
             actor, path_id(event_id, "Event"), path_id(user_id, "Enrollment")
         )
+        await read_cache.changed(runtime, outcome.enrollment.event_id)
         promoted = enrollment_json(outcome.promoted) if outcome.promoted else None
         data = {"enrollment": enrollment_json(outcome.enrollment), "promoted": promoted}
         return ok("Participant removed successfully", data)

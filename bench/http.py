@@ -1,0 +1,540 @@
+"""HTTP throughput of `mov serve` on PostgreSQL, against a bare Litestar route as the ceiling.
+
+Usage: nox -s bench -- http [--seconds 5] [--rounds 3] [--connections 32] [--client raw|httpx]
+Starts a throwaway PostgreSQL with durable commits (or uses MOV_BENCH_POSTGRES_URL), seeds it
+with plain psycopg (10,000 published PUBLIC events, one hot event with room for everyone, and
+participants whose tokens are minted here with the server's secret), then starts:
+
+- ours: `mov serve` (one uvicorn worker, rate limiting off, log level warning), a subprocess;
+- bare: a Litestar app with nothing but the routes needed, holding the same events' JSON in
+  memory (read once from the database at start-up), on uvicorn in its own process with the
+  same uvicorn options `mov serve` uses.
+
+A load generator in a third process keeps C keep-alive connections busy for a fixed time per
+scenario, after a short warm-up; each scenario runs `--rounds` times, ours and bare in turn (a
+disturbance on a small machine then hits both), and the run of median rate is shown:
+
+1. GET /api/v1/events           the default first page (20 of 10,000), anonymous
+2. GET /api/v1/events/{id}      random public events, anonymous
+3. POST /api/v1/enrollments     into the hot event, a distinct participant per request (ours)
+
+Each run reports req/s, p50 and p99 latency and the count of errors (non-2xx answers and
+failed connections). The default client is a raw asyncio HTTP/1.1 client (hand-written request
+bytes, status line and Content-Length read back): httpx costs so much CPU per request that it
+becomes the bottleneck (on 2 cores it drove the bare route at ~270 req/s, the raw client at
+~6,000; `--client httpx` to compare). The last line is
+`ratio=<GET /api/v1/events ours/bare>`.
+"""
+# ruff: noqa: E402 - the imports must come after the sys.path repair below
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `python bench/http.py` puts bench/ first on sys.path, where this file would shadow the
+# standard library's `http` package (uvicorn and httpx import it): drop bench/, and add the
+# project root instead (for tests.servers).
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import random
+import re
+import secrets
+import statistics
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import psycopg
+from tests.servers import HOST, PostgresServer, create_database, find_pg_bindir, free_port
+
+from mov_adapters.security.tokens import JwtTokenService
+from mov_adapters.sql import migrate
+from mov_core.domain.users import Principal, Role
+
+EVENTS = 10_000
+HOT_CAPACITY = 100_000  # the schema's upper bound
+ORGANIZER_ID = 1
+START_TIMEOUT = 60.0
+CATEGORIES = ("Technology", "Music", "Sports", "Art", "Food")
+
+PUBLIC_EVENTS = """
+SELECT id, organizer_id, title, description, starts_at, ends_at, location, category, capacity,
+       enrolled_count, waitlist_count, visibility, waitlist_enabled, status, created_at, updated_at
+FROM events
+WHERE visibility = 'PUBLIC' AND status IN ('Published', 'Running', 'Completed')
+ORDER BY starts_at, id
+"""
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def seed(url: str, participants: int) -> tuple[list[int], int]:
+    """Migrate and fill the database; returns (the public events' ids, the hot event's id).
+
+    User 1 organizes everything; participants are users 2 … participants + 1.
+    """
+    migrate.upgrade(url)
+    with psycopg.connect(_plain(url), autocommit=True) as db:
+        db.execute("TRUNCATE outbox, enrollments, events, users RESTART IDENTITY CASCADE")
+        db.execute(
+            "INSERT INTO users (email, role, first_name, last_name, password_hash, is_active, "
+            "created_at, updated_at) VALUES ('organizer@bench.example', 'ORGANIZER', 'Olga', "
+            "'Organizer', 'x', true, now(), now())"
+        )
+        db.execute(
+            "INSERT INTO users (email, role, password_hash, is_active, created_at, updated_at) "
+            "SELECT 'p' || g || '@bench.example', 'PARTICIPANT', 'x', true, now(), now() "
+            "FROM generate_series(1, %s) g",
+            (participants,),
+        )
+        ids = db.execute(
+            "INSERT INTO events (organizer_id, title, description, starts_at, ends_at, location, "
+            "category, capacity, visibility, waitlist_enabled, status, version, created_at, "
+            "updated_at) "
+            "SELECT %s, 'Event number ' || g, 'What happens at event ' || g || ', in detail.', "
+            "date_trunc('hour', now()) + g * interval '1 hour', "
+            "date_trunc('hour', now()) + g * interval '1 hour' + interval '2 hours', "
+            "'Hall ' || (g %% 40), (%s::text[])[1 + g %% 5], 50 + g %% 200, 'PUBLIC', true, "
+            "'Published', 1, now(), now() FROM generate_series(1, %s) g RETURNING id",
+            (ORGANIZER_ID, list(CATEGORIES), EVENTS),
+        ).fetchall()
+        hot = db.execute(
+            "INSERT INTO events (organizer_id, title, starts_at, location, category, capacity, "
+            "visibility, waitlist_enabled, status, version, created_at, updated_at) "
+            "VALUES (%s, 'Hot event', now() + interval '3 years', 'Stadium', 'Music', %s, "
+            "'PUBLIC', true, 'Published', 1, now(), now()) RETURNING id",
+            (ORGANIZER_ID, HOT_CAPACITY),
+        ).fetchone()
+        db.execute("VACUUM ANALYZE")
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            db.execute("CHECKPOINT")  # flush the seed now, not during a measurement
+    assert hot is not None  # noqa: S101 - INSERT … RETURNING returns the row
+    return [r[0] for r in ids], hot[0]
+
+
+def mint_tokens(secret: str, participants: int) -> list[str]:
+    """Bearer tokens of every participant, signed as the server signs them."""
+    signer = JwtTokenService(secret)
+    now = datetime.now(UTC)
+    return [
+        signer.issue(Principal(user_id, f"p{user_id - 1}@bench.example", Role.PARTICIPANT), now=now)
+        for user_id in range(2, participants + 2)
+    ]
+
+
+# --- the servers ----------------------------------------------------------------------------
+
+
+def start_ours(url: str, secret: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """`mov serve` as a user would start it, with its output in workdir/ours.log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOV_")}
+    env |= {
+        "MOV_DATABASE_URL": url,
+        "MOV_JWT_SECRET": secret,
+        "MOV_RATE_LIMIT_ENABLED": "false",
+        "MOV_LOG_LEVEL": "warning",
+        "MOV_DATA_DIR": str(workdir / "data"),
+    }
+    mov = Path(sys.executable).parent / "mov"
+    argv = [str(mov), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
+    with (workdir / "ours.log").open("wb") as output:
+        return subprocess.Popen(  # noqa: S603 - our own entry point, fixed options
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    from mov_api.schemas import iso  # noqa: PLC0415 - only the bare server's start-up needs it
+
+    return iso(moment)
+
+
+def _event_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "organizerId": row["organizer_id"],
+        "title": row["title"],
+        "description": row["description"],
+        "date": _iso(row["starts_at"]),
+        "endDate": _iso(row["ends_at"]),
+        "location": row["location"],
+        "category": row["category"],
+        "maxParticipants": row["capacity"],
+        "currentParticipants": row["enrolled_count"],
+        "waitlistCount": row["waitlist_count"],
+        "visibility": row["visibility"],
+        "waitlistEnabled": row["waitlist_enabled"],
+        "status": row["status"],
+        "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
+    }
+
+
+def serve_bare(port: int, url: str) -> None:
+    """The ceiling: Litestar routes answering from memory (runs in its own process)."""
+    import uvicorn  # noqa: PLC0415 - imported in the server's process only
+    from litestar import Litestar, get  # noqa: PLC0415
+    from litestar.exceptions import NotFoundException  # noqa: PLC0415
+    from psycopg.rows import dict_row  # noqa: PLC0415
+
+    from mov_api.routes.common import encode_cursor  # noqa: PLC0415
+    from mov_core.ports.persistence import EventCursor  # noqa: PLC0415
+
+    with psycopg.connect(_plain(url), row_factory=dict_row) as db:
+        rows = db.execute(PUBLIC_EVENTS).fetchall()
+    every = {row["id"]: _event_json(row) for row in rows}
+    last = rows[19] if len(rows) > 20 else None
+    cursor = encode_cursor(EventCursor(last["starts_at"], last["id"]) if last else None)
+    page = {
+        "success": True,
+        "message": "Events retrieved successfully",
+        "data": {"events": [_event_json(r) for r in rows[:20]], "nextCursor": cursor},
+    }
+
+    @get("/api/v1/events")
+    async def list_events() -> dict[str, Any]:
+        return page
+
+    @get("/api/v1/events/{event_id:int}")
+    async def one_event(event_id: int) -> dict[str, Any]:
+        event = every.get(event_id)
+        if event is None:
+            raise NotFoundException
+        return {
+            "success": True,
+            "message": "Event retrieved successfully",
+            "data": {"event": event},
+        }
+
+    @get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app = Litestar([list_events, one_event, live], logging_config=None)
+    uvicorn.run(
+        app,
+        host=HOST,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def wait_ready(port: int, alive: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if not alive():
+            sys.exit(f"{what} exited before it answered")
+        try:
+            if httpx.get(f"http://{HOST}:{port}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"{what} did not answer on port {port} within {START_TIMEOUT:.0f} s")
+
+
+# --- the load generator (runs in its own process) -------------------------------------------
+
+_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
+_CLOSE = re.compile(rb"\r\nconnection:[ \t]*close", re.IGNORECASE)
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.IGNORECASE)
+
+Request = tuple[str, str, bytes, list[str]]
+"""(method, path, JSON body or b"", extra header lines)"""
+
+
+def _requests(spec: dict[str, Any]) -> Iterator[Request]:
+    """The scenario's requests, forever, or until the participants are used up."""
+    if spec["kind"] == "list":
+        while True:
+            yield "GET", "/api/v1/events", b"", []
+    elif spec["kind"] == "one":
+        ids = spec["ids"]
+        while True:
+            yield "GET", f"/api/v1/events/{random.choice(ids)}", b"", []
+    else:
+        body = f'{{"eventId":{spec["event_id"]}}}'.encode()
+        for token in spec["tokens"]:
+            yield "POST", "/api/v1/enrollments", body, [f"Authorization: Bearer {token}"]
+
+
+class RawConnection:
+    """One kept-alive HTTP/1.1 connection: request bytes written by hand, the answer read by
+    its status line and Content-Length (chunked bodies too); reopened after a close."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.host = f"Host: {HOST}:{port}"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self, request: Request) -> int:
+        method, path, body, headers = request
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        lines = [f"{method} {path} HTTP/1.1", self.host, *headers]
+        if body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        if _CHUNKED.search(head):
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readuntil(b"\r\n")
+        elif found := _LENGTH.search(head):
+            await self.reader.readexactly(int(found.group(1)))
+        if _CLOSE.search(head):
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+class HttpxConnection:
+    """The same through a shared httpx.AsyncClient (its pool keeps the connections alive)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def send(self, request: Request) -> int:
+        method, path, body, headers = request
+        named = dict(h.split(": ", 1) for h in headers)
+        if body:
+            named["Content-Type"] = "application/json"
+        return (await self.http.request(method, path, content=body, headers=named)).status_code
+
+    def close(self) -> None:
+        pass  # the client's pool owns the connection
+
+
+async def _drive(port: int, spec: dict[str, Any], seconds: float, client: str) -> dict[str, Any]:
+    requests = _requests(spec)
+    latencies: list[float] = []
+    failures: Counter[str] = Counter()
+    exhausted = False
+    count = spec["connections"]
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    http = httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=30)
+    deadline = time.perf_counter() + seconds
+
+    async def keep_busy() -> None:
+        nonlocal exhausted
+        connection = RawConnection(port) if client == "raw" else HttpxConnection(http)
+        while time.perf_counter() < deadline:
+            request = next(requests, None)
+            if request is None:
+                exhausted = True
+                break
+            began = time.perf_counter()
+            try:
+                status = await connection.send(request)
+            except (OSError, asyncio.IncompleteReadError, httpx.HTTPError) as error:
+                status = 0
+                failures[type(error).__name__] += 1
+                connection.close()
+            latencies.append(time.perf_counter() - began)
+            if not 200 <= status < 300:
+                failures[str(status)] += 1
+        connection.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(keep_busy() for _ in range(count)))
+    elapsed = time.perf_counter() - began
+    await http.aclose()
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "rate": len(latencies) / elapsed,
+        "p50": cuts[49] * 1000,
+        "p99": cuts[98] * 1000,
+        "errors": sum(v for k, v in failures.items() if k.isdigit()),  # "0": no answer
+        "failures": dict(failures),
+        "exhausted": exhausted,
+    }
+
+
+def generate(port: int, spec: dict[str, Any], seconds: float, client: str) -> dict[str, Any]:
+    """Entry point of the generator process: one scenario against one server."""
+    return asyncio.run(_drive(port, spec, seconds, client))
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def _report(server: str, scenario: str, runs: list[dict[str, Any]]) -> float:
+    """Print the run of median rate (and every run's rate); returns that rate."""
+    result = sorted(runs, key=lambda r: r["rate"])[len(runs) // 2]
+    note = "  (ran out of participants)" if any(r["exhausted"] for r in runs) else ""
+    failures: Counter[str] = Counter()
+    for run in runs:
+        failures.update(run["failures"])
+    odd = {k: v for k, v in failures.items() if k not in {"200", "201"}}
+    detail = f"  {odd}" if odd else ""
+    rates = "/".join(f"{r['rate']:.0f}" for r in runs)
+    spread = f"   runs {rates}" if len(runs) > 1 else ""
+    print(
+        f"{server:<5} {scenario:<27} {result['rate']:8.0f} req/s   p50={result['p50']:7.1f} ms"
+        f"   p99={result['p99']:7.1f} ms   errors={sum(r['errors'] for r in runs)}"
+        f"{spread}{detail}{note}",
+        flush=True,
+    )
+    return float(result["rate"])
+
+
+def _same_page(ours_port: int, bare_port: int) -> bool:
+    pages = [httpx.get(f"http://{HOST}:{p}/api/v1/events").json() for p in (ours_port, bare_port)]
+    return pages[0] == pages[1]
+
+
+def _load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def measure_all(
+    args: argparse.Namespace,
+    ports: dict[str, int],
+    ids: list[int],
+    hot: int,
+    tokens: list[str],
+) -> tuple[float, float]:
+    """Every scenario, `args.rounds` times, ours and bare alternating so that a disturbance
+    (another process, PostgreSQL's background work) hits both; returns the two ratios."""
+    spawn = multiprocessing.get_context("spawn")
+    share = len(tokens) // args.rounds  # every enrollment run has participants of its own
+    rates: dict[tuple[str, str], float] = {}
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+
+        def once(port: int, spec: dict[str, Any]) -> dict[str, Any]:
+            spec = {**spec, "connections": args.connections}
+            if args.warmup > 0 and spec["kind"] != "enroll":
+                pool.submit(generate, port, spec, args.warmup, args.client).result()
+            return pool.submit(generate, port, spec, args.seconds, args.client).result()
+
+        scenarios: list[tuple[str, list[str], Callable[[int], dict[str, Any]]]] = [
+            ("GET /api/v1/events", ["ours", "bare"], lambda _: {"kind": "list"}),
+            ("GET /api/v1/events/{id}", ["ours", "bare"], lambda _: {"kind": "one", "ids": ids}),
+            (
+                "POST /api/v1/enrollments",
+                ["ours"],
+                lambda r: {
+                    "kind": "enroll",
+                    "event_id": hot,
+                    "tokens": tokens[r * share : (r + 1) * share],
+                },
+            ),
+        ]
+        for scenario, servers, spec in scenarios:
+            runs: dict[str, list[dict[str, Any]]] = {server: [] for server in servers}
+            for round_ in range(args.rounds):
+                for server in servers:
+                    runs[server].append(once(ports[server], spec(round_)))
+            for server in servers:
+                rates[server, scenario] = _report(server, scenario, runs[server])
+    ratio = [
+        rates["ours", scenario] / rates["bare", scenario]
+        for scenario in ("GET /api/v1/events", "GET /api/v1/events/{id}")
+    ]
+    return ratio[0], ratio[1]
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    secret = secrets.token_urlsafe(48)  # 64 characters
+    began = time.perf_counter()
+    ids, hot = seed(url, args.participants)
+    tokens = mint_tokens(secret, args.participants)
+    print(
+        f"PostgreSQL, durable commits, {os.cpu_count()} cores (load average {_load_average()}); "
+        f"{EVENTS:,} public events, {args.participants:,} participants (seeded and tokens minted "
+        f"in {time.perf_counter() - began:.1f} s); {args.connections} connections, client: "
+        f"{args.client}; {args.rounds} x {args.seconds:g} s per scenario and server (median "
+        f"shown), each after {args.warmup:g} s warm-up",
+        flush=True,
+    )
+    ports = {"ours": free_port(), "bare": free_port()}
+    with tempfile.TemporaryDirectory(prefix="mov-bench-http-") as tmp:
+        workdir = Path(tmp)
+        ours = start_ours(url, secret, ports["ours"], workdir)
+        bare = multiprocessing.get_context("spawn").Process(
+            target=serve_bare, args=(ports["bare"], url), daemon=True
+        )
+        bare.start()
+        try:
+            wait_ready(ports["ours"], lambda: ours.poll() is None, "mov serve")
+            wait_ready(ports["bare"], bare.is_alive, "the bare server")
+            if not _same_page(ports["ours"], ports["bare"]):
+                print("warning: the bare server's page differs from ours", flush=True)
+            listing, single = measure_all(args, ports, ids, hot, tokens)
+        finally:
+            ours.terminate()
+            bare.terminate()
+            try:
+                ours.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                ours.kill()
+            bare.join(timeout=20)
+            if ours.returncode not in {0, -15}:
+                tail = (workdir / "ours.log").read_text(errors="replace").splitlines()[-30:]
+                print("mov serve output (tail):", *tail, sep="\n", flush=True)
+    print(f"events list ours/bare = {listing:.2f} (target >= 0.5)")
+    print(f"one event   ours/bare = {single:.2f}")
+    print(f"ratio={listing:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per scenario and server")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--participants", type=int, default=30_000)
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
+    args = parser.parse_args()
+
+    server = None
+    url = os.environ.get("MOV_BENCH_POSTGRES_URL")
+    if url is None:
+        bindir = find_pg_bindir()
+        if bindir is None:
+            sys.exit(
+                "PostgreSQL binaries not found: install postgresql or set MOV_BENCH_POSTGRES_URL"
+            )
+        server = PostgresServer.start(bindir, durable=True)
+        create_database(server, "bench")
+        url = server.url("bench")
+    try:
+        run(url, args)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
