@@ -167,3 +167,26 @@ async def test_a_redis_that_does_not_answer_times_out_as_unavailable(silent_port
     assert time.monotonic() - started < 3
     assert "timed out" in str(hit.value)
     _assert_discreet(hit.value, silent_port)
+
+
+async def test_a_clock_behind_the_window_start_never_reports_more_than_the_window(redis_url):
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from mov_adapters.clock import FrozenClock  # noqa: PLC0415
+    from mov_adapters.redis.client import RedisConnection  # noqa: PLC0415
+    from mov_core.ports.infra import RateLimit  # noqa: PLC0415
+
+    ahead = FrozenClock(datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC))
+    behind = FrozenClock(datetime(2030, 1, 1, 0, 0, 0, tzinfo=UTC))
+    limit = RateLimit(5, timedelta(seconds=60))
+    first, second = (
+        RedisConnection.from_url(redis_url, clock=ahead),
+        RedisConnection.from_url(redis_url, clock=behind),
+    )
+    try:
+        await first.rate_limiter().hit("skew", limit)
+        decision = await second.rate_limiter().hit("skew", limit)
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert decision.reset_after <= limit.window

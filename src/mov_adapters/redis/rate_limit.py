@@ -85,5 +85,7 @@ class RedisRateLimiter:
             allowed=allowed == 1,
             limit=limit.limit,
             remaining=int(remaining),
-            reset_after=timedelta(milliseconds=int(reset_ms)),
+            # Another process's clock may run a little behind the window's start: the time left
+            # is never more than the window itself.
+            reset_after=min(timedelta(milliseconds=int(reset_ms)), limit.window),
         )
