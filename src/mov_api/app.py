@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import socketio
 import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -17,6 +18,7 @@ from litestar.types import ASGIApp
 from mov_adapters.bootstrap import Runtime
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
+from mov_api.realtime import SocketBroadcaster, create_socket_server
 from mov_api.routes.auth import AuthController
 from mov_api.routes.chat import ChatController
 from mov_api.routes.enrollments import EnrollmentController
@@ -124,8 +126,15 @@ def _document_errors(app: Litestar) -> None:
 
 
 def create_app(runtime: Runtime) -> ASGIApp:
-    """The served application: Litestar inside the gateway."""
-    return Gateway(create_litestar(runtime), runtime)
+    """The served application: Socket.IO at `/socket.io`, everything else Litestar inside the
+    gateway. One process serves both, sharing the same services."""
+    litestar = create_litestar(runtime)
+    sio = create_socket_server(runtime)
+    litestar.state.broadcaster = SocketBroadcaster(sio)
+    asgi: ASGIApp = socketio.ASGIApp(
+        sio, other_asgi_app=Gateway(litestar, runtime), socketio_path="socket.io"
+    )
+    return asgi
 
 
 def configure_logging(level: str, fmt: str) -> None:

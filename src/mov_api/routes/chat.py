@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from mov_api.pushes import push
 from mov_api.routes.common import path_id
 from mov_api.schemas import Body, iso, ok
 from mov_api.security import ActorDep, ServicesDep, provide_actor
@@ -69,6 +70,7 @@ class ChatController(Controller):
     @post("/{event_id:str}/messages")
     async def post_message(
         self,
+        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         data: JSONBody[MessageIn],
         actor: ActorDep,
@@ -79,5 +81,7 @@ class ChatController(Controller):
             actor, path_id(event_id, "Event"), data.body, data.client_msg_id
         )
         (body,) = await messages_json(services, [posted.message])
+        if posted.created:
+            await push(request, posted.message.event_id, "message", body)
         message = "Message sent successfully" if posted.created else "Message already sent"
         return Response(ok(message, {"message": body}), status_code=201 if posted.created else 200)

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
-from mov_api import read_cache
+from mov_api.pushes import seats_changed
 from mov_api.routes.common import path_id
 from mov_api.schemas import EnrollIn, enrollment_json, iso, ok
 from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
@@ -65,7 +65,7 @@ class EnrollmentController(Controller):
             return Response(first["body"], status_code=first["status"])
         outcome = await services.enroll(actor, data.event_id)
         if outcome.placement.is_new:
-            await read_cache.changed(runtime, data.event_id)
+            await seats_changed(request, runtime, data.event_id)
         status = 201 if outcome.placement.is_new else 200
         body = ok(MESSAGES[outcome.placement], {"enrollment": enrollment_json(outcome.enrollment)})
         if cache_key is not None:
@@ -100,6 +100,7 @@ class EnrollmentController(Controller):
     @delete("/{enrollment_id:str}", status_code=200)
     async def cancel(
         self,
+        request: Request[Any, Any, Any],
         enrollment_id: FromPath[str],
         actor: ActorDep,
         services: ServicesDep,
@@ -107,7 +108,8 @@ class EnrollmentController(Controller):
     ) -> dict[str, Any]:
         """Give up one's seat or place; the first waiter moves up at once."""
         outcome = await services.cancel_enrollment(actor, path_id(enrollment_id, "Enrollment"))
-        await read_cache.changed(runtime, outcome.enrollment.event_id)
+        event_id = outcome.enrollment.event_id
+        await seats_changed(request, runtime, event_id, departed=outcome.enrollment.user_id)
         return ok(
             "Enrollment canceled successfully", {"enrollment": enrollment_json(outcome.enrollment)}
         )

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mov_api import read_cache
+from mov_api.pushes import seats_changed
 from mov_api.routes.common import decode_cursor, encode_cursor, path_id
 from mov_api.schemas import (
     EventIn,
@@ -200,6 +201,7 @@ class EventController(Controller):
     @put("/{event_id:str}", dependencies=AUTHENTICATED)
     async def update_event(
         self,
+        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         data: JSONBody[EventPatchIn],
         actor: ActorDep,
@@ -208,7 +210,7 @@ class EventController(Controller):
     ) -> dict[str, Any]:
         """Edit (Planning or Published); more seats promote waiters at once."""
         view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
-        await read_cache.changed(runtime, view.event.id)
+        await seats_changed(request, runtime, view.event.id)
         return ok("Event updated successfully", {"event": view_json(view)})
 
     @delete("/{event_id:str}", status_code=200, dependencies=AUTHENTICATED)
@@ -224,6 +226,7 @@ class EventController(Controller):
     @patch("/{event_id:str}/status", dependencies=AUTHENTICATED)
     async def change_status(
         self,
+        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         data: JSONBody[StatusIn],
         actor: ActorDep,
@@ -236,7 +239,7 @@ class EventController(Controller):
             raise_if([FieldIssue("status", "Invalid event status")])
         assert target is not None  # noqa: S101
         view = await services.change_status(actor, path_id(event_id, "Event"), target)
-        await read_cache.changed(runtime, view.event.id)
+        await seats_changed(request, runtime, view.event.id)
         return ok("Event status changed successfully", {"event": view_json(view)})
 
     @get("/{event_id:str}/availability", dependencies=PUBLIC)
@@ -263,6 +266,7 @@ class EventController(Controller):
     )
     async def remove_participant(
         self,
+        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         user_id: FromPath[str],
         actor: ActorDep,
@@ -273,7 +277,8 @@ class EventController(Controller):
         outcome = await services.remove_participant(
             actor, path_id(event_id, "Event"), path_id(user_id, "Enrollment")
         )
-        await read_cache.changed(runtime, outcome.enrollment.event_id)
+        enrollment = outcome.enrollment
+        await seats_changed(request, runtime, enrollment.event_id, departed=enrollment.user_id)
         promoted = enrollment_json(outcome.promoted) if outcome.promoted else None
         data = {"enrollment": enrollment_json(outcome.enrollment), "promoted": promoted}
         return ok("Participant removed successfully", data)

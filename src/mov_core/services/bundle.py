@@ -101,6 +101,9 @@ class Services:
     async def delete_event(self, actor: Principal, event_id: int) -> None:
         await events.delete_event(actor, event_id, uow=self.uow(), clock=self.clock)
 
+    async def seats(self, event_id: int) -> Occupancy | None:
+        return await events.seats(event_id, uow=self.uow())
+
     async def list_events(self, viewer: Principal | None, filters: EventFilter) -> EventPage:
         return await events.list_events(viewer, filters, uow=self.uow())
 

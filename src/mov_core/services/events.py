@@ -281,3 +281,9 @@ async def _owned_event(
 async def _view(uow: UnitOfWork, event: Event) -> EventView:
     seats = await uow.enrollments.occupancy([event.id])
     return EventView(event, seats[event.id])
+
+
+async def seats(event_id: int, *, uow: UnitOfWork) -> Occupancy | None:
+    """An event's seat counts for live pushes to its room (whose members may see them)."""
+    async with uow:
+        return (await uow.enrollments.occupancy([event_id])).get(event_id)

@@ -1,0 +1,228 @@
+"""The Socket.IO chat server: a driving adapter over the same chat use cases as the REST API.
+
+Clients connect with `auth: {token}`; a missing or invalid token refuses the connection. Every
+other failure is answered in the ack (`{ok: false, errorCode, message}`), never by dropping the
+socket. Rooms: `event:{id}` for an event's chat, `user:{id}` for a person's own pushes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+import socketio
+import structlog
+
+from mov_adapters.bootstrap import Runtime
+from mov_api.errors import TABLE
+from mov_api.routes.chat import message_json
+from mov_core.domain.chat import room_of
+from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
+from mov_core.domain.users import MAX_ID, Principal
+from mov_core.ports.errors import PortError
+from mov_core.ports.infra import RateLimit
+
+log = structlog.get_logger("mov.realtime")
+Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+
+
+def _event_id(data: Any) -> int:  # noqa: ANN401 - a client's payload
+    value = data.get("eventId") if isinstance(data, dict) else None
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        raise ValidationFailed([FieldIssue("eventId", "eventId must be a positive integer")])
+    return value
+
+
+def _failure(error: BaseException) -> dict[str, Any]:
+    for kind, _status, code in TABLE:
+        if isinstance(error, kind):
+            message = "Validation error" if isinstance(error, ValidationFailed) else str(error)
+            return {"ok": False, "errorCode": code, "message": message}
+    return {"ok": False, "errorCode": "INTERNAL_ERROR", "message": "Internal server error"}
+
+
+class SocketBroadcaster:
+    """The `Broadcaster` port over Socket.IO rooms (across processes when Redis is configured)."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def publish(self, room: str, event: str, payload: Mapping[str, object]) -> None:
+        await self._sio.emit(event, dict(payload), room=room)
+
+    async def remove_user(self, room: str, user_id: int) -> None:
+        """Take every socket of `user_id` (in this process) out of `room`."""
+        for sid, _ in list(self._sio.manager.get_participants("/", f"user:{user_id}")):
+            await self._sio.leave_room(sid, room)
+
+
+class Presence:
+    """Who is online in which room, per process (several sockets of one user count once)."""
+
+    def __init__(self) -> None:
+        self._sockets: defaultdict[int, dict[str, int]] = defaultdict(dict)
+
+    async def join(self, event_id: int, sid: str, user_id: int) -> list[int]:
+        self._sockets[event_id][sid] = user_id
+        return self.online(event_id)
+
+    async def leave(self, event_id: int, sid: str) -> list[int]:
+        self._sockets[event_id].pop(sid, None)
+        return self.online(event_id)
+
+    def online(self, event_id: int) -> list[int]:
+        return sorted(set(self._sockets.get(event_id, {}).values()))
+
+
+def create_socket_server(runtime: Runtime) -> socketio.AsyncServer:
+    settings = runtime.settings
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel="mov-socketio")
+        if settings.redis_url
+        else None
+    )
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=list(settings.cors_origins),
+        client_manager=manager,
+        logger=False,
+        engineio_logger=False,
+    )
+    RealtimeHandlers(sio, runtime).register()
+    return sio
+
+
+class RealtimeHandlers:
+    MESSAGE_LIMIT = RateLimit(10, timedelta(seconds=10))
+
+    def __init__(self, sio: socketio.AsyncServer, runtime: Runtime) -> None:
+        self.sio = sio
+        self.runtime = runtime
+        self.services = runtime.services
+        self.presence = Presence()
+
+    def register(self) -> None:
+        self.sio.on("connect", self.connect)
+        self.sio.on("disconnect", self.disconnect)
+        for name, handler in {
+            "join": self.join,
+            "leave": self.leave,
+            "message": self.message,
+            "typing": self.typing,
+            "read": self.read,
+        }.items():
+            self.sio.on(name, self._answered(handler))
+
+    def _answered(self, handler: Handler) -> Handler:
+        async def wrapped(sid: str, data: Any = None) -> dict[str, Any]:  # noqa: ANN401
+            try:
+                return await handler(sid, data)
+            except (DomainError, PortError) as error:
+                return _failure(error)
+            except Exception as error:
+                log.exception("socket handler failed", handler=handler.__name__)
+                return _failure(error)
+
+        return wrapped
+
+    async def _principal(self, sid: str) -> Principal:
+        session = await self.sio.get_session(sid)
+        principal: Principal = session["principal"]
+        return principal
+
+    async def connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:  # noqa: ANN401
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise socketio.exceptions.ConnectionRefusedError("No token provided")
+        try:
+            principal = self.services.verify_token(token)
+        except DomainError as error:
+            raise socketio.exceptions.ConnectionRefusedError(str(error)) from None
+        await self.sio.save_session(sid, {"principal": principal, "rooms": set()})
+        await self.sio.enter_room(sid, f"user:{principal.user_id}")
+
+    async def disconnect(self, sid: str, *_: Any) -> None:  # noqa: ANN401
+        session = await self.sio.get_session(sid)
+        for event_id in sorted(session.get("rooms", ())):
+            await self._announce(event_id, await self.presence.leave(event_id, sid))
+
+    async def join(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
+        event_id = _event_id(data)
+        principal = await self._principal(sid)
+        last = await self.services.chat_last_seq(principal, event_id)  # membership checked here
+        await self.sio.enter_room(sid, room_of(event_id))
+        async with self.sio.session(sid) as session:
+            session["rooms"].add(event_id)
+        await self._announce(event_id, await self.presence.join(event_id, sid, principal.user_id))
+        return {"ok": True, "lastSeq": last}
+
+    async def leave(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
+        event_id = _event_id(data)
+        await self.sio.leave_room(sid, room_of(event_id))
+        async with self.sio.session(sid) as session:
+            session["rooms"].discard(event_id)
+        await self._announce(event_id, await self.presence.leave(event_id, sid))
+        return {"ok": True}
+
+    async def message(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
+        event_id = _event_id(data)
+        principal = await self._principal(sid)
+        body, client_msg_id = data.get("body"), data.get("clientMsgId")
+        issues = []
+        if not isinstance(body, str):
+            issues.append(FieldIssue("body", "Body is required"))
+        if client_msg_id is not None and not isinstance(client_msg_id, str):
+            issues.append(FieldIssue("clientMsgId", '"clientMsgId" must be a string'))
+        if issues:
+            raise ValidationFailed(issues)
+        decision = await self.runtime.rate_limiter.hit(
+            f"chat:{principal.user_id}", self.MESSAGE_LIMIT
+        )
+        if not decision.allowed:
+            return {
+                "ok": False,
+                "errorCode": "RATE_LIMITED",
+                "message": "Too many messages, slow down",
+            }
+        posted = await self.services.post_message(principal, event_id, body, client_msg_id)
+        names = await self.services.display_names([posted.message.sender_id])
+        payload = message_json(posted.message, names)
+        if posted.created:
+            await self.sio.emit("message", payload, room=room_of(event_id))
+        return {"ok": True, "message": payload}
+
+    async def typing(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
+        event_id = _event_id(data)
+        principal = await self._principal(sid)
+        await self._member_of(sid, event_id)
+        payload = {
+            "eventId": event_id,
+            "userId": principal.user_id,
+            "isTyping": bool(data.get("isTyping")),
+        }
+        await self.sio.emit("typing", payload, room=room_of(event_id), skip_sid=sid)
+        return {"ok": True}
+
+    async def read(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
+        event_id = _event_id(data)
+        principal = await self._principal(sid)
+        seq = data.get("seq")
+        if type(seq) is not int or seq < 0:
+            raise ValidationFailed([FieldIssue("seq", "seq must be a non-negative integer")])
+        await self._member_of(sid, event_id)
+        payload = {"eventId": event_id, "userId": principal.user_id, "seq": seq}
+        await self.sio.emit("read", payload, room=room_of(event_id))
+        return {"ok": True}
+
+    async def _member_of(self, sid: str, event_id: int) -> None:
+        """Typing and read marks go only to rooms the socket joined (membership was checked)."""
+        session = await self.sio.get_session(sid)
+        if event_id not in session.get("rooms", ()):
+            raise ValidationFailed([FieldIssue("eventId", "join the room first")])
+
+    async def _announce(self, event_id: int, online: list[int]) -> None:
+        await self.sio.emit(
+            "presence", {"eventId": event_id, "online": online}, room=room_of(event_id)
+        )
