@@ -1,0 +1,191 @@
+"""Real Socket.IO clients against a real `mov serve` on 127.0.0.1 (embedded SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import socketio
+from tests.server_process import ServerProcess
+
+PASSWORD = "password123"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("socketio")
+    with ServerProcess({"MOV_DATA_DIR": str(data), "MOV_RATE_LIMIT_ENABLED": "false"}) as process:
+        yield process
+
+
+def _token(base: str, email: str, role: str = "PARTICIPANT") -> str:
+    httpx.post(
+        f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD, "role": role}
+    )
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    return login.json()["data"]["token"]
+
+
+@pytest.fixture(scope="module")
+def room(server) -> dict:
+    base = server.base_url
+    owner = _token(base, "owner@example.com", "ORGANIZER")
+    headers = {"Authorization": f"Bearer {owner}"}
+    created = httpx.post(
+        f"{base}/api/v1/events",
+        json={"title": "Live chat", "location": "Hall", "category": "tech",
+              "date": "2031-01-01T10:00:00Z", "maxParticipants": 60},
+        headers=headers,
+    )  # fmt: skip
+    event_id = created.json()["data"]["event"]["id"]
+    httpx.patch(
+        f"{base}/api/v1/events/{event_id}/status", json={"status": "Published"}, headers=headers
+    )
+    members = {}
+    for name in ("ann", "bob", *(f"crowd{n}" for n in range(50))):
+        token = _token(base, f"{name}@example.com")
+        httpx.post(
+            f"{base}/api/v1/enrollments",
+            json={"eventId": event_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        members[name] = token
+    members["stranger"] = _token(base, "stranger@example.com")
+    members["owner"] = owner
+    return {"event_id": event_id, "tokens": members}
+
+
+class Client:
+    """A socket.io client that records what the server pushes."""
+
+    def __init__(self, transports: list[str] | None = None) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.transports = transports or ["websocket"]
+        self.received: dict[str, list] = {
+            "message": [],
+            "typing": [],
+            "read": [],
+            "presence": [],
+            "availability": [],
+        }
+        for name in self.received:
+            self.sio.on(name, self._keep(name))
+
+    def _keep(self, name: str):
+        async def handler(data):
+            self.received[name].append(data)
+
+        return handler
+
+    async def connect(self, base: str, token: str | None) -> None:
+        auth = {"token": token} if token else {}
+        await self.sio.connect(
+            base, auth=auth, transports=self.transports, socketio_path="socket.io"
+        )
+
+    async def call(self, event: str, data: dict) -> dict:
+        return await self.sio.call(event, data, timeout=10)
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+async def _settle() -> None:
+    await asyncio.sleep(0.3)
+
+
+async def test_a_connection_without_a_valid_token_is_refused(server):
+    for token in (None, "garbage"):
+        client = Client()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(server.base_url, token)
+
+
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"]])
+async def test_members_exchange_messages_in_order_with_acks(server, room, transports):
+    event_id, tokens = room["event_id"], room["tokens"]
+    ann, bob = Client(transports), Client(transports)
+    await ann.connect(server.base_url, tokens["ann"])
+    await bob.connect(server.base_url, tokens["bob"])
+    try:
+        joined = await ann.call("join", {"eventId": event_id})
+        assert joined["ok"] is True
+        assert (await bob.call("join", {"eventId": event_id}))["ok"] is True
+        sent = [
+            await ann.call("message", {"eventId": event_id, "body": f"hi {n}"}) for n in range(3)
+        ]
+        assert all(a["ok"] for a in sent)
+        seqs = [a["message"]["seq"] for a in sent]
+        assert seqs == sorted(seqs)
+        await _settle()
+        assert [m["body"] for m in bob.received["message"]][-3:] == ["hi 0", "hi 1", "hi 2"]
+        assert bob.received["presence"][-1]["eventId"] == event_id
+        assert len(bob.received["presence"][-1]["online"]) == 2
+        await bob.call("typing", {"eventId": event_id, "isTyping": True})
+        await bob.call("read", {"eventId": event_id, "seq": seqs[-1]})
+        await _settle()
+        assert ann.received["typing"][-1]["isTyping"] is True
+        assert ann.received["read"][-1]["seq"] == seqs[-1]
+        assert bob.received["typing"] == []  # typing goes to the others only
+    finally:
+        await ann.close()
+        await bob.close()
+
+
+async def test_a_non_member_cannot_join_and_errors_come_in_the_ack(server, room):
+    stranger = Client()
+    await stranger.connect(server.base_url, room["tokens"]["stranger"])
+    try:
+        refused = await stranger.call("join", {"eventId": room["event_id"]})
+        assert (refused["ok"], refused["errorCode"]) == (False, "AUTHORIZATION_ERROR")
+        bad = await stranger.call("join", {"eventId": "seven"})
+        assert (bad["ok"], bad["errorCode"]) == (False, "VALIDATION_ERROR")
+        assert stranger.sio.connected  # errors never drop the socket
+    finally:
+        await stranger.close()
+
+
+async def test_a_resent_client_msg_id_is_stored_once_and_history_survives_reconnects(server, room):
+    event_id, tokens = room["event_id"], room["tokens"]
+    ann = Client()
+    await ann.connect(server.base_url, tokens["ann"])
+    await ann.call("join", {"eventId": event_id})
+    first = await ann.call(
+        "message", {"eventId": event_id, "body": "only once", "clientMsgId": "dup-1"}
+    )
+    again = await ann.call(
+        "message", {"eventId": event_id, "body": "only once", "clientMsgId": "dup-1"}
+    )
+    assert again["message"]["id"] == first["message"]["id"]
+    await ann.close()
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(
+            f"{server.base_url}/api/v1/chat/events/{event_id}/messages?limit=100",
+            headers={"Authorization": f"Bearer {tokens['ann']}"},
+        )
+    history = answer.json()["data"]["messages"]
+    assert sum(m["clientMsgId"] == "dup-1" for m in history) == 1
+    assert history[0]["id"] == first["message"]["id"]
+
+
+async def test_fifty_concurrent_senders_get_gap_free_seq(server, room):
+    event_id, tokens = room["event_id"], room["tokens"]
+    clients = [Client() for _ in range(50)]
+    await asyncio.gather(
+        *(c.connect(server.base_url, tokens[f"crowd{n}"]) for n, c in enumerate(clients))
+    )
+    try:
+        await asyncio.gather(*(c.call("join", {"eventId": event_id}) for c in clients))
+        acks = await asyncio.gather(
+            *(
+                c.call("message", {"eventId": event_id, "body": f"crowd {n}"})
+                for n, c in enumerate(clients)
+            )
+        )
+        assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
+        seqs = sorted(a["message"]["seq"] for a in acks)
+        assert seqs == list(range(seqs[0], seqs[0] + 50))
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
