@@ -11,18 +11,19 @@ from mov_adapters.clock import SystemClock
 from mov_adapters.memory.cache import MemoryCache
 from mov_adapters.memory.chat import MemoryChatStore
 from mov_adapters.memory.database import MemoryDatabase
+from mov_adapters.memory.presence import MemoryPresence
 from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
 from mov_adapters.security.passwords import PasslibHasher
 from mov_adapters.security.tokens import JwtTokenService
-from mov_adapters.settings import Settings
+from mov_adapters.settings import Settings, SettingsError
 from mov_adapters.sql import migrate
 from mov_adapters.sql.chat import SqlChatStore
 from mov_adapters.sql.engine import make_engine
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.ports.chat import ChatStore
 from mov_core.ports.clock import Clock
-from mov_core.ports.infra import Cache, RateLimiter
+from mov_core.ports.infra import Cache, Presence, RateLimiter
 from mov_core.ports.security import PasswordHasher, TokenService
 from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
@@ -100,6 +101,8 @@ class Runtime:
     rate_limiter: RateLimiter
     cache: Cache
     checks: dict[str, HealthCheck] = field(factory=dict)
+    presence: Presence = field(factory=MemoryPresence)
+    """Who is online in chat rooms: in-process, or in Redis so every process agrees."""
     """Dependency probes for `/health`: each raises when its dependency is down."""
     _closers: list[Callable[[], Awaitable[None]]] = field(factory=list)
     admin: Administration = field(
@@ -121,6 +124,13 @@ class Runtime:
     a burst of cached pages never evicts an idempotency record from `cache`); Redis's, shared by
     every process, when Redis is configured."""
 
+    _starters: list[Callable[[], Awaitable[None]]] = field(factory=list)
+
+    async def start(self) -> None:
+        """Work to do once before serving (indexes of document stores)."""
+        for start in self._starters:
+            await start()
+
     async def aclose(self) -> None:
         for close in reversed(self._closers):
             await close()
@@ -134,18 +144,21 @@ def build_runtime(
     clock = clock or SystemClock()
     database = open_database(settings)
     tokens = JwtTokenService(settings.token_secret(), ttl=settings.jwt_ttl)
+    chat_store, extra = _chat_store(settings, database)
     services = Services(
         uow=database.unit_of_work,
         clock=clock,
         hasher=hasher or PasslibHasher(),
         tokens=tokens,
-        chat_store=SqlChatStore(database),
+        chat_store=chat_store,
     )
     runtime = Runtime(
         settings, services, MemoryRateLimiter(clock), MemoryCache(clock),
         checks={"database": database.ping},
     )  # fmt: skip
     runtime._closers.append(database.dispose)  # noqa: SLF001 - the builder owns the runtime
+    if extra is not None:
+        extra(runtime)
     if settings.redis_url:
         _use_redis(runtime, settings.redis_url)
     return runtime
@@ -159,5 +172,29 @@ def _use_redis(runtime: Runtime, url: str) -> None:
     runtime.rate_limiter = redis.rate_limiter()
     runtime.cache = redis.cache()
     runtime.read_cache = runtime.cache  # Redis expires entries itself: nothing to evict
+    runtime.presence = redis.presence()
     runtime.checks["redis"] = redis.ping
     runtime._closers.append(redis.aclose)  # noqa: SLF001
+
+
+def _chat_store(
+    settings: Settings, database: SqlDatabase
+) -> tuple[ChatStore, Callable[[Runtime], None] | None]:
+    """`MOV_CHAT_STORE`: the SQL database (default), MongoDB (`MOV_MONGO_URL`), or memory."""
+    if settings.chat_store == "memory":
+        return MemoryChatStore(), None
+    if settings.chat_store == "sql":
+        return SqlChatStore(database), None
+    if not settings.mongo_url:
+        raise SettingsError("MOV_CHAT_STORE=mongo needs MOV_MONGO_URL")
+    from mov_adapters.mongo.client import MongoConnection  # noqa: PLC0415 - optional backend
+
+    mongo = MongoConnection.from_url(settings.mongo_url)
+    store = mongo.chat_store()
+
+    def attach(runtime: Runtime) -> None:
+        runtime.checks["mongo"] = mongo.ping
+        runtime._starters.append(store.ensure_indexes)  # noqa: SLF001
+        runtime._closers.append(mongo.aclose)  # noqa: SLF001
+
+    return store, attach

@@ -45,6 +45,8 @@ class Settings:
     log_level: str = "info"
     log_format: str = "json"
     migrate_on_start: bool = True
+    chat_store: str = "sql"
+    mongo_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +73,8 @@ class Settings:
             log_level=_choice(env, "MOV_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             log_format=_choice(env, "MOV_LOG_FORMAT", "json", ("json", "console")),
             migrate_on_start=_bool(env, "MOV_MIGRATE_ON_START", default=True),
+            chat_store=_choice(env, "MOV_CHAT_STORE", "sql", ("sql", "mongo", "memory")),
+            mongo_url=env.get("MOV_MONGO_URL") or None,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

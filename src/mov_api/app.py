@@ -65,6 +65,7 @@ def create_litestar(runtime: Runtime) -> Litestar:
         ),
         request_max_body_size=MAX_BODY,
         state=State({"runtime": runtime}),
+        on_startup=[runtime.start],
         on_shutdown=[runtime.aclose],
         logging_config=None,
     )

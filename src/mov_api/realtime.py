@@ -7,7 +7,6 @@ socket. Rooms: `event:{id}` for an event's chat, `user:{id}` for a person's own 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -58,24 +57,6 @@ class SocketBroadcaster:
             await self._sio.leave_room(sid, room)
 
 
-class Presence:
-    """Who is online in which room, per process (several sockets of one user count once)."""
-
-    def __init__(self) -> None:
-        self._sockets: defaultdict[int, dict[str, int]] = defaultdict(dict)
-
-    async def join(self, event_id: int, sid: str, user_id: int) -> list[int]:
-        self._sockets[event_id][sid] = user_id
-        return self.online(event_id)
-
-    async def leave(self, event_id: int, sid: str) -> list[int]:
-        self._sockets[event_id].pop(sid, None)
-        return self.online(event_id)
-
-    def online(self, event_id: int) -> list[int]:
-        return sorted(set(self._sockets.get(event_id, {}).values()))
-
-
 def create_socket_server(runtime: Runtime) -> socketio.AsyncServer:
     settings = runtime.settings
     manager = (
@@ -101,7 +82,7 @@ class RealtimeHandlers:
         self.sio = sio
         self.runtime = runtime
         self.services = runtime.services
-        self.presence = Presence()
+        self.presence = runtime.presence
 
     def register(self) -> None:
         self.sio.on("connect", self.connect)

@@ -10,6 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from mov_adapters.clock import SystemClock
 from mov_adapters.redis.cache import RedisCache
 from mov_adapters.redis.errors import unavailable_on_error
+from mov_adapters.redis.presence import RedisPresence
 from mov_adapters.redis.rate_limit import RedisRateLimiter
 from mov_core.ports.clock import Clock
 
@@ -76,6 +77,10 @@ class RedisConnection:
     def rate_limiter(self) -> RedisRateLimiter:
         """Rate limits shared by every process on this Redis, under `<prefix>rl:`."""
         return RedisRateLimiter(self._client, self._clock, prefix=f"{self._prefix}rl:")
+
+    def presence(self) -> RedisPresence:
+        """Who is online in which room, across every process."""
+        return RedisPresence(self._client, prefix=f"{self._prefix}presence:")
 
     def cache(self) -> RedisCache:
         """A cache shared by every process on this Redis, under `<prefix>cache:`."""

@@ -83,3 +83,16 @@ class Mailer(Protocol):
     async def send(self, message: MailMessage) -> None:
         """Hand the message to the mail system. Raises `Unavailable` on failure."""
         ...
+
+
+class Presence(Protocol):
+    """Who is connected to which event room, whichever process their socket is on."""
+
+    async def join(self, event_id: int, connection: str, user_id: int) -> list[int]:
+        """Record a connection in the room; returns the user ids online there (sorted)."""
+        ...
+
+    async def leave(self, event_id: int, connection: str) -> list[int]:
+        """Forget a connection; returns the user ids still online (a user with another
+        connection in the room stays online)."""
+        ...

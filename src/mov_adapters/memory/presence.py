@@ -1,0 +1,24 @@
+"""Presence in one process."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+
+class MemoryPresence:
+    def __init__(self) -> None:
+        self._rooms: defaultdict[int, dict[str, int]] = defaultdict(dict)
+
+    async def join(self, event_id: int, connection: str, user_id: int) -> list[int]:
+        self._rooms[event_id][connection] = user_id
+        return self._online(event_id)
+
+    async def leave(self, event_id: int, connection: str) -> list[int]:
+        room = self._rooms.get(event_id, {})
+        room.pop(connection, None)
+        if not room:
+            self._rooms.pop(event_id, None)
+        return self._online(event_id)
+
+    def _online(self, event_id: int) -> list[int]:
+        return sorted(set(self._rooms.get(event_id, {}).values()))

@@ -1,0 +1,37 @@
+"""Presence shared by every process: one Redis hash per room, connection id → user id."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from redis.asyncio import Redis
+
+from mov_adapters.redis.errors import unavailable_on_error
+
+# A room's hash outlives a crashed process's connections by at most this long without activity.
+ROOM_TTL = timedelta(hours=12)
+
+
+class RedisPresence:
+    def __init__(self, client: Redis, *, prefix: str = "mov:presence:") -> None:
+        self._client = client
+        self._prefix = prefix
+
+    async def join(self, event_id: int, connection: str, user_id: int) -> list[int]:
+        key = f"{self._prefix}{event_id}"
+        with unavailable_on_error("presence"):
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hset(key, connection, str(user_id))
+                pipe.pexpire(key, int(ROOM_TTL.total_seconds() * 1000))
+                pipe.hvals(key)
+                *_, users = await pipe.execute()
+        return sorted({int(u) for u in users})
+
+    async def leave(self, event_id: int, connection: str) -> list[int]:
+        key = f"{self._prefix}{event_id}"
+        with unavailable_on_error("presence"):
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hdel(key, connection)
+                pipe.hvals(key)
+                _, users = await pipe.execute()
+        return sorted({int(u) for u in users})
