@@ -189,3 +189,56 @@ async def test_fifty_concurrent_senders_get_gap_free_seq(server, room):
         assert seqs == list(range(seqs[0], seqs[0] + 50))
     finally:
         await asyncio.gather(*(c.close() for c in clients))
+
+
+async def test_seat_changes_are_pushed_to_the_room(server, room):
+    event_id, tokens = room["event_id"], room["tokens"]
+    ann = Client()
+    await ann.connect(server.base_url, tokens["ann"])
+    try:
+        await ann.call("join", {"eventId": event_id})
+        newcomer = _token(server.base_url, "newcomer@example.com")
+        async with httpx.AsyncClient() as http:
+            await http.post(
+                f"{server.base_url}/api/v1/enrollments",
+                json={"eventId": event_id},
+                headers={"Authorization": f"Bearer {newcomer}"},
+            )
+        for _ in range(30):
+            if ann.received["availability"]:
+                break
+            await asyncio.sleep(0.1)
+        pushed = ann.received["availability"][-1]
+        assert pushed["eventId"] == event_id
+        assert set(pushed) == {"eventId", "enrolled", "available", "waitlistCount"}
+        assert pushed["enrolled"] >= 53
+    finally:
+        await ann.close()
+
+
+async def test_a_participant_who_cancels_leaves_the_room_at_once(server, room):
+    event_id, tokens = room["event_id"], room["tokens"]
+    leaver_token = _token(server.base_url, "leaver@example.com")
+    bearer = {"Authorization": f"Bearer {leaver_token}"}
+    async with httpx.AsyncClient() as http:
+        enrolled = await http.post(
+            f"{server.base_url}/api/v1/enrollments", json={"eventId": event_id}, headers=bearer
+        )
+        enrollment_id = enrolled.json()["data"]["enrollment"]["id"]
+        leaver, ann = Client(), Client()
+        await leaver.connect(server.base_url, leaver_token)
+        await ann.connect(server.base_url, tokens["ann"])
+        try:
+            assert (await leaver.call("join", {"eventId": event_id}))["ok"]
+            await ann.call("join", {"eventId": event_id})
+            await http.delete(
+                f"{server.base_url}/api/v1/enrollments/{enrollment_id}", headers=bearer
+            )
+            await ann.call("message", {"eventId": event_id, "body": "after you left"})
+            await asyncio.sleep(0.5)
+            assert "after you left" not in [m["body"] for m in leaver.received["message"]]
+            again = await leaver.call("join", {"eventId": event_id})
+            assert (again["ok"], again["errorCode"]) == (False, "AUTHORIZATION_ERROR")
+        finally:
+            await leaver.close()
+            await ann.close()
