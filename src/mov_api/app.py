@@ -131,7 +131,7 @@ def create_app(runtime: Runtime) -> ASGIApp:
     gateway. One process serves both, sharing the same services."""
     litestar = create_litestar(runtime)
     sio = create_socket_server(runtime)
-    litestar.state.broadcaster = SocketBroadcaster(sio)
+    litestar.state.broadcaster = SocketBroadcaster(sio, runtime.presence)
     asgi: ASGIApp = socketio.ASGIApp(
         sio, other_asgi_app=Gateway(litestar, runtime), socketio_path="socket.io"
     )

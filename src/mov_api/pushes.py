@@ -53,7 +53,7 @@ async def leave_room(request: Request[Any, Any, Any], event_id: int, user_id: in
     """A participant who is no longer enrolled leaves the event's room at once."""
     broadcaster = _broadcaster(request)
     if broadcaster is not None:
-        await broadcaster.remove_user(room_of(event_id), user_id)
+        await broadcaster.remove_user(event_id, user_id)
 
 
 async def seats_changed(

@@ -21,7 +21,7 @@ from mov_core.domain.chat import room_of
 from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
 from mov_core.domain.users import MAX_ID, Principal
 from mov_core.ports.errors import PortError
-from mov_core.ports.infra import RateLimit
+from mov_core.ports.infra import Presence, RateLimit
 
 log = structlog.get_logger("mov.realtime")
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -45,16 +45,23 @@ def _failure(error: BaseException) -> dict[str, Any]:
 class SocketBroadcaster:
     """The `Broadcaster` port over Socket.IO rooms (across processes when Redis is configured)."""
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, presence: Presence) -> None:
         self._sio = sio
+        self._presence = presence
 
     async def publish(self, room: str, event: str, payload: Mapping[str, object]) -> None:
         await self._sio.emit(event, dict(payload), room=room)
 
-    async def remove_user(self, room: str, user_id: int) -> None:
-        """Take every socket of `user_id` (in this process) out of `room`."""
-        for sid, _ in list(self._sio.manager.get_participants("/", f"user:{user_id}")):
+    async def remove_user(self, event_id: int, user_id: int) -> None:
+        """Take every socket of `user_id` out of the event's room, on every process (the
+        Redis manager forwards a remote socket's `leave_room` to its process)."""
+        room = room_of(event_id)
+        online: list[int] | None = None
+        for sid in await self._presence.connections(event_id, user_id):
             await self._sio.leave_room(sid, room)
+            online = await self._presence.leave(event_id, sid)
+        if online is not None:
+            await self._sio.emit("presence", {"eventId": event_id, "online": online}, room=room)
 
 
 def create_socket_server(runtime: Runtime) -> socketio.AsyncServer:

@@ -98,3 +98,39 @@ async def test_a_message_sent_on_one_process_reaches_a_client_on_the_other(pair)
     finally:
         await ann.close()
         await bob.close()
+
+
+async def test_a_participant_who_cancels_on_one_process_leaves_the_room_on_the_other(pair):
+    first, second = pair
+    event_id, tokens = _setup(first.base_url)
+    bearer = {"Authorization": f"Bearer {tokens['bob']}"}
+    async with httpx.AsyncClient() as http:
+        mine = (await http.get(f"{first.base_url}/api/v1/enrollments/me", headers=bearer)).json()
+        enrollment_id = next(
+            e["id"] for e in mine["data"]["enrollments"] if e["eventId"] == event_id
+        )
+        ann, bob = Client(), Client()
+        await ann.connect(first.base_url, tokens["ann"])
+        await bob.connect(second.base_url, tokens["bob"])
+        try:
+            await ann.call("join", {"eventId": event_id})
+            await bob.call("join", {"eventId": event_id})
+            await http.delete(
+                f"{first.base_url}/api/v1/enrollments/{enrollment_id}", headers=bearer
+            )
+            await asyncio.sleep(0.5)
+            await ann.call("message", {"eventId": event_id, "body": "bob has gone"})
+            await asyncio.sleep(0.5)
+            assert "bob has gone" not in [m["body"] for m in bob.received["message"]]
+            assert ann.received["presence"][-1]["online"] == [
+                u for u in ann.received["presence"][-1]["online"] if u != _user_id(tokens["bob"])
+            ]
+        finally:
+            await ann.close()
+            await bob.close()
+
+
+def _user_id(token: str) -> int:
+    import jwt  # noqa: PLC0415
+
+    return int(jwt.decode(token, options={"verify_signature": False})["userId"])

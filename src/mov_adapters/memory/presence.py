@@ -20,5 +20,8 @@ class MemoryPresence:
             self._rooms.pop(event_id, None)
         return self._online(event_id)
 
+    async def connections(self, event_id: int, user_id: int) -> list[str]:
+        return [c for c, u in self._rooms.get(event_id, {}).items() if u == user_id]
+
     def _online(self, event_id: int) -> list[int]:
         return sorted(set(self._rooms.get(event_id, {}).values()))

@@ -35,3 +35,8 @@ class RedisPresence:
                 pipe.hvals(key)
                 _, users = await pipe.execute()
         return sorted({int(u) for u in users})
+
+    async def connections(self, event_id: int, user_id: int) -> list[str]:
+        with unavailable_on_error("presence"):
+            members = await self._client.hgetall(f"{self._prefix}{event_id}")
+        return sorted(c for c, u in members.items() if int(u) == user_id)

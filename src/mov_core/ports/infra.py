@@ -96,3 +96,7 @@ class Presence(Protocol):
         """Forget a connection; returns the user ids still online (a user with another
         connection in the room stays online)."""
         ...
+
+    async def connections(self, event_id: int, user_id: int) -> list[str]:
+        """The connections of `user_id` in the room, on every process."""
+        ...
