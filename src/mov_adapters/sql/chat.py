@@ -32,8 +32,8 @@ _INSERT = text(
 ).bindparams(bindparam("created_at", type_=UtcDateTime()))
 
 
-class _Resent(Exception):
-    pass
+class _Resent(Exception):  # noqa: N818 - a control-flow signal, not an error to report
+    """A concurrent resend of the same `clientMsgId` was stored first: roll the counter back."""
 
 
 def _message(row: RowMapping) -> ChatMessage:
