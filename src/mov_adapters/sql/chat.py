@@ -32,7 +32,7 @@ _INSERT = text(
 ).bindparams(bindparam("created_at", type_=UtcDateTime()))
 
 
-class _Resent(Exception):  # noqa: N818 - a control-flow signal, not an error to report
+class _Resent(Exception):
     """A concurrent resend of the same `clientMsgId` was stored first: roll the counter back."""
 
 
