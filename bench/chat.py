@@ -84,10 +84,8 @@ import socketio
 from tests.server_process import ServerProcess, ServerProcessError
 from tests.servers import (
     HOST,
-    PostgresServer,
     RedisServer,
-    create_database,
-    find_pg_bindir,
+    bench_postgres,
     free_port,
 )
 
@@ -672,22 +670,8 @@ def main() -> None:
     parser.add_argument("--profile", help="py-spy output for ours x1 at saturation")
     args = parser.parse_args()
 
-    server = None
-    url = os.environ.get("MOV_BENCH_POSTGRES_URL")
-    if url is None:
-        bindir = find_pg_bindir()
-        if bindir is None:
-            sys.exit(
-                "PostgreSQL binaries not found: install postgresql or set MOV_BENCH_POSTGRES_URL"
-            )
-        server = PostgresServer.start(bindir, durable=True)
-        create_database(server, "bench")
-        url = server.url("bench")
-    try:
+    with bench_postgres() as url:
         run(url, args)
-    finally:
-        if server is not None:
-            server.stop()
 
 
 if __name__ == "__main__":

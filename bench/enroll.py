@@ -29,7 +29,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.servers
 
-from tests.servers import PostgresServer, create_database, find_pg_bindir
+from tests.servers import bench_postgres
 
 from mov_adapters.sql import migrate
 from mov_adapters.sql.engine import PoolSettings, make_engine
@@ -166,18 +166,7 @@ async def main() -> None:
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
 
-    server = None
-    url = os.environ.get("MOV_BENCH_POSTGRES_URL")
-    if url is None:
-        bindir = find_pg_bindir()
-        if bindir is None:
-            sys.exit(
-                "PostgreSQL binaries not found: install postgresql or set MOV_BENCH_POSTGRES_URL"
-            )
-        server = PostgresServer.start(bindir, durable=True)
-        create_database(server, "bench")
-        url = server.url("bench")
-    try:
+    with bench_postgres() as url:
         prepare(url)
         print(
             f"PostgreSQL, durable commits, {os.cpu_count()} cores, {args.seconds:.0f} s per run, "
@@ -201,9 +190,6 @@ async def main() -> None:
             print(f"ours at 64 / ours at 8 = {ours_at[64] / ours_at[8]:.2f} (target >= 0.8)")
         base = 32 if 32 in raw_at else levels[-1]
         print(f"ratio={ours_at[base] / raw_at[base]:.2f}")
-    finally:
-        if server is not None:
-            server.stop()
 
 
 if __name__ == "__main__":

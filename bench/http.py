@@ -59,7 +59,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from tests.servers import HOST, PostgresServer, create_database, find_pg_bindir, free_port
+from tests.servers import HOST, bench_postgres, free_port
 
 from mov_adapters.security.tokens import JwtTokenService
 from mov_adapters.sql import migrate
@@ -518,22 +518,8 @@ def main() -> None:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
     args = parser.parse_args()
 
-    server = None
-    url = os.environ.get("MOV_BENCH_POSTGRES_URL")
-    if url is None:
-        bindir = find_pg_bindir()
-        if bindir is None:
-            sys.exit(
-                "PostgreSQL binaries not found: install postgresql or set MOV_BENCH_POSTGRES_URL"
-            )
-        server = PostgresServer.start(bindir, durable=True)
-        create_database(server, "bench")
-        url = server.url("bench")
-    try:
+    with bench_postgres() as url:
         run(url, args)
-    finally:
-        if server is not None:
-            server.stop()
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn, Self
@@ -603,3 +605,22 @@ class RedisServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def bench_postgres(database: str = "bench") -> Iterator[str]:
+    """A PostgreSQL URL for benchmarks: `MOV_BENCH_POSTGRES_URL` when set, else a throwaway
+    server with durable commits (what production would pay), stopped afterwards."""
+    url = os.environ.get("MOV_BENCH_POSTGRES_URL")
+    if url is not None:
+        yield url
+        return
+    bindir = find_pg_bindir()
+    if bindir is None:
+        sys.exit("PostgreSQL binaries not found: install postgresql or set MOV_BENCH_POSTGRES_URL")
+    server = PostgresServer.start(bindir, durable=True)
+    try:
+        create_database(server, database)
+        yield server.url(database)
+    finally:
+        server.stop()
