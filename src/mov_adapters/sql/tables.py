@@ -108,6 +108,8 @@ events = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the start time whose 24 h reminder was queued: a moved event is reminded again
+    Column("reminded_for", UtcDateTime),
     _one_of("status", [s.value for s in EventStatus]),
     _one_of("visibility", [v.value for v in Visibility]),
     CheckConstraint("capacity BETWEEN 1 AND 100000", name="capacity_range"),

@@ -65,6 +65,10 @@ class Preferences:
 
 @frozen
 class Notification:
+    """Something a user is told. `in_app` is False when the user turned the in-app channel off
+    for this type: the notification then exists only to carry its e-mail delivery, and the
+    in-app list, unread count and read marks never show it."""
+
     id: str
     user_id: int
     type: NotificationType
@@ -73,6 +77,7 @@ class Notification:
     event_id: int | None
     created_at: datetime
     read_at: datetime | None = None
+    in_app: bool = True
 
     @property
     def is_read(self) -> bool:

@@ -9,6 +9,10 @@ from typing import Protocol
 
 from attrs import frozen
 
+from mov_core.domain.events import Event
+from mov_core.domain.notifications import Notification, NotificationType
+from mov_core.domain.users import User
+
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
 
@@ -82,6 +86,44 @@ class MailMessage:
 class Mailer(Protocol):
     async def send(self, message: MailMessage) -> None:
         """Hand the message to the mail system. Raises `Unavailable` on failure."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise `Unavailable` when the mail system cannot take messages (health check)."""
+        ...
+
+
+def message_id_for(notification_id: str, domain: str) -> str:
+    """The `Message-ID` of a notification's e-mail: the same on every attempt, so a copy sent
+    again after a crash is recognised by mail clients as the message they already have."""
+    return f"<notification.{notification_id}@{domain}>"
+
+
+class MailComposer(Protocol):
+    """Renders a notification as an e-mail (subject, plain text, HTML, attachments)."""
+
+    def compose(
+        self, notification: Notification, recipient: User, event: Event | None
+    ) -> MailMessage:
+        """The message to `recipient` about `notification`, with the event's title, date and
+        location when there is an event, the recipient's name, a link to unsubscribe from
+        this notification type, and an `.ics` attachment for confirmations and promotions."""
+        ...
+
+
+class Calendar(Protocol):
+    def event_ics(self, event: Event) -> bytes:
+        """The event as an iCalendar (RFC 5545) document with one VEVENT."""
+        ...
+
+
+class UnsubscribeLinks(Protocol):
+    """Signed one-click links that turn one notification type's e-mails off for one user."""
+
+    def url(self, user_id: int, kind: NotificationType) -> str: ...
+
+    def verify(self, token: str) -> tuple[int, NotificationType]:
+        """Raises `ValueError` for a token that was not made here or was altered."""
         ...
 
 

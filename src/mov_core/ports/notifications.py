@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from attrs import frozen
 
-from mov_core.domain.notifications import Delivery, Notification, Preferences
+from mov_core.domain.notifications import Delivery, Notification, NotificationType, Preferences
 
 
 @frozen
@@ -36,17 +36,31 @@ class NotificationStore(Protocol):
         before: NotificationCursor | None = None,
         limit: int = 20,
     ) -> Sequence[Notification]:
-        """Newest first."""
+        """The user's in-app notifications (`in_app` True), newest first by (created_at, id)."""
         ...
 
-    async def unread_count(self, user_id: int) -> int: ...
+    async def unread_count(self, user_id: int) -> int:
+        """Unread in-app notifications of the user."""
+        ...
+
+    async def get(self, notification_id: str) -> Notification:
+        """Any notification by id (in-app or not). Raises `NotFound`."""
+        ...
+
+    async def latest(
+        self, user_id: int, *, event_id: int, type: NotificationType
+    ) -> Notification | None:
+        """The user's newest notification of `type` about `event_id` (in-app or not), if any:
+        what chat coalescing looks at."""
+        ...
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
-        """Raises `NotFound` unless the notification exists and belongs to `user_id`."""
+        """Raises `NotFound` unless the notification exists, is in-app and belongs to
+        `user_id`. Idempotent: the first read time is kept."""
         ...
 
     async def mark_all_read(self, user_id: int, *, now: datetime) -> int:
-        """Returns how many were unread."""
+        """Mark the user's unread in-app notifications read; returns how many were unread."""
         ...
 
     async def preferences(self, user_id: int) -> Preferences:
@@ -55,8 +69,15 @@ class NotificationStore(Protocol):
 
     async def save_preferences(self, preferences: Preferences) -> None: ...
 
-    async def due_deliveries(self, *, now: datetime, limit: int) -> Sequence[Delivery]:
-        """PENDING deliveries whose next attempt is due, oldest due first."""
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
+    ) -> Sequence[Delivery]:
+        """Take up to `limit` PENDING deliveries whose next attempt is due, oldest due first,
+        and push their `next_attempt_at` to `now + lease` in the same atomic step, so that
+        concurrent senders (other workers) never get the same delivery. The returned
+        deliveries carry the values from before the lease. A sender that dies before saving
+        the outcome leaves the delivery to be claimed again once the lease ends.
+        """
         ...
 
     async def save_delivery(self, delivery: Delivery) -> None:
