@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 from attrs import Factory, define, field
 from sqlalchemy.engine import make_url
@@ -11,6 +13,8 @@ from mov_adapters.clock import SystemClock
 from mov_adapters.memory.cache import MemoryCache
 from mov_adapters.memory.chat import MemoryChatStore
 from mov_adapters.memory.database import MemoryDatabase
+from mov_adapters.memory.mail import MemoryMailer
+from mov_adapters.memory.notifications import MemoryNotificationStore
 from mov_adapters.memory.presence import MemoryPresence
 from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
@@ -21,12 +25,28 @@ from mov_adapters.sql import migrate
 from mov_adapters.sql.chat import SqlChatStore
 from mov_adapters.sql.engine import make_engine
 from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_core.domain.notifications import RetryPolicy
 from mov_core.ports.chat import ChatStore
 from mov_core.ports.clock import Clock
-from mov_core.ports.infra import Cache, Presence, RateLimiter
+from mov_core.ports.infra import (
+    Cache,
+    Calendar,
+    MailComposer,
+    Mailer,
+    Presence,
+    RateLimiter,
+    UnsubscribeLinks,
+)
+from mov_core.ports.notifications import NotificationStore
 from mov_core.ports.security import PasswordHasher, TokenService
 from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
+from mov_core.services.lifecycle_clock import ClockRules
+from mov_core.services.notify import OnNotified
+from mov_core.services.worker import FaultHook, Worker, WorkerSettings
+
+if TYPE_CHECKING:
+    from mov_adapters.mongo.client import MongoConnection
 
 
 def memory_services(  # noqa: PLR0913 - each optional part replaces a default (tests, demos)
@@ -37,6 +57,7 @@ def memory_services(  # noqa: PLR0913 - each optional part replaces a default (t
     tokens: TokenService | None = None,
     database: MemoryDatabase | None = None,
     chat: ChatStore | None = None,
+    notifications: NotificationStore | None = None,
 ) -> Services:
     """Services over the in-memory adapters: no server, nothing kept after the process ends."""
     db = database if database is not None else MemoryDatabase()
@@ -46,7 +67,9 @@ def memory_services(  # noqa: PLR0913 - each optional part replaces a default (t
         hasher=hasher or PasslibHasher(),
         tokens=tokens or JwtTokenService(token_secret),
         chat_store=chat if chat is not None else MemoryChatStore(),
-    )
+        notification_store=notifications if notifications is not None
+        else MemoryNotificationStore(),
+    )  # fmt: skip
 
 
 def sql_services(
@@ -63,6 +86,7 @@ def sql_services(
         hasher=hasher or PasslibHasher(),
         tokens=JwtTokenService(token_secret),
         chat_store=SqlChatStore(database),
+        notification_store=_sql_notification_store(database),
     )
 
 
@@ -126,6 +150,51 @@ class Runtime:
 
     _starters: list[Callable[[], Awaitable[None]]] = field(factory=list)
 
+    mailer: Mailer = field(factory=MemoryMailer)
+    """Where e-mails go: SMTP (`MOV_SMTP_URL`), else .eml files in the data folder."""
+    calendar: Calendar = field(
+        default=Factory(lambda self: _calendar(self.settings), takes_self=True)
+    )
+    unsubscribe: UnsubscribeLinks = field(
+        default=Factory(lambda self: _unsubscribe_links(self.settings), takes_self=True)
+    )
+    composer: MailComposer = field(
+        default=Factory(
+            lambda self: _composer(self.settings, self.calendar, self.unsubscribe),
+            takes_self=True,
+        )
+    )
+
+    def worker_settings(self) -> WorkerSettings:
+        settings = self.settings
+        return WorkerSettings(
+            tick_interval=settings.clock_interval.total_seconds(),
+            retry=RetryPolicy(max_attempts=settings.mail_max_attempts),
+            clock_rules=ClockRules(
+                reminder_lead=settings.reminder_lead,
+                default_duration=settings.default_event_duration,
+            ),
+        )
+
+    def worker(
+        self,
+        *,
+        on_notified: OnNotified | None = None,
+        fault: FaultHook | None = None,
+        settings: WorkerSettings | None = None,
+    ) -> Worker:
+        """A worker over this runtime's stores, mailer and clock (run it with `run()`)."""
+        return Worker(
+            uow=self.services.uow,
+            store=self.services.notification_store,
+            clock=self.services.clock,
+            mailer=self.mailer,
+            composer=self.composer,
+            settings=settings or self.worker_settings(),
+            on_notified=on_notified,
+            fault=fault,
+        )
+
     async def start(self) -> None:
         """Work to do once before serving (indexes of document stores)."""
         for start in self._starters:
@@ -144,21 +213,31 @@ def build_runtime(
     clock = clock or SystemClock()
     database = open_database(settings)
     tokens = JwtTokenService(settings.token_secret(), ttl=settings.jwt_ttl)
-    chat_store, extra = _chat_store(settings, database)
+    mongo = _mongo(settings)
+    chat_store = _chat_store(settings, database, mongo)
+    notification_store = _notification_store(settings, database, mongo)
     services = Services(
         uow=database.unit_of_work,
         clock=clock,
         hasher=hasher or PasslibHasher(),
         tokens=tokens,
         chat_store=chat_store,
+        notification_store=notification_store,
     )
     runtime = Runtime(
         settings, services, MemoryRateLimiter(clock), MemoryCache(clock),
-        checks={"database": database.ping},
+        checks={"database": database.ping}, mailer=_mailer(settings),
     )  # fmt: skip
     runtime._closers.append(database.dispose)  # noqa: SLF001 - the builder owns the runtime
-    if extra is not None:
-        extra(runtime)
+    if settings.smtp_url:
+        runtime.checks["mail"] = runtime.mailer.ping
+    if mongo is not None:
+        runtime.checks["mongo"] = mongo.ping
+        for store in (chat_store, notification_store):
+            ensure_indexes = getattr(store, "ensure_indexes", None)
+            if ensure_indexes is not None:
+                runtime._starters.append(ensure_indexes)  # noqa: SLF001
+        runtime._closers.append(mongo.aclose)  # noqa: SLF001
     if settings.redis_url:
         _use_redis(runtime, settings.redis_url)
     return runtime
@@ -177,24 +256,79 @@ def _use_redis(runtime: Runtime, url: str) -> None:
     runtime._closers.append(redis.aclose)  # noqa: SLF001
 
 
-def _chat_store(
-    settings: Settings, database: SqlDatabase
-) -> tuple[ChatStore, Callable[[Runtime], None] | None]:
-    """`MOV_CHAT_STORE`: the SQL database (default), MongoDB (`MOV_MONGO_URL`), or memory."""
-    if settings.chat_store == "memory":
-        return MemoryChatStore(), None
-    if settings.chat_store == "sql":
-        return SqlChatStore(database), None
+def _mongo(settings: Settings) -> MongoConnection | None:
+    """One MongoDB client, when a store is configured to use it."""
+    if "mongo" not in {settings.chat_store, settings.notification_store}:
+        return None
     if not settings.mongo_url:
-        raise SettingsError("MOV_CHAT_STORE=mongo needs MOV_MONGO_URL")
+        raise SettingsError(
+            "MOV_CHAT_STORE=mongo or MOV_NOTIFICATION_STORE=mongo needs MOV_MONGO_URL"
+        )
     from mov_adapters.mongo.client import MongoConnection  # noqa: PLC0415 - optional backend
 
-    mongo = MongoConnection.from_url(settings.mongo_url)
-    store = mongo.chat_store()
+    return MongoConnection.from_url(settings.mongo_url)
 
-    def attach(runtime: Runtime) -> None:
-        runtime.checks["mongo"] = mongo.ping
-        runtime._starters.append(store.ensure_indexes)  # noqa: SLF001
-        runtime._closers.append(mongo.aclose)  # noqa: SLF001
 
-    return store, attach
+def _chat_store(
+    settings: Settings, database: SqlDatabase, mongo: MongoConnection | None
+) -> ChatStore:
+    """`MOV_CHAT_STORE`: the SQL database (default), MongoDB (`MOV_MONGO_URL`), or memory."""
+    if settings.chat_store == "memory":
+        return MemoryChatStore()
+    if settings.chat_store == "sql" or mongo is None:
+        return SqlChatStore(database)
+    return mongo.chat_store()
+
+
+def _notification_store(
+    settings: Settings, database: SqlDatabase, mongo: MongoConnection | None
+) -> NotificationStore:
+    """`MOV_NOTIFICATION_STORE`: the SQL database (default), MongoDB, or memory."""
+    if settings.notification_store == "memory":
+        return MemoryNotificationStore()
+    if settings.notification_store == "sql" or mongo is None:
+        return _sql_notification_store(database)
+    return mongo.notification_store()
+
+
+def _sql_notification_store(database: SqlDatabase) -> NotificationStore:
+    from mov_adapters.sql.notifications import SqlNotificationStore  # noqa: PLC0415
+
+    return SqlNotificationStore(database)
+
+
+def _mailer(settings: Settings) -> Mailer:
+    """SMTP when `MOV_SMTP_URL` is set, else .eml files under `<data dir>/outbox-mail/`."""
+    from mov_adapters.mail.files import FileMailer  # noqa: PLC0415
+    from mov_adapters.mail.smtp import SmtpMailer  # noqa: PLC0415
+
+    if settings.smtp_url:
+        try:
+            return SmtpMailer.from_url(settings.smtp_url, from_address=settings.mail_from)
+        except ValueError as error:
+            raise SettingsError(f"MOV_SMTP_URL: {error}") from None
+    return FileMailer(settings.mail_folder, from_address=settings.mail_from)
+
+
+def _mail_domain(settings: Settings) -> str:
+    """The domain of `Message-ID`s and calendar UIDs: that of the sender address."""
+    _, address = parseaddr(settings.mail_from)
+    return address.rpartition("@")[2] or "mov.localhost"
+
+
+def _calendar(settings: Settings) -> Calendar:
+    from mov_adapters.mail.ics import IcsCalendar  # noqa: PLC0415
+
+    return IcsCalendar(_mail_domain(settings))
+
+
+def _unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
+    from mov_adapters.security.unsubscribe import SignedUnsubscribeLinks  # noqa: PLC0415
+
+    return SignedUnsubscribeLinks(settings.token_secret(), settings.public_url)
+
+
+def _composer(settings: Settings, calendar: Calendar, links: UnsubscribeLinks) -> MailComposer:
+    from mov_adapters.mail.templates import MailTemplates  # noqa: PLC0415
+
+    return MailTemplates(calendar, links, _mail_domain(settings), app_url=settings.public_url)

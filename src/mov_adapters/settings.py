@@ -9,7 +9,9 @@ import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from attrs import evolve, frozen
 
@@ -24,6 +26,7 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
+DEFAULT_MAIL_FROM = "MOV <no-reply@mov.localhost>"
 DEFAULT_CORS = "http://localhost:3000,http://localhost:5173"
 DEFAULT_LIMIT = RateLimit(100, timedelta(minutes=15))
 AUTH_LIMIT = RateLimit(10, timedelta(minutes=1))
@@ -47,6 +50,23 @@ class Settings:
     migrate_on_start: bool = True
     chat_store: str = "sql"
     mongo_url: str | None = None
+    notification_store: str = "sql"
+    smtp_url: str | None = None
+    """None: e-mails are written as .eml files under `<data_dir>/outbox-mail/`."""
+    mail_from: str = DEFAULT_MAIL_FROM
+    public_url: str = "http://127.0.0.1:8000"
+    """Where people reach the server: the base of links in e-mails (unsubscribe)."""
+    worker_in_server: bool = True
+    """Drain the outbox, send e-mails and tick the clock inside `mov serve` (turn off when
+    `mov worker` processes do it)."""
+    reminder_lead: timedelta = timedelta(hours=24)
+    default_event_duration: timedelta = timedelta(hours=2)
+    clock_interval: timedelta = timedelta(seconds=30)
+    mail_max_attempts: int = 6
+
+    @property
+    def mail_folder(self) -> Path:
+        return self.data_dir / "outbox-mail"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +95,19 @@ class Settings:
             migrate_on_start=_bool(env, "MOV_MIGRATE_ON_START", default=True),
             chat_store=_choice(env, "MOV_CHAT_STORE", "sql", ("sql", "mongo", "memory")),
             mongo_url=env.get("MOV_MONGO_URL") or None,
+            notification_store=_choice(
+                env, "MOV_NOTIFICATION_STORE", "sql", ("sql", "mongo", "memory")
+            ),
+            smtp_url=env.get("MOV_SMTP_URL") or None,
+            mail_from=_address(env, "MOV_MAIL_FROM", DEFAULT_MAIL_FROM),
+            public_url=_http_url(env, "MOV_PUBLIC_URL", "http://127.0.0.1:8000"),
+            worker_in_server=_bool(env, "MOV_WORKER_IN_SERVER", default=True),
+            reminder_lead=_duration(env, "MOV_REMINDER_LEAD", timedelta(hours=24)),
+            default_event_duration=_duration(
+                env, "MOV_EVENT_DEFAULT_DURATION", timedelta(hours=2)
+            ),
+            clock_interval=_duration(env, "MOV_CLOCK_INTERVAL", timedelta(seconds=30)),
+            mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -158,3 +191,20 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+def _address(env: Mapping[str, str], name: str, default: str) -> str:
+    """`Name <user@host>` or `user@host`."""
+    raw = (env.get(name) or default).strip()
+    _, address = parseaddr(raw)
+    if "@" not in address or address.startswith("@") or address.endswith("@"):
+        raise SettingsError(f"{name} must be an e-mail address such as {default!r}, not {raw!r}")
+    return raw
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or default).strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL such as {default!r}, not {raw!r}")
+    return raw

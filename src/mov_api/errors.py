@@ -45,6 +45,7 @@ TABLE: list[tuple[type[BaseException], int, str]] = [
     (domain.EventFull, 409, "EVENT_FULL"),
     (domain.EventNotOpen, 409, "EVENT_NOT_OPEN"),
     (domain.ChatClosed, 409, "EVENT_NOT_OPEN"),
+    (domain.AnnouncementClosed, 409, "EVENT_NOT_OPEN"),
     (domain.CapacityBelowEnrolled, 409, VALIDATION_ERROR),
     (domain.NotOnRoster, 404, "NOT_FOUND"),
     (NotFound, 404, "NOT_FOUND"),

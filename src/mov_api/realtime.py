@@ -174,7 +174,9 @@ class RealtimeHandlers:
                 "errorCode": "RATE_LIMITED",
                 "message": "Too many messages, slow down",
             }
-        posted = await self.services.post_message(principal, event_id, body, client_msg_id)
+        posted = await self.services.post_message(
+            principal, event_id, body, client_msg_id, online=await self.presence.online(event_id)
+        )
         names = await self.services.display_names([posted.message.sender_id])
         payload = message_json(posted.message, names)
         if posted.created:

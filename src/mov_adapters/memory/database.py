@@ -44,6 +44,8 @@ class MemoryDatabase:
     # event id -> (enrollment ids holding seats in seating order, waiting ids in FIFO order)
     rosters: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = field(factory=dict)
     outbox: dict[int, OutboxEntry] = field(factory=dict)
+    # event id -> the start time whose reminder was queued
+    reminded_for: dict[int, datetime] = field(factory=dict)
     sequences: dict[str, int] = field(factory=dict)
     lock: asyncio.Lock = field(factory=asyncio.Lock)
     _journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None

@@ -23,5 +23,8 @@ class MemoryPresence:
     async def connections(self, event_id: int, user_id: int) -> list[str]:
         return [c for c, u in self._rooms.get(event_id, {}).items() if u == user_id]
 
+    async def online(self, event_id: int) -> list[int]:
+        return self._online(event_id)
+
     def _online(self, event_id: int) -> list[int]:
         return sorted(set(self._rooms.get(event_id, {}).values()))

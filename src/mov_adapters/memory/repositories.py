@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from attrs import evolve
@@ -10,6 +10,7 @@ from attrs import evolve
 from mov_adapters.memory.database import MemoryDatabase, OutboxEntry
 from mov_core.domain.changes import Change
 from mov_core.domain.events import Event, can_view
+from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import User
 from mov_core.ports.errors import Conflict, NotFound
 from mov_core.ports.persistence import EventQuery, OutboxRecord
@@ -100,6 +101,44 @@ class MemoryEventRepository:
             key=lambda e: (e.starts_at, e.id),
         )
         return matches[: query.limit]
+
+    async def starting_by(self, now: datetime, *, limit: int) -> Sequence[Event]:
+        return self._earliest(
+            (e for e in self._db.events.values()
+             if e.status is EventStatus.PUBLISHED and e.starts_at <= now),
+            limit,
+        )  # fmt: skip
+
+    async def ending_by(
+        self, now: datetime, *, default_duration: timedelta, limit: int
+    ) -> Sequence[Event]:
+        return self._earliest(
+            (e for e in self._db.events.values()
+             if e.status is EventStatus.RUNNING and e.effective_end(default_duration) <= now),
+            limit,
+        )  # fmt: skip
+
+    async def to_remind(self, now: datetime, *, lead: timedelta, limit: int) -> Sequence[Event]:
+        return self._earliest(
+            (e for e in self._db.events.values()
+             if e.status is EventStatus.PUBLISHED
+             and now < e.starts_at <= now + lead
+             and self._db.reminded_for.get(e.id) != e.starts_at),
+            limit,
+        )  # fmt: skip
+
+    async def mark_reminded(self, event_id: int, starts_at: datetime) -> bool:
+        event = self._db.events.get(event_id)
+        if event is None or event.starts_at != starts_at:
+            return False
+        if self._db.reminded_for.get(event_id) == starts_at:
+            return False
+        self._db.put(self._db.reminded_for, event_id, starts_at)
+        return True
+
+    @staticmethod
+    def _earliest(events: Iterable[Event], limit: int) -> list[Event]:
+        return sorted(events, key=lambda e: (e.starts_at, e.id))[: max(limit, 0)]
 
 
 def _matches(event: Event, query: EventQuery) -> bool:  # noqa: PLR0911 - one exit per filter

@@ -58,3 +58,8 @@ class MemoryUnitOfWork:
     async def rollback(self) -> None:
         self._db.rollback()
         self._db.begin()
+
+    async def try_lead(self, role: str) -> bool:
+        """Always: one process, and units of work run one at a time."""
+        del role
+        return True

@@ -40,3 +40,8 @@ class RedisPresence:
         with unavailable_on_error("presence"):
             members = await self._client.hgetall(f"{self._prefix}{event_id}")
         return sorted(c for c, u in members.items() if int(u) == user_id)
+
+    async def online(self, event_id: int) -> list[int]:
+        with unavailable_on_error("presence"):
+            users = await self._client.hvals(f"{self._prefix}{event_id}")
+        return sorted({int(u) for u in users})

@@ -102,7 +102,9 @@ def _event_values(event: Event) -> dict[str, Any]:
     return values
 
 
-_EVENT_COLUMNS = [c for c in events.c if c.name not in {"enrolled_count", "waitlist_count"}]
+_EVENT_COLUMNS = [
+    c for c in events.c if c.name not in {"enrolled_count", "waitlist_count", "reminded_for"}
+]
 
 
 class SqlEventRepository:
@@ -140,6 +142,53 @@ class SqlEventRepository:
         statement = delete(events).where(events.c.id == event_id)
         if (await self._db.execute(statement)).rowcount == 0:
             raise NotFound("Event", event_id)
+
+    async def starting_by(self, now: datetime, *, limit: int) -> Sequence[Event]:
+        return await self._earliest(
+            events.c.status == EventStatus.PUBLISHED.value, events.c.starts_at <= now, limit=limit
+        )
+
+    async def ending_by(
+        self, now: datetime, *, default_duration: timedelta, limit: int
+    ) -> Sequence[Event]:
+        # start + duration <= now, written as start <= now - duration: no dialect's date maths
+        ended = or_(
+            events.c.ends_at <= now,
+            and_(events.c.ends_at.is_(None), events.c.starts_at <= now - default_duration),
+        )
+        return await self._earliest(
+            events.c.status == EventStatus.RUNNING.value, ended, limit=limit
+        )
+
+    async def to_remind(self, now: datetime, *, lead: timedelta, limit: int) -> Sequence[Event]:
+        return await self._earliest(
+            events.c.status == EventStatus.PUBLISHED.value,
+            events.c.starts_at > now,
+            events.c.starts_at <= now + lead,
+            or_(events.c.reminded_for.is_(None), events.c.reminded_for != events.c.starts_at),
+            limit=limit,
+        )
+
+    async def mark_reminded(self, event_id: int, starts_at: datetime) -> bool:
+        statement = (
+            update(events)
+            .where(
+                events.c.id == event_id,
+                events.c.starts_at == starts_at,
+                or_(events.c.reminded_for.is_(None), events.c.reminded_for != starts_at),
+            )
+            .values(reminded_for=starts_at)
+        )
+        return bool((await self._db.execute(statement)).rowcount)
+
+    async def _earliest(self, *conditions: ColumnElement[bool], limit: int) -> Sequence[Event]:
+        statement = (
+            select(*_EVENT_COLUMNS)
+            .where(*conditions)
+            .order_by(events.c.starts_at, events.c.id)
+            .limit(max(limit, 0))
+        )
+        return [event_from_row(r) for r in (await self._db.execute(statement)).mappings()]
 
     async def list(self, query: EventQuery) -> Sequence[Event]:
         conditions = self._filters(query)

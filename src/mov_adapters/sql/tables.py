@@ -26,6 +26,7 @@ from sqlalchemy import (
 from mov_core.domain.enrollments import EnrollmentStatus
 from mov_core.domain.events import Visibility
 from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.notifications import Channel, DeliveryStatus
 from mov_core.domain.users import Role
 
 
@@ -198,4 +199,72 @@ chat_messages = Table(
         sqlite_where=text("client_msg_id IS NOT NULL"),
         postgresql_where=text("client_msg_id IS NOT NULL"),
     ),
+)
+
+# A notification outlives its event (no foreign key: a deleted event's id stays meaningful for
+# dedupe and chat coalescing, and fan-out inserts take no lock on a busy event row).
+_UNREAD_IN_APP_SQLITE = "in_app = 1 AND read_at IS NULL"
+_UNREAD_IN_APP_POSTGRES = "in_app AND read_at IS NULL"
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("event_id", Id),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime),
+    Column("in_app", Boolean, nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    # `add` stores once per key: INSERT … ON CONFLICT (dedupe_key) DO NOTHING.
+    Index(None, "dedupe_key", unique=True),
+    # The in-app list's keyset order.
+    Index(None, "user_id", "created_at", "id"),
+    # The unread badge and the unread-only list, which stay small however much was read.
+    Index(
+        "ix_notifications_unread",
+        "user_id",
+        "created_at",
+        "id",
+        sqlite_where=text(_UNREAD_IN_APP_SQLITE),
+        postgresql_where=text(_UNREAD_IN_APP_POSTGRES),
+    ),
+    # `latest`: what chat coalescing looks at.
+    Index(None, "user_id", "event_id", "type", "created_at"),
+)
+
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column(
+        "notification_id",
+        String(32),
+        ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("channel", String(10), primary_key=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("next_attempt_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    _one_of("channel", [c.value for c in Channel]),
+    _one_of("status", [s.value for s in DeliveryStatus]),
+    CheckConstraint("attempts >= 0", name="attempts_positive"),
+    # Claiming: PENDING ones in due order.
+    Index(None, "status", "next_attempt_at"),
+)
+
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("type", String(40), primary_key=True),
+    Column("channel", String(10), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    _one_of("channel", [c.value for c in Channel]),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from attrs import define, field
-from sqlalchemy import exc
+from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mov_adapters.sql.connection import Db, translate
@@ -156,6 +157,20 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         await self._live.rollback()
+
+    async def try_lead(self, role: str) -> bool:
+        """PostgreSQL: a transaction-scoped advisory lock named after `role`, released when
+        this unit of work ends. SQLite: always (one writer at a time holds the database)."""
+        if self._live.dialect.name != "postgresql":
+            return True
+        key = int.from_bytes(
+            hashlib.blake2b(role.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        statement = text("SELECT pg_try_advisory_xact_lock(:key)")
+        try:
+            return bool((await self._live.execute(statement, {"key": key})).scalar())
+        except exc.SQLAlchemyError as error:
+            raise translate(error) from error
 
     @property
     def _live(self) -> AsyncConnection:

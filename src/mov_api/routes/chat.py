@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from mov_api.pushes import push
 from mov_api.routes.common import path_id
 from mov_api.schemas import Body, iso, ok
-from mov_api.security import ActorDep, ServicesDep, provide_actor
+from mov_api.security import ActorDep, ServicesDep, provide_actor, provide_runtime
 from mov_core.domain.chat import ChatMessage
 from mov_core.services.bundle import Services
 
@@ -77,8 +77,10 @@ class ChatController(Controller):
         services: ServicesDep,
     ) -> Response[dict[str, Any]]:
         """201 for a new message; 200 with the original when `clientMsgId` was sent before."""
+        room = path_id(event_id, "Event")
+        online = await provide_runtime(request).presence.online(room)
         posted = await services.post_message(
-            actor, path_id(event_id, "Event"), data.body, data.client_msg_id
+            actor, room, data.body, data.client_msg_id, online=online
         )
         (body,) = await messages_json(services, [posted.message])
         if posted.created:

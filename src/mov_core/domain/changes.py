@@ -93,11 +93,34 @@ class EnrollmentCanceled:
 
 @frozen
 class ChatMessagePosted:
+    """`online_user_ids`: who was connected to the room when it was posted (they saw it)."""
+
     event_id: int
     message_id: str
     seq: int
     sender_id: int
     posted_at: datetime
+    online_user_ids: tuple[int, ...] = ()
+
+
+@frozen
+class AnnouncementPosted:
+    """The organizer's message to everyone enrolled."""
+
+    event_id: int
+    announcement_id: str
+    by_user_id: int
+    subject: str
+    body: str
+
+
+@frozen
+class EventReminderDue:
+    """The clock found the event starting within the reminder lead; `starts_at` is the start
+    it reminds of (an event moved later is reminded again)."""
+
+    event_id: int
+    starts_at: datetime
 
 
 Change = (
@@ -114,6 +137,8 @@ Change = (
     | PromotedFromWaitlist
     | EnrollmentCanceled
     | ChatMessagePosted
+    | AnnouncementPosted
+    | EventReminderDue
 )
 
 CHANGE_TYPES: tuple[type[Change], ...] = Change.__args__

@@ -155,6 +155,15 @@ class NotChatMember(_Explained):
         super().__init__("Only the organizer and enrolled participants may use this chat")
 
 
+class AnnouncementClosed(_Explained):
+    def __init__(self, event_id: int, status: str) -> None:
+        self.event_id, self.status = event_id, status
+        super().__init__(
+            f"A {status} event has nobody enrolled to announce to: announcements are for "
+            "Published, Running and Completed events"
+        )
+
+
 class ChatClosed(_Explained):
     def __init__(self, event_id: int, status: str) -> None:
         self.event_id, self.status = event_id, status

@@ -7,7 +7,7 @@ Field names in validation issues are the product's public vocabulary (`date`, `e
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from attrs import evolve, fields, frozen
@@ -189,6 +189,10 @@ class Event:
     @property
     def is_open_for_enrollment(self) -> bool:
         return self.status in OPEN_FOR_ENROLLMENT
+
+    def effective_end(self, default_duration: timedelta) -> datetime:
+        """When the event ends: its `ends_at`, else its start plus `default_duration`."""
+        return self.ends_at if self.ends_at is not None else self.starts_at + default_duration
 
     def ensure_owner(self, actor: Principal, action: str = "manage this event") -> None:
         """Only the organizer who created an event may manage it."""

@@ -169,6 +169,16 @@ class Delivery:
             updated_at=now,
         )
 
+    def skipped(self, reason: str, *, now: datetime) -> Delivery:
+        """Not sent and never will be (the recipient is gone or deactivated)."""
+        return evolve(
+            self,
+            status=DeliveryStatus.SKIPPED,
+            last_error=reason,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+
     def retried(self, *, now: datetime) -> Delivery:
         """An operator asks for another try of a FAILED delivery: due now, attempts kept."""
         if self.status is not DeliveryStatus.FAILED:

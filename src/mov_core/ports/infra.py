@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from attrs import frozen
+from attrs import field, frozen
 
 from mov_core.domain.events import Event
 from mov_core.domain.notifications import Notification, NotificationType
@@ -81,6 +81,8 @@ class MailMessage:
     """Stable per notification, so a resend after a crash is recognised as the same message."""
     html: str | None = None
     attachments: Sequence[Attachment] = ()
+    headers: Mapping[str, str] = field(factory=dict)
+    """Extra header fields (e.g. `List-Unsubscribe`), written by every mailer as given."""
 
 
 class Mailer(Protocol):
@@ -141,4 +143,8 @@ class Presence(Protocol):
 
     async def connections(self, event_id: int, user_id: int) -> list[str]:
         """The connections of `user_id` in the room, on every process."""
+        ...
+
+    async def online(self, event_id: int) -> list[int]:
+        """The user ids connected to the room now, on every process (sorted)."""
         ...

@@ -48,7 +48,11 @@ class NotificationStore(Protocol):
         ...
 
     async def latest(
-        self, user_id: int, *, event_id: int, type: NotificationType
+        self,
+        user_id: int,
+        *,
+        event_id: int,
+        type: NotificationType,  # noqa: A002 - as in Notification
     ) -> Notification | None:
         """The user's newest notification of `type` about `event_id` (in-app or not), if any:
         what chat coalescing looks at."""

@@ -103,6 +103,28 @@ class EventRepository(Protocol):
         case-insensitive substring of title, description or location)."""
         ...
 
+    async def starting_by(self, now: datetime, *, limit: int) -> Sequence[Event]:
+        """Published events whose start is at or before `now`, earliest first (the clock
+        moves them to Running)."""
+        ...
+
+    async def ending_by(
+        self, now: datetime, *, default_duration: timedelta, limit: int
+    ) -> Sequence[Event]:
+        """Running events whose end (`ends_at`, else start + `default_duration`) is at or
+        before `now`, earliest start first (the clock completes them)."""
+        ...
+
+    async def to_remind(self, now: datetime, *, lead: timedelta, limit: int) -> Sequence[Event]:
+        """Published events starting after `now` and at or before `now + lead` whose current
+        start has not been reminded of yet, earliest first."""
+        ...
+
+    async def mark_reminded(self, event_id: int, starts_at: datetime) -> bool:
+        """Record that the reminder for the event's start `starts_at` is queued. False (and
+        nothing written) when it already was, or the event no longer starts then."""
+        ...
+
 
 class EnrollmentLedger(Protocol):
     """The rosters of all events. Each operation is atomic and keeps the Roster invariants
@@ -204,3 +226,8 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
     async def rollback(self) -> None: ...
+
+    async def try_lead(self, role: str) -> bool:
+        """Try to become, until this unit of work ends, the one process doing `role` (the
+        lifecycle clock); False when another process holds it now. Never waits."""
+        ...

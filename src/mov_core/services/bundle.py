@@ -3,7 +3,7 @@ and handed to the API, the Socket.IO server, the workers and the CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from attrs import frozen
 
@@ -17,16 +17,19 @@ from mov_core.domain.enrollments import (
 )
 from mov_core.domain.events import UNSET, EventPatch, Unset
 from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
 from mov_core.domain.users import Principal, User
 from mov_core.ports.chat import ChatStore
 from mov_core.ports.clock import Clock
+from mov_core.ports.notifications import NotificationCursor, NotificationStore
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.ports.security import PasswordHasher, TokenService
-from mov_core.services import auth, chat, enrollments, events
+from mov_core.services import auth, chat, enrollments, events, inbox
 from mov_core.services.auth import Credentials, PasswordChange, RegisterUser, SignedIn
 from mov_core.services.chat import Posted
 from mov_core.services.enrollments import MyEnrollment
 from mov_core.services.events import EventFilter, EventPage, EventView, NewEvent
+from mov_core.services.inbox import Announcement, NotificationPage
 
 
 @frozen
@@ -38,6 +41,7 @@ class Services:
     hasher: PasswordHasher
     tokens: TokenService
     chat_store: ChatStore
+    notification_store: NotificationStore
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -139,10 +143,16 @@ class Services:
     # --- chat -------------------------------------------------------------------------------
 
     async def post_message(
-        self, actor: Principal, event_id: int, body: str, client_msg_id: str | None = None
+        self,
+        actor: Principal,
+        event_id: int,
+        body: str,
+        client_msg_id: str | None = None,
+        *,
+        online: Sequence[int] = (),
     ) -> Posted:
         return await chat.post_message(
-            actor, event_id, body, client_msg_id,
+            actor, event_id, body, client_msg_id, online=online,
             uow=self.uow(), chat=self.chat_store, clock=self.clock,
         )  # fmt: skip
 
@@ -160,3 +170,47 @@ class Services:
     async def display_names(self, user_ids: Sequence[int]) -> dict[int, str]:
         """How people are shown in chat: their name, else the local part of their e-mail."""
         return await auth.display_names(user_ids, uow=self.uow())
+
+    # --- notifications ----------------------------------------------------------------------
+
+    async def notifications(
+        self,
+        actor: Principal,
+        *,
+        unread_only: bool = False,
+        before: NotificationCursor | None = None,
+        limit: int = 20,
+    ) -> NotificationPage:
+        return await inbox.list_notifications(
+            actor, unread_only=unread_only, before=before, limit=limit,
+            store=self.notification_store,
+        )  # fmt: skip
+
+    async def unread_count(self, actor: Principal) -> int:
+        return await self.notification_store.unread_count(actor.user_id)
+
+    async def mark_notification_read(self, actor: Principal, notification_id: str) -> Notification:
+        return await inbox.mark_read(
+            actor, notification_id, store=self.notification_store, clock=self.clock
+        )
+
+    async def mark_all_notifications_read(self, actor: Principal) -> int:
+        return await self.notification_store.mark_all_read(actor.user_id, now=self.clock.now())
+
+    async def notification_preferences(self, actor: Principal) -> Preferences:
+        return await self.notification_store.preferences(actor.user_id)
+
+    async def save_notification_preferences(
+        self, actor: Principal, choices: Mapping[tuple[NotificationType, Channel], bool]
+    ) -> Preferences:
+        return await inbox.save_preferences(actor, choices, store=self.notification_store)
+
+    async def unsubscribe(self, user_id: int, kind: NotificationType) -> None:
+        await inbox.unsubscribe(user_id, kind, store=self.notification_store)
+
+    async def announce(
+        self, actor: Principal, event_id: int, subject: str, body: str
+    ) -> Announcement:
+        return await inbox.announce(
+            actor, event_id, subject, body, uow=self.uow(), clock=self.clock
+        )

@@ -49,13 +49,15 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     uow: UnitOfWork,
     chat: ChatStore,
     clock: Clock,
+    online: Sequence[int] = (),
 ) -> Posted:
     """A member posts while the event is Published or Running. A resent `clientMsgId` from the
     same sender returns the original message.
 
     The message is stored first, then `ChatMessagePosted` is recorded to the outbox: if the
     process dies in between, the message exists but offline members are not told of it (chat
-    notifications are coalesced hints, not a delivery guarantee).
+    notifications are coalesced hints, not a delivery guarantee). `online` are the users
+    connected to the room as it is posted: they see it live, so they are not notified.
 
     Raises:
         NotFound, NotChatMember, ChatClosed, ValidationFailed.
@@ -70,7 +72,9 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     )
     if created:
         async with uow:
-            change = ChatMessagePosted(event_id, message.id, message.seq, actor.user_id, now)
+            change = ChatMessagePosted(
+                event_id, message.id, message.seq, actor.user_id, now, tuple(sorted(set(online)))
+            )
             await uow.outbox.add([change], now=now)
             await uow.commit()
     return Posted(message, created)

@@ -1,0 +1,227 @@
+"""`notify` turns one outbox record into notifications; `deliver` sends the pending e-mails.
+
+Both are safe to repeat. `notify` stores each notice under its dedupe key, so a record handled
+twice (a worker died before acknowledging it) creates nothing the second time. `deliver`
+claims deliveries with a lease, so two workers never send one at once; a worker that dies
+after the mail server accepted a message but before recording it leaves the delivery to be
+sent again when the lease ends, with the same `Message-ID`, which mail clients recognise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+
+import attrs
+from attrs import frozen
+
+from mov_core.domain.changes import Change, ChatMessagePosted
+from mov_core.domain.notices import CHAT_COALESCE, NEEDS_ROSTER, Facts, Notice, notices_for
+from mov_core.domain.notifications import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationType,
+    Preferences,
+    RetryPolicy,
+)
+from mov_core.ports.clock import Clock
+from mov_core.ports.errors import NotFound, Unavailable
+from mov_core.ports.infra import MailComposer, Mailer
+from mov_core.ports.notifications import NotificationStore
+from mov_core.ports.persistence import OutboxRecord, UnitOfWork
+
+OnNotified = Callable[[Notification], Awaitable[None]]
+"""Told of every notification created for the in-app channel (the live push). It must not
+raise: a push is a courtesy (the store has the notification), so it swallows its failures."""
+
+DELIVERY_LEASE = timedelta(minutes=2)
+SEND_CONCURRENCY = 8
+RETRY_BATCH = 500
+
+
+async def facts_for(change: Change, uow: UnitOfWork) -> Facts:
+    """What the rules need about the change's event, read in one unit of work."""
+    event_id = getattr(change, "event_id", None)
+    if event_id is None:
+        return Facts(None)
+    async with uow:
+        try:
+            event = await uow.events.get(event_id)
+        except NotFound:
+            return Facts(None)
+        if not isinstance(change, NEEDS_ROSTER):
+            return Facts(event)
+        roster = await uow.enrollments.roster(event_id)
+    return Facts(
+        event,
+        enrolled=tuple(e.user_id for e in roster.enrolled),
+        waitlisted=tuple(e.user_id for e in roster.waitlist),
+    )
+
+
+async def notify(
+    record: OutboxRecord,
+    *,
+    uow: UnitOfWork,
+    store: NotificationStore,
+    clock: Clock,
+    on_notified: OnNotified | None = None,
+) -> list[Notification]:
+    """Store the notifications `record` causes, each by its recipient's preferences; returns
+    those created now (none when the record was handled before)."""
+    notices = notices_for(
+        record.change, record_id=record.id, facts=await facts_for(record.change, uow)
+    )
+    created: list[Notification] = []
+    for notice in notices:
+        if await _coalesced(notice, record.change, store):
+            continue
+        preferences = await store.preferences(notice.user_id)
+        notification, fresh = await _store(notice, preferences, store, now=clock.now())
+        if not fresh:
+            continue
+        created.append(notification)
+        if on_notified is not None and notification.in_app:
+            await on_notified(notification)
+    return created
+
+
+async def _coalesced(notice: Notice, change: Change, store: NotificationStore) -> bool:
+    """A chat notice within 15 minutes of the user's last one about the room is dropped."""
+    if not isinstance(change, ChatMessagePosted) or notice.event_id is None:
+        return False
+    last = await store.latest(
+        notice.user_id, event_id=notice.event_id, type=NotificationType.CHAT_MESSAGE
+    )
+    return last is not None and change.posted_at - last.created_at < CHAT_COALESCE
+
+
+async def _store(
+    notice: Notice, preferences: Preferences, store: NotificationStore, *, now: datetime
+) -> tuple[Notification, bool]:
+    """One notification with a delivery per channel: in-app is delivered by being stored,
+    e-mail waits for `deliver`; a channel the user turned off is SKIPPED."""
+    in_app = preferences.allows(notice.type, Channel.IN_APP)
+    by_email = preferences.allows(notice.type, Channel.EMAIL)
+    notification = Notification(
+        id="",
+        user_id=notice.user_id,
+        type=notice.type,
+        title=notice.title,
+        body=notice.body,
+        event_id=notice.event_id,
+        created_at=now,
+        in_app=in_app,
+    )
+    shown = Delivery.plan("", Channel.IN_APP, allowed=in_app, now=now)
+    deliveries = [
+        shown.succeeded(now=now) if in_app else shown,
+        Delivery.plan("", Channel.EMAIL, allowed=by_email, now=now),
+    ]
+    return await store.add(notification, deliveries, dedupe_key=notice.dedupe_key)
+
+
+@frozen
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def __add__(self, other: DeliveryReport) -> DeliveryReport:
+        return DeliveryReport(
+            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
+        )
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retrying + self.failed + self.skipped
+
+
+async def deliver(  # noqa: PLR0913 - the ports sending needs
+    *,
+    uow: Callable[[], UnitOfWork],
+    store: NotificationStore,
+    mailer: Mailer,
+    composer: MailComposer,
+    clock: Clock,
+    policy: RetryPolicy,
+    limit: int = 50,
+) -> DeliveryReport:
+    """Send up to `limit` due e-mail deliveries, a few at a time; record each outcome.
+
+    A failed send is retried later with backoff, FAILED once the policy gives up. A delivery
+    whose recipient is gone or deactivated is SKIPPED.
+    """
+    claimed = await store.claim_deliveries(now=clock.now(), limit=limit, lease=DELIVERY_LEASE)
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def one(delivery: Delivery) -> DeliveryReport:
+        async with gate:
+            return await _send(delivery, uow(), store, mailer, composer, clock, policy)
+
+    reports = await asyncio.gather(*(one(d) for d in claimed))
+    return sum(reports, DeliveryReport())
+
+
+async def _send(  # noqa: PLR0913, PLR0917 - one delivery and the ports it needs
+    delivery: Delivery,
+    uow: UnitOfWork,
+    store: NotificationStore,
+    mailer: Mailer,
+    composer: MailComposer,
+    clock: Clock,
+    policy: RetryPolicy,
+) -> DeliveryReport:
+    notification = await store.get(delivery.notification_id)
+    async with uow:
+        try:
+            recipient = await uow.users.get(notification.user_id)
+        except NotFound:
+            recipient = None
+        event = None
+        if notification.event_id is not None:
+            event = (await uow.events.get_many([notification.event_id])).get(notification.event_id)
+    if delivery.channel is not Channel.EMAIL or recipient is None or not recipient.is_active:
+        await store.save_delivery(delivery.skipped("recipient unavailable", now=clock.now()))
+        return DeliveryReport(skipped=1)
+    message = composer.compose(notification, recipient, event)
+    try:
+        await mailer.send(message)
+    except Unavailable as error:
+        outcome = delivery.attempt_failed(str(error), now=clock.now(), policy=policy)
+        await store.save_delivery(outcome)
+        return (
+            DeliveryReport(failed=1)
+            if outcome.next_attempt_at is None
+            else DeliveryReport(retrying=1)
+        )
+    await store.save_delivery(delivery.succeeded(now=clock.now()))
+    return DeliveryReport(sent=1)
+
+
+async def retry_failed(
+    store: NotificationStore, *, clock: Clock, notification_ids: Sequence[str] | None = None
+) -> int:
+    """Make FAILED deliveries due again (those of `notification_ids`, else all); returns how
+    many. Their attempts are kept, so the history stays honest."""
+    now = clock.now()
+    if notification_ids is not None:
+        chosen = [
+            d
+            for notification_id in dict.fromkeys(notification_ids)
+            for d in await store.deliveries(notification_id)
+            if d.status is DeliveryStatus.FAILED
+        ]
+        for delivery in chosen:
+            await store.save_delivery(delivery.retried(now=now))
+        return len(chosen)
+    count = 0
+    while failed := await store.failed_deliveries(limit=RETRY_BATCH):
+        for delivery in failed:
+            await store.save_delivery(delivery.retried(now=now))
+        count += len(failed)
+    return count

@@ -1,0 +1,169 @@
+"""The background worker: drains the outbox into notifications, sends due e-mails, ticks the
+lifecycle clock. It runs inside the server process (the embedded default) and in `mov worker`
+processes; any number can run at once, because every step claims its work first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from attrs import field, frozen
+
+from mov_core.domain.notifications import RetryPolicy
+from mov_core.ports.clock import Clock
+from mov_core.ports.errors import PortError
+from mov_core.ports.infra import MailComposer, Mailer
+from mov_core.ports.notifications import NotificationStore
+from mov_core.ports.persistence import OutboxRecord, UnitOfWork
+from mov_core.services.lifecycle_clock import ClockRules, TickReport, tick
+from mov_core.services.notify import DeliveryReport, OnNotified, deliver, notify
+
+logger = logging.getLogger("mov.worker")
+
+FaultHook = Callable[[str, OutboxRecord], None]
+"""Called at named points of handling a record (tests raise from it to simulate a crash)."""
+
+
+@frozen
+class WorkerSettings:
+    batch: int = 100
+    """Outbox records claimed at once."""
+    outbox_lease: timedelta = timedelta(seconds=60)
+    """How long a claimed record is this worker's before another may take it."""
+    max_record_attempts: int = 10
+    """A record that failed this often is logged and dropped, so it cannot block the rest."""
+    mail_batch: int = 50
+    poll_interval: float = 0.5
+    """Seconds to wait for new work when there is none (a wake-up cuts it short)."""
+    tick_interval: float = 30.0
+    """Seconds between lifecycle clock ticks; 0 disables the clock in this worker."""
+    retry: RetryPolicy = field(factory=RetryPolicy)
+    clock_rules: ClockRules = field(factory=ClockRules)
+
+
+@frozen
+class DrainReport:
+    handled: int = 0
+    notified: int = 0
+    failed: int = 0
+    dropped: int = 0
+
+
+class Worker:
+    """One loop over the three jobs. `wake()` after a commit makes it look at once."""
+
+    def __init__(  # noqa: PLR0913 - the ports the three jobs need
+        self,
+        *,
+        uow: Callable[[], UnitOfWork],
+        store: NotificationStore,
+        clock: Clock,
+        mailer: Mailer,
+        composer: MailComposer,
+        settings: WorkerSettings = WorkerSettings(),
+        on_notified: OnNotified | None = None,
+        fault: FaultHook | None = None,
+    ) -> None:
+        self._uow = uow
+        self._store = store
+        self._clock = clock
+        self._mailer = mailer
+        self._composer = composer
+        self.settings = settings
+        self._on_notified = on_notified
+        self._fault = fault
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._next_tick = 0.0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def drain_once(self) -> DrainReport:
+        """Claim a batch of outbox records, notify for each, acknowledge the handled ones."""
+        async with self._uow() as uow:
+            records = await uow.outbox.claim(
+                limit=self.settings.batch, now=self._clock.now(), lease=self.settings.outbox_lease
+            )
+            await uow.commit()
+        done: list[int] = []
+        notified = failed = dropped = 0
+        for record in records:
+            try:
+                created = await notify(
+                    record, uow=self._uow(), store=self._store, clock=self._clock,
+                    on_notified=self._on_notified,
+                )  # fmt: skip
+            except Exception:
+                if record.attempts < self.settings.max_record_attempts:
+                    logger.exception("outbox record %s failed; it will be retried", record.id)
+                    failed += 1
+                    continue
+                logger.exception(
+                    "outbox record %s failed %s times; dropped", record.id, record.attempts
+                )
+                dropped += 1
+            else:
+                notified += len(created)
+            if self._fault is not None:
+                self._fault("handled", record)
+            done.append(record.id)
+        if done:
+            async with self._uow() as uow:
+                await uow.outbox.ack(done)
+                await uow.commit()
+        return DrainReport(len(done) - dropped, notified, failed, dropped)
+
+    async def deliver_once(self) -> DeliveryReport:
+        return await deliver(
+            uow=self._uow, store=self._store, mailer=self._mailer, composer=self._composer,
+            clock=self._clock, policy=self.settings.retry, limit=self.settings.mail_batch,
+        )  # fmt: skip
+
+    async def tick_once(self) -> TickReport:
+        return await tick(uow=self._uow, clock=self._clock, rules=self.settings.clock_rules)
+
+    async def run(self) -> None:
+        """Until `stop()`: drain, deliver, tick when due; sleep only when there was no work.
+        A dependency that is down (database, mail) is waited out, never fatal."""
+        while not self._stopping.is_set():
+            self._wake.clear()
+            busy = False
+            try:
+                drained = await self.drain_once()
+                sent = await self.deliver_once()
+                busy = drained.handled + drained.dropped >= self.settings.batch or (
+                    sent.total >= self.settings.mail_batch
+                )
+                await self._tick_if_due()
+            except PortError as error:
+                logger.warning("worker waiting for a dependency: %s", error)
+            except Exception:
+                logger.exception("worker step failed")
+            if not busy:
+                await self._idle()
+
+    async def _tick_if_due(self) -> None:
+        interval = self.settings.tick_interval
+        if interval <= 0 or time.monotonic() < self._next_tick:
+            return
+        self._next_tick = time.monotonic() + interval
+        report = await self.tick_once()
+        if report.moved:
+            logger.info(
+                "lifecycle clock: %d started, %d completed, %d reminders queued",
+                len(report.started), len(report.completed), len(report.reminded),
+            )  # fmt: skip
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval)
