@@ -165,6 +165,13 @@ class Runtime:
         )
     )
 
+    wakers: list[Callable[[], None]] = field(factory=list)
+    """Told after every write request (the in-process worker looks at the outbox at once)."""
+
+    def wake_workers(self) -> None:
+        for wake in self.wakers:
+            wake()
+
     def worker_settings(self) -> WorkerSettings:
         settings = self.settings
         return WorkerSettings(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 import socketio
 import structlog
@@ -18,18 +19,25 @@ from litestar.types import ASGIApp
 from mov_adapters.bootstrap import Runtime
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
-from mov_api.realtime import SocketBroadcaster, create_socket_server
+from mov_api.realtime import SocketBroadcaster, create_socket_server, notification_pusher
 from mov_api.routes.auth import AuthController
 from mov_api.routes.chat import ChatController
 from mov_api.routes.enrollments import EnrollmentController
 from mov_api.routes.events import EventController
+from mov_api.routes.notifications import NotificationController
 from mov_api.routes.system import SystemController
 from mov_api.security import provide_services
+from mov_api.worker import BackgroundWorker
 
 MAX_BODY = 1024 * 1024
 
 
-def create_litestar(runtime: Runtime) -> Litestar:
+def create_litestar(
+    runtime: Runtime,
+    *,
+    on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> Litestar:
     """The Litestar application alone (tests may drive it directly)."""
     settings = runtime.settings
     origins = list(settings.cors_origins)
@@ -39,6 +47,7 @@ def create_litestar(runtime: Runtime) -> Litestar:
             EventController,
             EnrollmentController,
             ChatController,
+            NotificationController,
             SystemController,
         ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
@@ -65,8 +74,8 @@ def create_litestar(runtime: Runtime) -> Litestar:
         ),
         request_max_body_size=MAX_BODY,
         state=State({"runtime": runtime}),
-        on_startup=[runtime.start],
-        on_shutdown=[runtime.aclose],
+        on_startup=[runtime.start, *on_startup],
+        on_shutdown=[*on_shutdown, runtime.aclose],
         logging_config=None,
     )
     _document_errors(app)
@@ -129,8 +138,20 @@ def _document_errors(app: Litestar) -> None:
 def create_app(runtime: Runtime) -> ASGIApp:
     """The served application: Socket.IO at `/socket.io`, everything else Litestar inside the
     gateway. One process serves both, sharing the same services."""
-    litestar = create_litestar(runtime)
     sio = create_socket_server(runtime)
+    background = (
+        BackgroundWorker(runtime.worker(on_notified=notification_pusher(sio)))
+        if runtime.settings.worker_in_server
+        else None
+    )
+    litestar = create_litestar(
+        runtime,
+        on_startup=[background.start] if background else [],
+        on_shutdown=[background.stop] if background else [],
+    )
+    if background is not None:
+        runtime.wakers.append(background.worker.wake)
+        litestar.state.worker = background.worker
     litestar.state.broadcaster = SocketBroadcaster(sio, runtime.presence)
     asgi: ASGIApp = socketio.ASGIApp(
         sio, other_asgi_app=Gateway(litestar, runtime), socketio_path="socket.io"

@@ -34,6 +34,9 @@ _SECURITY = [
 ]
 
 
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class Gateway:
     """ASGI wrapper around the Litestar app (outside it, so unknown routes get it too)."""
 
@@ -78,6 +81,8 @@ class Gateway:
             await self.app(scope, receive, send_with_headers)
         finally:
             self._log(scope, status, began)
+        if scope["method"] in _WRITES and status < 400:
+            self.runtime.wake_workers()  # a committed write may have recorded changes
 
     async def _limit(self, scope: Scope, path: str) -> RateDecision | None:
         """Every /api/v1 request counts against the client IP's default limit; login and

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 import structlog
@@ -17,11 +17,14 @@ import structlog
 from mov_adapters.bootstrap import Runtime
 from mov_api.errors import TABLE
 from mov_api.routes.chat import message_json
+from mov_api.routes.notifications import notification_json
 from mov_core.domain.chat import room_of
 from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
+from mov_core.domain.notifications import Notification
 from mov_core.domain.users import MAX_ID, Principal
 from mov_core.ports.errors import PortError
 from mov_core.ports.infra import Presence, RateLimit
+from mov_core.services.notify import OnNotified
 
 log = structlog.get_logger("mov.realtime")
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -64,10 +67,46 @@ class SocketBroadcaster:
             await self._sio.emit("presence", {"eventId": event_id, "online": online}, room=room)
 
 
+def user_room(user_id: int) -> str:
+    """Every socket of a user joins this room on connect: their own live notifications."""
+    return f"user:{user_id}"
+
+
+class _Emitter(Protocol):
+    async def emit(self, event: str, data: Any, *, room: str | None = None) -> None: ...  # noqa: ANN401
+
+
+def notification_pusher(emitter: _Emitter) -> OnNotified:
+    """Push each new in-app notification to its user's sockets, through a Socket.IO server or
+    (in a `mov worker` process) a write-only Redis manager. A failed push is only logged."""
+
+    async def push(notification: Notification) -> None:
+        try:
+            await emitter.emit(
+                "notification",
+                notification_json(notification),
+                room=user_room(notification.user_id),
+            )
+        except Exception:
+            log.exception("notification push failed", notification_id=notification.id)
+
+    return push
+
+
+REDIS_CHANNEL = "mov-socketio"
+
+
+def redis_emitter(url: str) -> _Emitter:
+    """Emits to the sockets of every server process through Redis, from a process that
+    serves none itself (`mov worker`)."""
+    manager: _Emitter = socketio.AsyncRedisManager(url, channel=REDIS_CHANNEL, write_only=True)
+    return manager
+
+
 def create_socket_server(runtime: Runtime) -> socketio.AsyncServer:
     settings = runtime.settings
     manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel="mov-socketio")
+        socketio.AsyncRedisManager(settings.redis_url, channel=REDIS_CHANNEL)
         if settings.redis_url
         else None
     )
@@ -129,7 +168,7 @@ class RealtimeHandlers:
         except DomainError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error)) from None
         await self.sio.save_session(sid, {"principal": principal, "rooms": set()})
-        await self.sio.enter_room(sid, f"user:{principal.user_id}")
+        await self.sio.enter_room(sid, user_room(principal.user_id))
 
     async def disconnect(self, sid: str, *_: Any) -> None:  # noqa: ANN401
         session = await self.sio.get_session(sid)

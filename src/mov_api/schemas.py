@@ -71,6 +71,11 @@ class StatusIn(Body):
     status: str
 
 
+class AnnouncementIn(Body):
+    subject: str
+    body: str
+
+
 class EnrollIn(Body):
     event_id: int
 

@@ -12,6 +12,7 @@ from mov_adapters.settings import Settings, SettingsError
 from mov_cli.admin import enrollments_app, events_app, health, users_app
 from mov_cli.seed import seed
 from mov_cli.serve import serve
+from mov_cli.worker import notifications_app, worker
 
 app = typer.Typer(
     name="mov",
@@ -24,9 +25,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(events_app, name="events")
 app.add_typer(enrollments_app, name="enrollments")
+app.add_typer(notifications_app, name="notifications")
 app.command("health")(health)
 app.command("seed")(seed)
 app.command("serve")(serve)
+app.command("worker")(worker)
 console = Console()
 errors = Console(stderr=True)
 

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -11,6 +11,7 @@ from mov_api import read_cache
 from mov_api.pushes import seats_changed
 from mov_api.routes.common import decode_cursor, encode_cursor, path_id
 from mov_api.schemas import (
+    AnnouncementIn,
     EventIn,
     EventPatchIn,
     StatusIn,
@@ -40,6 +41,7 @@ AUTHENTICATED = {
     "runtime": Provide(provide_runtime, sync_to_thread=False),
 }
 PUBLIC = {"viewer": Provide(provide_viewer, sync_to_thread=False)}
+PUBLIC_WITH_RUNTIME = {**PUBLIC, "runtime": Provide(provide_runtime, sync_to_thread=False)}
 STATUSES = {s.value: s for s in EventStatus}
 
 
@@ -282,3 +284,37 @@ class EventController(Controller):
         promoted = enrollment_json(outcome.promoted) if outcome.promoted else None
         data = {"enrollment": enrollment_json(outcome.enrollment), "promoted": promoted}
         return ok("Participant removed successfully", data)
+
+    @post("/{event_id:str}/announcements", status_code=202, dependencies=AUTHENTICATED)
+    async def announce(
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[AnnouncementIn],
+        actor: ActorDep,
+        services: ServicesDep,
+    ) -> dict[str, Any]:
+        """Tell every enrolled participant (in the app and by e-mail, by their preferences).
+        Accepted now, delivered by the notification worker."""
+        announcement = await services.announce(
+            actor, path_id(event_id, "Event"), data.subject, data.body
+        )
+        body = {
+            "id": announcement.id,
+            "eventId": announcement.event_id,
+            "subject": announcement.subject,
+            "body": announcement.body,
+            "recipients": announcement.recipients,
+        }
+        return ok("Announcement accepted", {"announcement": body})
+
+    @get("/{event_id:str}/calendar.ics", dependencies=PUBLIC_WITH_RUNTIME)
+    async def calendar(
+        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep, runtime: RuntimeDep
+    ) -> Response[bytes]:
+        """The event as an iCalendar file, for anyone who may see the event."""
+        view = await services.get_event(viewer, path_id(event_id, "Event"))
+        return Response(
+            runtime.calendar.event_ics(view.event),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"'},
+        )

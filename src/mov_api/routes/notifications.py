@@ -1,0 +1,200 @@
+"""/api/v1/notifications: a user's in-app notifications, read marks and preferences; and the
+one-click unsubscribe links of e-mails."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Response, get, post, put
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from mov_api.schemas import iso, ok
+from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
+from mov_core.domain.errors import FieldIssue, ValidationFailed
+from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
+from mov_core.ports.errors import NotFound
+from mov_core.ports.notifications import NotificationCursor
+
+AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
+RUNTIME = {"runtime": Provide(provide_runtime, sync_to_thread=False)}
+_NOTIFICATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TYPES = {t.value: t for t in NotificationType}
+CHANNELS = {c.value: c for c in Channel}
+
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+Unread = Annotated[bool | None, QueryParameter(description="only unread ones when true")]
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "type": notification.type.value,
+        "title": notification.title,
+        "body": notification.body,
+        "eventId": notification.event_id,
+        "readAt": iso(notification.read_at),
+        "createdAt": iso(notification.created_at),
+    }
+
+
+def preferences_json(preferences: Preferences) -> dict[str, dict[str, bool]]:
+    return {
+        kind.value: {channel.value: preferences.allows(kind, channel) for channel in Channel}
+        for kind in NotificationType
+    }
+
+
+def _encode(cursor: NotificationCursor | None) -> str | None:
+    if cursor is None:
+        return None
+    text = f"{cursor.created_at.isoformat()}|{cursor.notification_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(raw: str | None) -> NotificationCursor | None:
+    """Opaque to clients; a mangled one is a 400 naming the `cursor` field."""
+    if not raw:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        moment_text, notification_id = text.rsplit("|", 1)
+        moment = datetime.fromisoformat(moment_text)
+        if moment.tzinfo is not None and _NOTIFICATION_ID.match(notification_id):
+            return NotificationCursor(moment.astimezone(UTC), notification_id)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise ValidationFailed([FieldIssue("cursor", "cursor is not valid")])
+
+
+def _notification_id(raw: str) -> str:
+    if not _NOTIFICATION_ID.match(raw):
+        raise NotFound("Notification", raw)
+    return raw
+
+
+def parse_choices(raw: Any) -> dict[tuple[NotificationType, Channel], bool]:  # noqa: ANN401
+    """`{TYPE: {CHANNEL: bool}}`, alone or under `preferences`; every bad entry is reported."""
+    if isinstance(raw, dict) and set(raw) == {"preferences"}:
+        raw = raw["preferences"]
+    if not isinstance(raw, dict):
+        raise ValidationFailed(
+            [FieldIssue("preferences", "preferences must be an object of type → channel → bool")]
+        )
+    issues: list[FieldIssue] = []
+    choices: dict[tuple[NotificationType, Channel], bool] = {}
+    for type_name, channels in raw.items():
+        kind = TYPES.get(type_name)
+        if kind is None:
+            issues.append(FieldIssue(f"preferences.{type_name}", "Unknown notification type"))
+            continue
+        if not isinstance(channels, dict):
+            issues.append(
+                FieldIssue(f"preferences.{type_name}", "must be an object of channel → bool")
+            )
+            continue
+        for channel_name, enabled in channels.items():
+            channel = CHANNELS.get(channel_name)
+            where = f"preferences.{type_name}.{channel_name}"
+            if channel is None:
+                issues.append(FieldIssue(where, "Unknown channel: use IN_APP or EMAIL"))
+            elif not isinstance(enabled, bool):
+                issues.append(FieldIssue(where, "must be true or false"))
+            else:
+                choices[(kind, channel)] = enabled
+    if issues:
+        raise ValidationFailed(issues)
+    return choices
+
+
+class NotificationController(Controller):
+    path = "/api/v1/notifications"
+    tags = ["notifications"]
+
+    @get("/", dependencies=AUTHENTICATED)
+    async def list_notifications(
+        self,
+        actor: ActorDep,
+        services: ServicesDep,
+        unread: Unread = None,
+        limit: Limit = 20,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Newest first; pass `nextCursor` back as `cursor` for the next page."""
+        page = await services.notifications(
+            actor, unread_only=bool(unread), before=_decode(cursor), limit=limit
+        )
+        data = {
+            "notifications": [notification_json(n) for n in page.notifications],
+            "nextCursor": _encode(page.next_cursor),
+        }
+        return ok("Notifications retrieved successfully", data)
+
+    @get("/unread-count", dependencies=AUTHENTICATED)
+    async def unread_count(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+        count = await services.unread_count(actor)
+        return ok("Unread count retrieved successfully", {"count": count})
+
+    @post("/{notification_id:str}/read", status_code=200, dependencies=AUTHENTICATED)
+    async def mark_read(
+        self, notification_id: FromPath[str], actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Idempotent; another user's notification is answered 404, as a missing one."""
+        read = await services.mark_notification_read(actor, _notification_id(notification_id))
+        return ok("Notification marked as read", {"notification": notification_json(read)})
+
+    @post("/read-all", status_code=200, dependencies=AUTHENTICATED)
+    async def mark_all_read(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+        updated = await services.mark_all_notifications_read(actor)
+        return ok("All notifications marked as read", {"updated": updated})
+
+    @get("/preferences", dependencies=AUTHENTICATED)
+    async def preferences(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+        """For every type, whether it is sent on each channel (`IN_APP`, `EMAIL`)."""
+        preferences = await services.notification_preferences(actor)
+        return ok(
+            "Preferences retrieved successfully", {"preferences": preferences_json(preferences)}
+        )
+
+    @put("/preferences", dependencies=AUTHENTICATED)
+    async def save_preferences(
+        self, data: JSONBody[dict[str, Any]], actor: ActorDep, services: ServicesDep
+    ) -> dict[str, Any]:
+        """Body `{TYPE: {CHANNEL: bool}}` (or the same under `preferences`); only the
+        choices given change."""
+        saved = await services.save_notification_preferences(actor, parse_choices(data))
+        return ok("Preferences updated successfully", {"preferences": preferences_json(saved)})
+
+    @get("/unsubscribe", dependencies=RUNTIME, media_type=MediaType.HTML)
+    async def unsubscribe_page(self, token: str, runtime: RuntimeDep) -> Response[str]:
+        """The link in every e-mail: no more e-mails of that type, without signing in."""
+        kind = await _unsubscribe(runtime, token)
+        label = html.escape(kind.value.replace("_", " ").lower())
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Unsubscribed</title></head>"
+            f"<body><p>You will no longer get e-mails about <b>{label}</b>. "
+            "You can turn them back on in your notification preferences.</p></body></html>"
+        )
+        return Response(page, media_type=MediaType.HTML)
+
+    @post("/unsubscribe", status_code=200, dependencies=RUNTIME)
+    async def unsubscribe(self, token: str, runtime: RuntimeDep) -> dict[str, Any]:
+        """One-click unsubscribe (RFC 8058) from mail clients."""
+        kind = await _unsubscribe(runtime, token)
+        return ok("Unsubscribed", {"type": kind.value, "channel": Channel.EMAIL.value})
+
+
+async def _unsubscribe(runtime: Any, token: str) -> NotificationType:  # noqa: ANN401
+    try:
+        user_id, kind = runtime.unsubscribe.verify(token)
+    except ValueError:
+        raise ValidationFailed(
+            [FieldIssue("token", "This unsubscribe link is not valid")]
+        ) from None
+    await runtime.services.unsubscribe(user_id, kind)
+    return kind
