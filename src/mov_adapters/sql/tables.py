@@ -168,6 +168,9 @@ outbox = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("leased_until", UtcDateTime),
+    # Acknowledged records are deleted; without AUTOINCREMENT SQLite would hand their ids out
+    # again, and a record id must name one change forever (it keys notification dedupe).
+    sqlite_autoincrement=True,
 )
 
 chat_rooms = Table(

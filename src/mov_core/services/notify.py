@@ -10,6 +10,7 @@ sent again when the lease ends, with the same `Message-ID`, which mail clients r
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -80,7 +81,9 @@ async def notify(
         if await _coalesced(notice, record.change, store):
             continue
         preferences = await store.preferences(notice.user_id)
-        notification, fresh = await _store(notice, preferences, store, now=clock.now())
+        notification, fresh = await _store(
+            notice, preferences, store, now=clock.now(), record_id=record.id
+        )
         if not fresh:
             continue
         created.append(notification)
@@ -100,14 +103,22 @@ async def _coalesced(notice: Notice, change: Change, store: NotificationStore) -
 
 
 async def _store(
-    notice: Notice, preferences: Preferences, store: NotificationStore, *, now: datetime
+    notice: Notice,
+    preferences: Preferences,
+    store: NotificationStore,
+    *,
+    now: datetime,
+    record_id: int,
 ) -> tuple[Notification, bool]:
     """One notification with a delivery per channel: in-app is delivered by being stored,
-    e-mail waits for `deliver`; a channel the user turned off is SKIPPED."""
+    e-mail waits for `deliver`; a channel the user turned off is SKIPPED.
+
+    The id starts with the outbox record's id, so notifications created in the same instant
+    still list in the order their changes happened (the list is by time, then id)."""
     in_app = preferences.allows(notice.type, Channel.IN_APP)
     by_email = preferences.allows(notice.type, Channel.EMAIL)
     notification = Notification(
-        id="",
+        id=f"{record_id:016x}{uuid.uuid4().hex[:16]}",
         user_id=notice.user_id,
         type=notice.type,
         title=notice.title,

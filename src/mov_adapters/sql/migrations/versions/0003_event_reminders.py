@@ -1,4 +1,4 @@
-"""event reminders: the start time a reminder was queued for
+"""event reminders: the start time a reminder was queued for; outbox ids never reused
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +19,13 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reminded_for", sa.DateTime(timezone=True), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite reuses the ids of deleted rows unless the table is AUTOINCREMENT; PostgreSQL's
+        # sequence never does. A record id keys notification dedupe, so it must stay unique.
+        with op.batch_alter_table(
+            "outbox", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ):
+            pass
 
 
 def downgrade() -> None:
