@@ -59,9 +59,31 @@ class AsyncCollectionShim:
         await asyncio.sleep(0)
         return self._collection.update_one(query, update, upsert=upsert)
 
+    async def update_many(
+        self, query: Mapping[str, Any], update: Mapping[str, Any]
+    ) -> UpdateResult:
+        await asyncio.sleep(0)
+        return self._collection.update_many(query, update)
+
+    async def replace_one(
+        self, query: Mapping[str, Any], replacement: Mapping[str, Any], *, upsert: bool = False
+    ) -> UpdateResult:
+        await asyncio.sleep(0)
+        return self._collection.replace_one(query, replacement, upsert=upsert)
+
+    async def find_one_and_update(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
+    ) -> dict[str, Any] | None:
+        await asyncio.sleep(0)
+        return self._collection.find_one_and_update(query, update, **kwargs)
+
     async def find_one(self, query: Mapping[str, Any], **kwargs: Any) -> dict[str, Any] | None:
         await asyncio.sleep(0)
         return self._collection.find_one(query, **kwargs)
+
+    async def count_documents(self, query: Mapping[str, Any]) -> int:
+        await asyncio.sleep(0)
+        return self._collection.count_documents(query)
 
     def find(self, query: Mapping[str, Any], **kwargs: Any) -> AsyncCursorShim:
         # pymongo's find() sends nothing either: the query runs when the cursor is read
@@ -74,7 +96,9 @@ class AsyncCursorShim:
     def __init__(self, cursor: mongomock.collection.Cursor) -> None:
         self._cursor = cursor
 
-    def sort(self, key: str, direction: int) -> AsyncCursorShim:
+    def sort(
+        self, key: str | list[tuple[str, int]], direction: int | None = None
+    ) -> AsyncCursorShim:
         self._cursor.sort(key, direction)
         return self
 

@@ -9,6 +9,7 @@ name to the fixture's params, marked `integration` when it needs a real server.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -28,6 +29,7 @@ from mov_core.ports.notifications import NotificationStore
 
 if TYPE_CHECKING:
     from mov_adapters.redis.client import RedisConnection
+    from mov_adapters.sql.unit_of_work import SqlDatabase
 
 T = TypeVar("T")
 Factory: TypeAlias = Callable[[pytest.FixtureRequest, FrozenClock], AbstractAsyncContextManager[T]]
@@ -125,6 +127,23 @@ async def _mongo_chat_store(
         yield store
 
 
+async def _insert_users(database: SqlDatabase, user_ids: range) -> None:
+    """Users the tables' foreign keys insist on, by id."""
+    from sqlalchemy import bindparam, text  # noqa: PLC0415
+
+    from mov_adapters.sql.tables import UtcDateTime  # noqa: PLC0415
+
+    users = text(
+        "INSERT INTO users (id, email, role, password_hash, is_active, created_at, "
+        "updated_at) VALUES (:id, :email, 'PARTICIPANT', 'x', true, :at, :at)"
+    ).bindparams(bindparam("at", type_=UtcDateTime()))
+    async with database.transaction() as db:
+        for user_id in user_ids:
+            await db.execute(
+                users, {"id": user_id, "email": f"u{user_id}@example.com", "at": START}
+            )
+
+
 def _sql_chat_store(name: str) -> Factory[ChatStore]:
     """A SQL chat store on a fresh database whose users 0–60 and events 1–10 exist (the
     suite's senders and rooms; the tables' foreign keys insist)."""
@@ -139,20 +158,13 @@ def _sql_chat_store(name: str) -> Factory[ChatStore]:
         workdir = request.getfixturevalue("tmp_path")
         backend = factory_for(name, request, workdir)()
         database = backend.chat._database
-        users = text(
-            "INSERT INTO users (id, email, role, password_hash, is_active, created_at, "
-            "updated_at) VALUES (:id, :email, 'PARTICIPANT', 'x', true, :at, :at)"
-        ).bindparams(bindparam("at", type_=UtcDateTime()))
         events = text(
             "INSERT INTO events (id, organizer_id, title, starts_at, location, category, "
             "capacity, visibility, waitlist_enabled, status, version, created_at, updated_at) "
             "VALUES (:id, 1, 'Room', :at, 'Hall', 'c', 5, 'PUBLIC', true, 'Published', 1, :at, :at)"
         ).bindparams(bindparam("at", type_=UtcDateTime()))
+        await _insert_users(database, range(61))
         async with database.transaction() as db:
-            for user_id in range(61):
-                await db.execute(
-                    users, {"id": user_id, "email": f"u{user_id}@example.com", "at": START}
-                )
             for event_id in range(1, 11):
                 await db.execute(events, {"id": event_id, "at": START})
         try:
@@ -163,13 +175,70 @@ def _sql_chat_store(name: str) -> Factory[ChatStore]:
     return make
 
 
+def _fresh_sql_url(name: str, request: pytest.FixtureRequest) -> str:
+    """An empty database at the latest migration: a copy of the session's SQLite template, or
+    the session's PostgreSQL database with its tables emptied (tests run one at a time)."""
+    if name == "sqlite":
+        path = request.getfixturevalue("tmp_path") / f"mov-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    import psycopg  # noqa: PLC0415
+
+    url: str = request.getfixturevalue("postgres_url")
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        # CASCADE empties every table that refers to these, whichever issue added it
+        connection.execute("TRUNCATE users, events RESTART IDENTITY CASCADE")
+    return url
+
+
+NOTIFIED_USERS = range(1, 11)
+"""The users a SQL notification store knows (the suite's recipients are 1 and 2)."""
+
+
+def _sql_notification_store(name: str) -> Factory[NotificationStore]:
+    @asynccontextmanager
+    async def make(
+        request: pytest.FixtureRequest, _clock: FrozenClock
+    ) -> AsyncIterator[NotificationStore]:
+        from mov_adapters.sql.engine import make_engine  # noqa: PLC0415
+        from mov_adapters.sql.notifications import SqlNotificationStore  # noqa: PLC0415
+        from mov_adapters.sql.unit_of_work import SqlDatabase  # noqa: PLC0415
+
+        database = SqlDatabase.for_engine(make_engine(_fresh_sql_url(name, request)))
+        try:
+            await _insert_users(database, NOTIFIED_USERS)
+            yield SqlNotificationStore(database)
+        finally:
+            await database.dispose()
+
+    return make
+
+
+@asynccontextmanager
+async def _mongo_notification_store(
+    _request: pytest.FixtureRequest, _clock: FrozenClock
+) -> AsyncIterator[NotificationStore]:
+    from mov_adapters.mongo.notifications import MongoNotificationStore  # noqa: PLC0415
+
+    async with _mongo_database() as database:
+        store = MongoNotificationStore(database)
+        await store.ensure_indexes()
+        yield store
+
+
 CHAT_STORES: dict[str, Factory[ChatStore]] = {
     "memory": _memory_chat_store,
     "mongo": _mongo_chat_store,
     "sqlite": _sql_chat_store("sqlite"),
     "postgres": _sql_chat_store("postgres"),
 }
-NOTIFICATION_STORES: dict[str, Factory[NotificationStore]] = {"memory": _memory_notification_store}
+NOTIFICATION_STORES: dict[str, Factory[NotificationStore]] = {
+    "memory": _memory_notification_store,
+    "mongo": _mongo_notification_store,
+    "sqlite": _sql_notification_store("sqlite"),
+    "postgres": _sql_notification_store("postgres"),
+}
 CACHES: dict[str, Factory[Cache]] = {"memory": _memory_cache, "redis": _redis_cache}
 RATE_LIMITERS: dict[str, Factory[RateLimiter]] = {
     "memory": _memory_rate_limiter,
@@ -201,8 +270,9 @@ async def chat_store(
         yield store
 
 
-# The SQL and Mongo params are added by their issues.
-@pytest.fixture(params=["memory"])
+@pytest.fixture(
+    params=["memory", MONGO, "sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+)
 async def notification_store(
     request: pytest.FixtureRequest, clock: FrozenClock
 ) -> AsyncIterator[NotificationStore]:

@@ -1,4 +1,5 @@
-"""What every `NotificationStore` must do: dedupe, keyset paging, reads, preferences, deliveries."""
+"""What every `NotificationStore` must do: dedupe, keyset paging, reads, preferences, and
+deliveries claimed under a lease."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from attrs import evolve
 
+from mov_adapters.notifications import claim_order
 from mov_core.domain.notifications import (
     Channel,
     Delivery,
@@ -18,7 +21,7 @@ from mov_core.domain.notifications import (
     Preferences,
     RetryPolicy,
 )
-from mov_core.ports.errors import NotFound
+from mov_core.ports.errors import Conflict, NotFound
 from mov_core.ports.notifications import NotificationCursor, NotificationStore
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -32,16 +35,23 @@ def at(seconds: float) -> datetime:
 
 
 def notification(
-    user_id: int = ALICE, *, created: float = 0, notification_id: str = ""
+    user_id: int = ALICE,
+    *,
+    created: float = 0,
+    notification_id: str = "",
+    in_app: bool = True,
+    kind: NotificationType = NotificationType.EVENT_UPDATED,
+    event_id: int | None = 42,
 ) -> Notification:
     return Notification(
         id=notification_id,
         user_id=user_id,
-        type=NotificationType.EVENT_UPDATED,
+        type=kind,
         title="Event updated",
         body="The start time moved.",
-        event_id=42,
+        event_id=event_id,
         created_at=at(created),
+        in_app=in_app,
     )
 
 
@@ -152,6 +162,56 @@ async def test_deliveries_are_stored_under_the_notification_id(
         Channel.IN_APP: Delivery.plan(stored.id, Channel.IN_APP, allowed=True, now=T0),
         Channel.EMAIL: Delivery.plan(stored.id, Channel.EMAIL, allowed=True, now=T0),
     }
+
+
+async def test_concurrent_adds_with_one_dedupe_key_store_one_set_of_deliveries(
+    notification_store: NotificationStore,
+):
+    results = await asyncio.gather(
+        *(
+            notification_store.add(
+                notification(created=i), [planned(Channel.EMAIL, now=i)], dedupe_key="k"
+            )
+            for i in range(10)
+        )
+    )
+
+    (first,) = {n for n, created in results if created}
+    assert [n for n, _ in results] == [first] * 10
+    (stored,) = await notification_store.deliveries(first.id)
+    assert stored.notification_id == first.id
+    assert list(await notification_store.claim_deliveries(now=at(60), limit=20)) == [stored]
+
+
+async def test_a_taken_id_under_another_dedupe_key_is_a_conflict(
+    notification_store: NotificationStore,
+):
+    first = await add(notification_store, notification(notification_id="n-1"), [planned()])
+
+    with pytest.raises(Conflict):
+        await notification_store.add(
+            notification(BOB, notification_id="n-1"), [planned()], dedupe_key="other"
+        )
+
+    assert await notification_store.get("n-1") == first
+    assert await notification_store.unread_count(BOB) == 0
+    assert len(await notification_store.deliveries("n-1")) == 1
+
+
+async def test_deliveries_naming_another_notification_are_refused(
+    notification_store: NotificationStore,
+):
+    elsewhere = Delivery.plan("other", Channel.EMAIL, allowed=True, now=T0)
+
+    with pytest.raises(ValueError, match="other"):
+        await notification_store.add(
+            notification(notification_id="n-1"), [elsewhere], dedupe_key="k"
+        )
+    with pytest.raises(ValueError, match="EMAIL"):
+        await notification_store.add(notification(), [planned(), planned()], dedupe_key="k")
+
+    assert await notification_store.unread_count(ALICE) == 0
+    assert list(await notification_store.deliveries("n-1")) == []
 
 
 # --- list, unread, cursor ------------------------------------------------------------------------
@@ -270,6 +330,84 @@ async def test_mark_all_read_reads_the_users_unread_and_counts_them(
     assert set(read_times.values()) == {at(10)}
 
 
+# --- in-app or not --------------------------------------------------------------------------------
+
+
+async def test_notifications_not_in_app_are_never_listed_counted_or_read(
+    notification_store: NotificationStore,
+):
+    shown = await add(notification_store, notification(created=0))
+    mail_only = await add(notification_store, notification(created=5, in_app=False))
+
+    assert list(await notification_store.list(ALICE)) == [shown]
+    assert list(await notification_store.list(ALICE, unread_only=True)) == [shown]
+    assert await notification_store.unread_count(ALICE) == 1
+    with pytest.raises(NotFound):
+        await notification_store.mark_read(ALICE, mail_only.id, now=at(10))
+    assert await notification_store.mark_all_read(ALICE, now=at(10)) == 1
+    assert await notification_store.get(mail_only.id) == mail_only
+
+
+async def test_a_notification_not_in_app_still_carries_its_deliveries(
+    notification_store: NotificationStore,
+):
+    mail_only = await add(notification_store, notification(in_app=False), [planned()])
+
+    (claimed,) = await notification_store.claim_deliveries(now=at(0), limit=10)
+
+    assert claimed.notification_id == mail_only.id
+
+
+# --- get and latest ------------------------------------------------------------------------------
+
+
+async def test_get_reads_any_notification_as_stored(notification_store: NotificationStore):
+    stored = await add(notification_store, notification(event_id=None))
+    mail_only = await add(notification_store, notification(BOB, in_app=False))
+    read = await notification_store.mark_read(ALICE, stored.id, now=at(60))
+
+    assert await notification_store.get(stored.id) == read
+    assert await notification_store.get(mail_only.id) == mail_only
+
+
+async def test_get_of_a_missing_notification_is_not_found(notification_store: NotificationStore):
+    with pytest.raises(NotFound):
+        await notification_store.get("missing")
+
+
+async def test_latest_is_the_users_newest_of_the_type_about_the_event(
+    notification_store: NotificationStore,
+):
+    chat = NotificationType.CHAT_MESSAGE
+    await add(notification_store, notification(created=0, kind=chat, event_id=7))
+    newest = await add(notification_store, notification(created=9, kind=chat, event_id=7))
+    await add(notification_store, notification(created=5, kind=chat, event_id=7))
+    await add(notification_store, notification(created=20, kind=chat, event_id=8))
+    await add(notification_store, notification(created=20, event_id=7))
+    await add(notification_store, notification(BOB, created=20, kind=chat, event_id=7))
+
+    assert await notification_store.latest(ALICE, event_id=7, type=chat) == newest
+    assert await notification_store.latest(ALICE, event_id=9, type=chat) is None
+    assert await notification_store.latest(99, event_id=7, type=chat) is None
+
+
+async def test_latest_counts_notifications_not_in_app_and_breaks_ties_by_id(
+    notification_store: NotificationStore,
+):
+    kind = NotificationType.CHAT_MESSAGE
+    for notification_id in ("b", "c", "a"):
+        await add(
+            notification_store,
+            notification(notification_id=notification_id, in_app=False, kind=kind, event_id=7),
+        )
+
+    found = await notification_store.latest(ALICE, event_id=7, type=kind)
+
+    assert found is not None
+    assert found.id == "c"
+    assert not found.in_app
+
+
 # --- preferences ---------------------------------------------------------------------------------
 
 
@@ -298,7 +436,7 @@ async def test_saving_preferences_again_replaces_them(notification_store: Notifi
 # --- deliveries ----------------------------------------------------------------------------------
 
 
-async def test_due_deliveries_are_pending_ones_due_by_now_oldest_first(
+async def test_claim_takes_pending_ones_due_by_now_oldest_first(
     notification_store: NotificationStore,
 ):
     later = await delivery(notification_store, now=20)
@@ -308,9 +446,34 @@ async def test_due_deliveries_are_pending_ones_due_by_now_oldest_first(
     sent = await delivery(notification_store, now=0)
     await notification_store.save_delivery(sent.succeeded(now=at(1)))
 
-    assert list(await notification_store.due_deliveries(now=at(30), limit=10)) == [sooner, later]
-    assert list(await notification_store.due_deliveries(now=at(30), limit=1)) == [sooner]
-    assert list(await notification_store.due_deliveries(now=at(5), limit=10)) == []
+    assert list(await notification_store.claim_deliveries(now=at(5), limit=10)) == []
+    assert list(await notification_store.claim_deliveries(now=at(30), limit=1)) == [sooner]
+    assert list(await notification_store.claim_deliveries(now=at(30), limit=10)) == [later]
+    assert list(await notification_store.claim_deliveries(now=at(30), limit=10)) == []
+
+
+async def test_claim_breaks_ties_by_creation_then_notification_then_channel(
+    notification_store: NotificationStore,
+):
+    first = await add(
+        notification_store,
+        notification(notification_id="b"),
+        [planned(Channel.IN_APP, now=0), planned(Channel.EMAIL, now=0)],
+    )
+    await add(notification_store, notification(notification_id="a"), [planned(now=0)])
+    created_earlier = await delivery(notification_store, now=0)
+    await notification_store.save_delivery(
+        evolve(created_earlier, created_at=at(-1), next_attempt_at=at(0))
+    )
+
+    claimed = await notification_store.claim_deliveries(now=at(0), limit=10)
+
+    assert [(d.notification_id, d.channel) for d in claimed] == [
+        (created_earlier.notification_id, Channel.EMAIL),
+        ("a", Channel.EMAIL),
+        (first.id, Channel.EMAIL),
+        (first.id, Channel.IN_APP),
+    ]
 
 
 async def test_a_delivery_is_due_at_exactly_its_next_attempt(
@@ -318,7 +481,77 @@ async def test_a_delivery_is_due_at_exactly_its_next_attempt(
 ):
     pending = await delivery(notification_store, now=10)
 
-    assert list(await notification_store.due_deliveries(now=at(10), limit=10)) == [pending]
+    assert list(await notification_store.claim_deliveries(now=at(10), limit=10)) == [pending]
+
+
+async def test_a_claim_of_nothing_changes_nothing(notification_store: NotificationStore):
+    pending = await delivery(notification_store, now=0)
+
+    assert list(await notification_store.claim_deliveries(now=at(0), limit=0)) == []
+    assert list(await notification_store.deliveries(pending.notification_id)) == [pending]
+
+
+async def test_claimed_deliveries_are_returned_as_they_were_and_stored_leased(
+    notification_store: NotificationStore,
+):
+    pending = await delivery(notification_store, now=10)
+
+    claimed = await notification_store.claim_deliveries(
+        now=at(30), limit=10, lease=timedelta(seconds=90)
+    )
+
+    assert list(claimed) == [pending]
+    leased = evolve(pending, next_attempt_at=at(120))
+    assert list(await notification_store.deliveries(pending.notification_id)) == [leased]
+
+
+async def test_a_claimed_delivery_is_claimed_again_only_once_its_lease_ends(
+    notification_store: NotificationStore,
+):
+    pending = await delivery(notification_store, now=0)
+    lease = timedelta(seconds=60)
+    await notification_store.claim_deliveries(now=at(0), limit=10, lease=lease)
+
+    assert list(await notification_store.claim_deliveries(now=at(59), limit=10)) == []
+    again = await notification_store.claim_deliveries(now=at(60), limit=10, lease=lease)
+    assert list(again) == [evolve(pending, next_attempt_at=at(60))]
+    assert list(await notification_store.claim_deliveries(now=at(119), limit=10)) == []
+
+
+async def test_the_default_lease_is_two_minutes(notification_store: NotificationStore):
+    await delivery(notification_store, now=0)
+    await notification_store.claim_deliveries(now=at(0), limit=10)
+
+    assert list(await notification_store.claim_deliveries(now=at(119), limit=10)) == []
+    assert len(await notification_store.claim_deliveries(now=at(120), limit=10)) == 1
+
+
+async def test_a_saved_outcome_replaces_the_lease(notification_store: NotificationStore):
+    sent, retried = await delivery(notification_store), await delivery(notification_store)
+    claimed = await notification_store.claim_deliveries(now=at(0), limit=10)
+    assert {d.notification_id for d in claimed} == {sent.notification_id, retried.notification_id}
+
+    await notification_store.save_delivery(sent.succeeded(now=at(1)))
+    retry = retried.attempt_failed("timeout", now=at(1), policy=POLICY)
+    await notification_store.save_delivery(retry)
+
+    assert list(await notification_store.claim_deliveries(now=at(30), limit=10)) == []
+    assert list(await notification_store.claim_deliveries(now=at(31), limit=10)) == [retry]
+
+
+async def test_concurrent_claims_never_take_one_delivery_twice(
+    notification_store: NotificationStore,
+):
+    pending = [await delivery(notification_store, now=i % 3) for i in range(12)]
+
+    batches = await asyncio.gather(
+        *(notification_store.claim_deliveries(now=at(10), limit=3) for _ in range(6))
+    )
+
+    claimed = [d for batch in batches for d in batch]
+    assert sorted(claimed, key=claim_order) == sorted(pending, key=claim_order)
+    assert all(list(batch) == sorted(batch, key=claim_order) for batch in batches)
+    assert list(await notification_store.claim_deliveries(now=at(10), limit=20)) == []
 
 
 async def test_save_delivery_replaces_it(notification_store: NotificationStore):
@@ -328,8 +561,8 @@ async def test_save_delivery_replaces_it(notification_store: NotificationStore):
     await notification_store.save_delivery(retry)
 
     assert list(await notification_store.deliveries(pending.notification_id)) == [retry]
-    assert list(await notification_store.due_deliveries(now=at(30), limit=10)) == []
-    assert list(await notification_store.due_deliveries(now=at(31), limit=10)) == [retry]
+    assert list(await notification_store.claim_deliveries(now=at(30), limit=10)) == []
+    assert list(await notification_store.claim_deliveries(now=at(31), limit=10)) == [retry]
 
 
 async def test_save_delivery_never_added_is_not_found(notification_store: NotificationStore):

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeAlias
 
 from attrs import evolve
 
+from mov_adapters.notifications import bind_deliveries, claim_order
 from mov_core.domain.notifications import (
     Channel,
     Delivery,
     DeliveryStatus,
     Notification,
+    NotificationType,
     Preferences,
 )
 from mov_core.ports.errors import Conflict, NotFound
@@ -26,7 +28,8 @@ class MemoryNotificationStore:
     """Notifications by id, deliveries by (notification id, channel), preferences by user.
 
     No method awaits between reading and writing, so each call is atomic on one event loop
-    (two concurrent adds with one `dedupe_key` store one notification).
+    (two concurrent adds with one `dedupe_key` store one notification, two concurrent claims
+    never take the same delivery).
     """
 
     def __init__(self) -> None:
@@ -53,11 +56,11 @@ class MemoryNotificationStore:
         stored = notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
         if stored.id in self._notifications:
             raise Conflict(f"notification {stored.id} already exists")
-        planned = _bound_to(stored, deliveries)
+        planned = bind_deliveries(stored, deliveries)
         self._notifications[stored.id] = stored
         self._ids_by_user.setdefault(stored.user_id, set()).add(stored.id)
         self._ids_by_dedupe_key[dedupe_key] = stored.id
-        self._deliveries.update(planned)
+        self._deliveries.update((_key(d), d) for d in planned)
         return stored, True
 
     async def list(
@@ -68,34 +71,59 @@ class MemoryNotificationStore:
         before: NotificationCursor | None = None,
         limit: int = 20,
     ) -> Sequence[Notification]:
-        """Newest first by (created_at, id); `before` excludes itself and everything newer."""
+        """In-app ones, newest first by (created_at, id); `before` excludes itself and everything
+        newer."""
         found = (
             n
-            for n in self._of_user(user_id)
+            for n in self._in_app_of(user_id)
             if not (unread_only and n.is_read) and _older_than(n, before)
         )
         return sorted(found, key=_recency, reverse=True)[: max(limit, 0)]
 
     async def unread_count(self, user_id: int) -> int:
-        return sum(1 for n in self._of_user(user_id) if not n.is_read)
+        return sum(1 for n in self._in_app_of(user_id) if not n.is_read)
+
+    async def get(self, notification_id: str) -> Notification:
+        """Any notification, in-app or not.
+
+        Raises:
+            NotFound: no such notification.
+        """
+        found = self._notifications.get(notification_id)
+        if found is None:
+            raise NotFound("Notification", notification_id)
+        return found
+
+    async def latest(
+        self,
+        user_id: int,
+        *,
+        event_id: int,
+        type: NotificationType,  # noqa: A002 - the port's keyword
+    ) -> Notification | None:
+        """The newest by (created_at, id) of the user's notifications of `type` about the event,
+        in-app or not."""
+        about = [n for n in self._of_user(user_id) if n.event_id == event_id and n.type is type]
+        return max(about, key=_recency, default=None)
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.
 
         Raises:
-            NotFound: no such notification, or it belongs to someone else (who must not learn
-                it exists).
+            NotFound: no such notification, it is not in-app, or it belongs to someone else
+                (who must not learn it exists).
         """
         current = self._notifications.get(notification_id)
-        if current is None or current.user_id != user_id:
+        if current is None or current.user_id != user_id or not current.in_app:
             raise NotFound("Notification", notification_id)
         read = current.mark_read(now=now)
         self._notifications[notification_id] = read
         return read
 
     async def mark_all_read(self, user_id: int, *, now: datetime) -> int:
-        """Mark every unread notification of the user read; returns how many were unread."""
-        unread = [n for n in self._of_user(user_id) if not n.is_read]
+        """Mark every unread in-app notification of the user read; returns how many were
+        unread."""
+        unread = [n for n in self._in_app_of(user_id) if not n.is_read]
         for notification in unread:
             self._notifications[notification.id] = notification.mark_read(now=now)
         return len(unread)
@@ -108,10 +136,16 @@ class MemoryNotificationStore:
     async def save_preferences(self, preferences: Preferences) -> None:
         self._preferences[preferences.user_id] = preferences
 
-    async def due_deliveries(self, *, now: datetime, limit: int) -> Sequence[Delivery]:
-        """PENDING deliveries whose next attempt is at or before `now`, oldest due first."""
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
+    ) -> Sequence[Delivery]:
+        """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
+        were; the stored ones are not due again before `now + lease`."""
         due = (d for d in self._deliveries.values() if d.is_due(now))
-        return sorted(due, key=_due_order)[: max(limit, 0)]
+        claimed = sorted(due, key=claim_order)[: max(limit, 0)]
+        for delivery in claimed:
+            self._deliveries[_key(delivery)] = evolve(delivery, next_attempt_at=now + lease)
+        return claimed
 
     async def save_delivery(self, delivery: Delivery) -> None:
         """Replace the stored delivery of the same (notification, channel).
@@ -139,22 +173,8 @@ class MemoryNotificationStore:
     def _of_user(self, user_id: int) -> Iterable[Notification]:
         return (self._notifications[i] for i in self._ids_by_user.get(user_id, ()))
 
-
-def _bound_to(
-    notification: Notification, deliveries: Sequence[Delivery]
-) -> dict[_DeliveryKey, Delivery]:
-    """The deliveries keyed by channel, each naming the stored notification's id."""
-    planned: dict[_DeliveryKey, Delivery] = {}
-    for delivery in deliveries:
-        if delivery.notification_id not in ("", notification.id):
-            raise ValueError(
-                f"delivery for {delivery.notification_id!r} added with {notification.id!r}"
-            )
-        bound = evolve(delivery, notification_id=notification.id)
-        if _key(bound) in planned:
-            raise ValueError(f"two deliveries on {delivery.channel.value} for one notification")
-        planned[_key(bound)] = bound
-    return planned
+    def _in_app_of(self, user_id: int) -> Iterable[Notification]:
+        return (n for n in self._of_user(user_id) if n.in_app)
 
 
 def _key(delivery: Delivery) -> _DeliveryKey:
@@ -169,16 +189,6 @@ def _older_than(notification: Notification, cursor: NotificationCursor | None) -
     if cursor is None:
         return True
     return _recency(notification) < (cursor.created_at, cursor.notification_id)
-
-
-def _due_order(delivery: Delivery) -> tuple[datetime | None, datetime, str, str]:
-    # ties broken by creation then key, so batches are stable across calls
-    return (
-        delivery.next_attempt_at,
-        delivery.created_at,
-        delivery.notification_id,
-        delivery.channel.value,
-    )
 
 
 def _failure_order(delivery: Delivery) -> tuple[datetime, str, str]:

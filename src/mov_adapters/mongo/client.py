@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient, errors
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mov_adapters.mongo.chat import MongoChatStore, mongo_errors
+from mov_adapters.mongo.notifications import MongoNotificationStore
 
 DEFAULT_DATABASE: Final = "mov"
 DEFAULT_TIMEOUT_MS: Final = 3000
@@ -56,6 +57,11 @@ class MongoConnection:
     def chat_store(self, database: str | None = None) -> MongoChatStore:
         """Chat history in `database`; call its `ensure_indexes()` once at start-up."""
         return MongoChatStore(self.database(database))
+
+    def notification_store(self, database: str | None = None) -> MongoNotificationStore:
+        """Notifications, deliveries and preferences in `database`; call its
+        `ensure_indexes()` once at start-up."""
+        return MongoNotificationStore(self.database(database))
 
     async def ping(self) -> None:
         """Return once MongoDB answers; raises `Unavailable` when it does not (health check)."""

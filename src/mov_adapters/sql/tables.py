@@ -236,7 +236,7 @@ notifications = Table(
         postgresql_where=text(_UNREAD_IN_APP_POSTGRES),
     ),
     # `latest`: what chat coalescing looks at.
-    Index(None, "user_id", "event_id", "type", "created_at"),
+    Index(None, "user_id", "event_id", "type", "created_at", "id"),
 )
 
 notification_deliveries = Table(
@@ -258,8 +258,16 @@ notification_deliveries = Table(
     _one_of("channel", [c.value for c in Channel]),
     _one_of("status", [s.value for s in DeliveryStatus]),
     CheckConstraint("attempts >= 0", name="attempts_positive"),
-    # Claiming: PENDING ones in due order.
-    Index(None, "status", "next_attempt_at"),
+    # Claiming: PENDING ones in the claim order, read off the index with no sort however long
+    # the backlog (after a mail outage, say).
+    Index(
+        "ix_notification_deliveries_claim",
+        "status",
+        "next_attempt_at",
+        "created_at",
+        "notification_id",
+        "channel",
+    ),
 )
 
 notification_preferences = Table(

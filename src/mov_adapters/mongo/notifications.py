@@ -1,0 +1,410 @@
+"""The MongoDB notification store: `notifications`, `notification_deliveries` and
+`notification_preferences`.
+
+Without a multi-document transaction, a notification and its deliveries are two writes. The
+notification is inserted first, carrying the deliveries it is still owed (`deliveriesToStore`,
+unset once they are stored): the unique `dedupeKey` index lets one add in, and every later add
+with that key — a concurrent one, or a retry after a crash between the two writes — stores
+whatever is still owed before answering. Deliveries are only ever inserted if absent (unique
+(notificationId, channel)), so completing twice, or after a sender saved an outcome, changes
+nothing.
+
+`claim_deliveries` takes one due delivery per `find_one_and_update`, which is atomic per
+document: the update that pushes `nextAttemptAt` past the lease is what takes it, so two
+claimers never get the same one. Dates are BSON dates, so milliseconds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from attrs import evolve
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, errors
+from pymongo.asynchronous.database import AsyncDatabase
+
+from mov_adapters.mongo.chat import mongo_errors
+from mov_adapters.notifications import bind_deliveries
+from mov_core.domain.events import to_utc_millis
+from mov_core.domain.notifications import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationType,
+    Preferences,
+)
+from mov_core.ports.errors import Conflict, NotFound
+from mov_core.ports.notifications import NotificationCursor
+
+NOTIFICATIONS: Final = "notifications"
+DELIVERIES: Final = "notification_deliveries"
+PREFERENCES: Final = "notification_preferences"
+
+_OWED: Final = "deliveriesToStore"
+_CLAIM_ORDER: Final = [
+    ("nextAttemptAt", ASCENDING),
+    ("createdAt", ASCENDING),
+    ("notificationId", ASCENDING),
+    ("channel", ASCENDING),
+]  # the order of `mov_adapters.notifications.claim_order`
+_NEWEST_FIRST: Final = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+
+
+class MongoNotificationStore:
+    """Notifications {_id: id, userId, type, title, body, eventId, createdAt, readAt, inApp,
+    dedupeKey}; deliveries {notificationId, channel, status, attempts, lastError,
+    nextAttemptAt, createdAt, updatedAt}; preferences {_id: userId, choices: [{type, channel,
+    enabled}]}. Every pymongo failure surfaces as `Unavailable` (or `Conflict`).
+    """
+
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self._notifications = database[NOTIFICATIONS]
+        self._deliveries = database[DELIVERIES]
+        self._preferences = database[PREFERENCES]
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes the store's rules rest on (at start-up; a no-op when present)."""
+        with mongo_errors("create notification indexes"):
+            await self._notifications.create_index(
+                [("dedupeKey", ASCENDING)], name="dedupe_key", unique=True
+            )
+            await self._notifications.create_index(
+                [("userId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)],
+                name="user_newest_first",
+            )
+            await self._notifications.create_index(
+                [
+                    ("userId", ASCENDING),
+                    ("eventId", ASCENDING),
+                    ("type", ASCENDING),
+                    ("createdAt", DESCENDING),
+                ],
+                name="user_event_type_latest",
+            )
+            await self._deliveries.create_index(
+                [("notificationId", ASCENDING), ("channel", ASCENDING)],
+                name="notification_channel",
+                unique=True,
+            )
+            await self._deliveries.create_index(
+                [("status", ASCENDING), *_CLAIM_ORDER], name="status_claim_order"
+            )
+            await self._deliveries.create_index(
+                [("status", ASCENDING), ("updatedAt", DESCENDING)], name="status_updated"
+            )
+
+    async def add(
+        self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
+    ) -> tuple[Notification, bool]:
+        """Store a notification and its deliveries once per `dedupe_key`.
+
+        A repeated key stores nothing new and returns the first notification and False (having
+        stored any delivery the first add left owing). An empty id is replaced by a fresh one,
+        and so is a delivery's empty `notification_id`.
+
+        Raises:
+            Conflict: the notification's id is already taken (under another dedupe key).
+            ValueError: a delivery names another notification, or two share a channel.
+            Unavailable: MongoDB failed or could not be reached.
+        """
+        stored = _as_stored(
+            notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
+        )
+        planned = [_as_stored_delivery(d) for d in bind_deliveries(stored, deliveries)]
+        document = {
+            **_notification_document(stored),
+            "dedupeKey": dedupe_key,
+            _OWED: [_delivery_document(d) for d in planned],
+        }
+        with mongo_errors("add a notification"):
+            try:
+                await self._notifications.insert_one(document)
+            except errors.DuplicateKeyError:
+                first = await self._notifications.find_one({"dedupeKey": dedupe_key})
+                if first is None:  # not the key: the id is taken
+                    raise Conflict(f"notification {stored.id} already exists") from None
+                await self._store_owed(first)
+                return _notification(first), False
+            await self._store_owed(document)
+        return stored, True
+
+    async def _store_owed(self, document: Mapping[str, Any]) -> None:
+        """Insert the deliveries the notification still owes, each only if absent, then clear
+        the debt."""
+        owed = document.get(_OWED)
+        if not owed:
+            return
+        for delivery in owed:
+            # refused when stored already, by a concurrent add (and maybe updated since)
+            with suppress(errors.DuplicateKeyError):
+                await self._deliveries.insert_one(dict(delivery))
+        await self._notifications.update_one({"_id": document["_id"]}, {"$unset": {_OWED: ""}})
+
+    async def list(
+        self,
+        user_id: int,
+        *,
+        unread_only: bool = False,
+        before: NotificationCursor | None = None,
+        limit: int = 20,
+    ) -> Sequence[Notification]:
+        """In-app ones, newest first by (created_at, id); `before` excludes itself and everything
+        newer."""
+        if limit <= 0:
+            return []
+        query: dict[str, Any] = {"userId": user_id, "inApp": True}
+        if unread_only:
+            query["readAt"] = None
+        if before is not None:
+            query["$or"] = [
+                {"createdAt": {"$lt": before.created_at}},
+                {"createdAt": before.created_at, "_id": {"$lt": before.notification_id}},
+            ]
+        with mongo_errors("list notifications"):
+            cursor = self._notifications.find(query).sort(_NEWEST_FIRST).limit(limit)
+            documents = await cursor.to_list()
+        return [_notification(document) for document in documents]
+
+    async def unread_count(self, user_id: int) -> int:
+        with mongo_errors("count unread notifications"):
+            return await self._notifications.count_documents(
+                {"userId": user_id, "inApp": True, "readAt": None}
+            )
+
+    async def get(self, notification_id: str) -> Notification:
+        """Any notification, in-app or not.
+
+        Raises:
+            NotFound: no such notification.
+        """
+        with mongo_errors("read a notification"):
+            document = await self._notifications.find_one({"_id": notification_id})
+        if document is None:
+            raise NotFound("Notification", notification_id)
+        return _notification(document)
+
+    async def latest(
+        self,
+        user_id: int,
+        *,
+        event_id: int,
+        type: NotificationType,  # noqa: A002 - the port's keyword
+    ) -> Notification | None:
+        """The newest by (created_at, id) of the user's notifications of `type` about the event,
+        in-app or not."""
+        query = {"userId": user_id, "eventId": event_id, "type": type.value}
+        with mongo_errors("read the latest notification"):
+            document = await self._notifications.find_one(query, sort=_NEWEST_FIRST)
+        return None if document is None else _notification(document)
+
+    async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
+        """Idempotent: the first read time is kept.
+
+        Raises:
+            NotFound: no such notification, it is not in-app, or it belongs to someone else
+                (who must not learn it exists).
+        """
+        mine = {"_id": notification_id, "userId": user_id, "inApp": True}
+        with mongo_errors("mark a notification read"):
+            await self._notifications.update_one(
+                {**mine, "readAt": None}, {"$set": {"readAt": to_utc_millis(now)}}
+            )
+            document = await self._notifications.find_one(mine)
+        if document is None:
+            raise NotFound("Notification", notification_id)
+        return _notification(document)
+
+    async def mark_all_read(self, user_id: int, *, now: datetime) -> int:
+        """Mark every unread in-app notification of the user read; returns how many were
+        unread."""
+        with mongo_errors("mark notifications read"):
+            result = await self._notifications.update_many(
+                {"userId": user_id, "inApp": True, "readAt": None},
+                {"$set": {"readAt": to_utc_millis(now)}},
+            )
+        return result.modified_count
+
+    async def preferences(self, user_id: int) -> Preferences:
+        """The user's saved choices, or the defaults when never saved."""
+        with mongo_errors("read notification preferences"):
+            document = await self._preferences.find_one({"_id": user_id})
+        if document is None:
+            return Preferences.defaults(user_id)
+        known_types = {t.value for t in NotificationType}
+        return Preferences(
+            user_id,
+            {
+                (NotificationType(c["type"]), Channel(c["channel"])): bool(c["enabled"])
+                for c in document["choices"]
+                if c["type"] in known_types  # a type since retired is no longer a choice
+            },
+        )
+
+    async def save_preferences(self, preferences: Preferences) -> None:
+        """Replace the user's choices, every one of them."""
+        document = {
+            "_id": preferences.user_id,
+            "choices": [
+                {"type": kind.value, "channel": channel.value, "enabled": enabled}
+                for (kind, channel), enabled in preferences.choices.items()
+            ],
+        }
+        user = {"_id": preferences.user_id}
+        with mongo_errors("save notification preferences"):
+            try:
+                await self._preferences.replace_one(user, document, upsert=True)
+            except errors.DuplicateKeyError:
+                # two first saves both tried to insert: the document exists now, replace it
+                await self._preferences.replace_one(user, document, upsert=True)
+
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
+    ) -> Sequence[Delivery]:
+        """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
+        were; the stored ones are not due again before `now + lease`."""
+        claimed: list[dict[str, Any]] = []
+        leased = {"$set": {"nextAttemptAt": to_utc_millis(now + lease)}}
+        with mongo_errors("claim deliveries"):
+            while len(claimed) < limit:
+                document = await self._deliveries.find_one_and_update(
+                    {
+                        "status": DeliveryStatus.PENDING.value,
+                        "nextAttemptAt": {"$lte": now},
+                        # a lease that ends by `now` leaves a claimed one due: take it once
+                        "_id": {"$nin": [c["_id"] for c in claimed]},
+                    },
+                    leased,
+                    sort=_CLAIM_ORDER,
+                    return_document=ReturnDocument.BEFORE,
+                )
+                if document is None:
+                    break
+                claimed.append(document)
+        return [_delivery(document) for document in claimed]
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        """Replace the stored delivery of the same (notification, channel).
+
+        Raises:
+            NotFound: that delivery was never added.
+        """
+        key = {"notificationId": delivery.notification_id, "channel": delivery.channel.value}
+        with mongo_errors("save a delivery"):
+            result = await self._deliveries.update_one(
+                key, {"$set": _delivery_document(_as_stored_delivery(delivery))}
+            )
+        if result.matched_count == 0:
+            raise NotFound("Delivery", (delivery.notification_id, delivery.channel))
+
+    async def deliveries(self, notification_id: str) -> Sequence[Delivery]:
+        """Every delivery of the notification, by channel name; empty when unknown."""
+        with mongo_errors("read deliveries"):
+            cursor = self._deliveries.find({"notificationId": notification_id}).sort(
+                [("channel", ASCENDING)]
+            )
+            documents = await cursor.to_list()
+        return [_delivery(document) for document in documents]
+
+    async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
+        """FAILED deliveries, most recently failed first (what an operator looks at first)."""
+        if limit <= 0:
+            return []
+        newest_first = [
+            ("updatedAt", DESCENDING),
+            ("notificationId", DESCENDING),
+            ("channel", DESCENDING),
+        ]
+        with mongo_errors("read failed deliveries"):
+            cursor = (
+                self._deliveries.find({"status": DeliveryStatus.FAILED.value})
+                .sort(newest_first)
+                .limit(limit)
+            )
+            documents = await cursor.to_list()
+        return [_delivery(document) for document in documents]
+
+
+def _as_stored(notification: Notification) -> Notification:
+    """The notification as MongoDB gives it back (dates to the millisecond), so `add` answers
+    what `get` reads later."""
+    read_at = notification.read_at
+    return evolve(
+        notification,
+        created_at=to_utc_millis(notification.created_at),
+        read_at=None if read_at is None else to_utc_millis(read_at),
+    )
+
+
+def _as_stored_delivery(delivery: Delivery) -> Delivery:
+    due = delivery.next_attempt_at
+    return evolve(
+        delivery,
+        created_at=to_utc_millis(delivery.created_at),
+        updated_at=to_utc_millis(delivery.updated_at),
+        next_attempt_at=None if due is None else to_utc_millis(due),
+    )
+
+
+def _notification_document(notification: Notification) -> dict[str, Any]:
+    return {
+        "_id": notification.id,
+        "userId": notification.user_id,
+        "type": notification.type.value,
+        "title": notification.title,
+        "body": notification.body,
+        "eventId": notification.event_id,
+        "createdAt": notification.created_at,
+        "readAt": notification.read_at,
+        "inApp": notification.in_app,
+    }
+
+
+def _notification(document: Mapping[str, Any]) -> Notification:
+    read_at = document["readAt"]
+    return Notification(
+        id=document["_id"],
+        user_id=document["userId"],
+        type=NotificationType(document["type"]),
+        title=document["title"],
+        body=document["body"],
+        event_id=document["eventId"],
+        created_at=_utc(document["createdAt"]),
+        read_at=None if read_at is None else _utc(read_at),
+        in_app=document["inApp"],
+    )
+
+
+def _delivery_document(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "notificationId": delivery.notification_id,
+        "channel": delivery.channel.value,
+        "status": delivery.status.value,
+        "attempts": delivery.attempts,
+        "lastError": delivery.last_error,
+        "nextAttemptAt": delivery.next_attempt_at,
+        "createdAt": delivery.created_at,
+        "updatedAt": delivery.updated_at,
+    }
+
+
+def _delivery(document: Mapping[str, Any]) -> Delivery:
+    due = document["nextAttemptAt"]
+    return Delivery(
+        notification_id=document["notificationId"],
+        channel=Channel(document["channel"]),
+        status=DeliveryStatus(document["status"]),
+        created_at=_utc(document["createdAt"]),
+        updated_at=_utc(document["updatedAt"]),
+        attempts=document["attempts"],
+        last_error=document["lastError"],
+        next_attempt_at=None if due is None else _utc(due),
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """Aware UTC, whether the client decodes dates naive (UTC) or aware (`tz_aware=True`)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

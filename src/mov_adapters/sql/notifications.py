@@ -1,0 +1,345 @@
+"""The SQL notification store: notifications, their deliveries and each user's preferences.
+
+`add` is one transaction: the notification is inserted with ON CONFLICT (dedupe_key) DO
+NOTHING, and its deliveries only when that insert took place, so a notification is stored with
+all its deliveries or not at all, once per key, however many handlers race with one key.
+
+`claim_deliveries` reads the due deliveries and pushes their next attempt past the lease in one
+transaction. On PostgreSQL the read is SELECT … FOR UPDATE SKIP LOCKED: a concurrent claimer
+skips the rows another holds, and finds them no longer due once that one commits. On SQLite the
+transaction began with BEGIN IMMEDIATE (and the process-wide write lock), so claims take turns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from attrs import evolve
+from sqlalchemy import delete, func, insert, literal, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql import ColumnElement
+
+from mov_adapters.notifications import bind_deliveries
+from mov_adapters.sql.tables import (
+    UtcDateTime,
+    notification_deliveries,
+    notification_preferences,
+    notifications,
+)
+from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_core.domain.notifications import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationType,
+    Preferences,
+)
+from mov_core.ports.errors import NotFound
+from mov_core.ports.notifications import NotificationCursor
+
+_n = notifications.c
+_d = notification_deliveries.c
+_p = notification_preferences.c
+_PENDING = DeliveryStatus.PENDING.value
+_FAILED = DeliveryStatus.FAILED.value
+
+
+# The bare column renders as `in_app = 1` on SQLite and `in_app` on PostgreSQL: the very terms
+# of ix_notifications_unread's predicate, which each planner must see to use that index.
+_IN_APP: ColumnElement[bool] = _n.in_app
+
+
+class SqlNotificationStore:
+    """Every method is one short transaction of its own (see `SqlDatabase.transaction`)."""
+
+    def __init__(self, database: SqlDatabase) -> None:
+        self._database = database
+
+    async def add(
+        self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
+    ) -> tuple[Notification, bool]:
+        """Store a notification and its deliveries once per `dedupe_key`.
+
+        A repeated key stores nothing and returns the first notification and False. An empty
+        id is replaced by a fresh one, and so is a delivery's empty `notification_id`.
+
+        Raises:
+            Conflict: the notification's id is already taken (under another dedupe key), or
+                its user does not exist.
+            ValueError: a delivery names another notification, or two share a channel.
+        """
+        stored = notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
+        planned = bind_deliveries(stored, deliveries)
+        async with self._database.transaction() as db:
+            values = {**_notification_values(stored), "dedupe_key": dedupe_key}
+            dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
+            statement = (
+                dialect_insert(notifications)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(_n.id)
+            )
+            if (await db.execute(statement)).first() is None:
+                # On PostgreSQL the conflicting insert has committed by now (ON CONFLICT waited
+                # for it), and this statement's snapshot sees it.
+                first = await db.execute(select(notifications).where(_n.dedupe_key == dedupe_key))
+                return _notification(first.mappings().one()), False
+            if planned:
+                rows = [_delivery_values(d) for d in planned]
+                await db.execute(insert(notification_deliveries), rows)  # type: ignore[arg-type]
+        return stored, True
+
+    async def list(
+        self,
+        user_id: int,
+        *,
+        unread_only: bool = False,
+        before: NotificationCursor | None = None,
+        limit: int = 20,
+    ) -> Sequence[Notification]:
+        """In-app ones, newest first by (created_at, id); `before` excludes itself and everything
+        newer."""
+        if limit <= 0:
+            return []
+        query = select(notifications).where(_n.user_id == user_id, _IN_APP)
+        if unread_only:
+            query = query.where(_n.read_at.is_(None))
+        if before is not None:
+            query = query.where(
+                tuple_(_n.created_at, _n.id) < (before.created_at, before.notification_id)
+            )
+        query = query.order_by(_n.created_at.desc(), _n.id.desc()).limit(limit)
+        async with self._database.transaction() as db:
+            rows = (await db.execute(query)).mappings().all()
+        return [_notification(row) for row in rows]
+
+    async def unread_count(self, user_id: int) -> int:
+        query = select(func.count()).where(_n.user_id == user_id, _IN_APP, _n.read_at.is_(None))
+        async with self._database.transaction() as db:
+            return int((await db.execute(query)).scalar_one())
+
+    async def get(self, notification_id: str) -> Notification:
+        """Any notification, in-app or not.
+
+        Raises:
+            NotFound: no such notification.
+        """
+        query = select(notifications).where(_n.id == notification_id)
+        async with self._database.transaction() as db:
+            row = (await db.execute(query)).mappings().first()
+        if row is None:
+            raise NotFound("Notification", notification_id)
+        return _notification(row)
+
+    async def latest(
+        self,
+        user_id: int,
+        *,
+        event_id: int,
+        type: NotificationType,  # noqa: A002 - the port's keyword
+    ) -> Notification | None:
+        """The newest by (created_at, id) of the user's notifications of `type` about the event,
+        in-app or not."""
+        query = (
+            select(notifications)
+            .where(_n.user_id == user_id, _n.event_id == event_id, _n.type == type.value)
+            .order_by(_n.created_at.desc(), _n.id.desc())
+            .limit(1)
+        )
+        async with self._database.transaction() as db:
+            row = (await db.execute(query)).mappings().first()
+        return None if row is None else _notification(row)
+
+    async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
+        """Idempotent: the first read time is kept.
+
+        Raises:
+            NotFound: no such notification, it is not in-app, or it belongs to someone else
+                (who must not learn it exists).
+        """
+        statement = (
+            update(notifications)
+            .where(_n.id == notification_id, _n.user_id == user_id, _IN_APP)
+            .values(read_at=func.coalesce(_n.read_at, literal(now, UtcDateTime())))
+            .returning(*notifications.c)
+        )
+        async with self._database.transaction() as db:
+            row = (await db.execute(statement)).mappings().first()
+        if row is None:
+            raise NotFound("Notification", notification_id)
+        return _notification(row)
+
+    async def mark_all_read(self, user_id: int, *, now: datetime) -> int:
+        """Mark every unread in-app notification of the user read; returns how many were
+        unread."""
+        statement = (
+            update(notifications)
+            .where(_n.user_id == user_id, _IN_APP, _n.read_at.is_(None))
+            .values(read_at=now)
+        )
+        async with self._database.transaction() as db:
+            return (await db.execute(statement)).rowcount
+
+    async def preferences(self, user_id: int) -> Preferences:
+        """The user's saved choices, or the defaults when never saved."""
+        query = select(_p.type, _p.channel, _p.enabled).where(_p.user_id == user_id)
+        async with self._database.transaction() as db:
+            rows = (await db.execute(query)).all()
+        known_types = {t.value for t in NotificationType}
+        return Preferences(
+            user_id,
+            {
+                (NotificationType(row.type), Channel(row.channel)): bool(row.enabled)
+                for row in rows
+                if row.type in known_types  # a type since retired is no longer a choice
+            },
+        )
+
+    async def save_preferences(self, preferences: Preferences) -> None:
+        """Replace the user's choices, every one of them.
+
+        Raises:
+            Conflict: no such user.
+        """
+        rows = [
+            {
+                "user_id": preferences.user_id,
+                "type": kind.value,
+                "channel": channel.value,
+                "enabled": enabled,
+            }
+            for (kind, channel), enabled in preferences.choices.items()
+        ]
+        async with self._database.transaction() as db:
+            await db.execute(
+                delete(notification_preferences).where(_p.user_id == preferences.user_id)
+            )
+            await db.execute(insert(notification_preferences), rows)  # type: ignore[arg-type]
+
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
+    ) -> Sequence[Delivery]:
+        """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
+        were; the stored ones are not due again before `now + lease`."""
+        if limit <= 0:
+            return []
+        due = (
+            select(notification_deliveries)
+            .where(_d.status == _PENDING, _d.next_attempt_at <= now)
+            .order_by(_d.next_attempt_at, _d.created_at, _d.notification_id, _d.channel)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # SQLite has no FOR UPDATE: it omits it
+        )
+        async with self._database.transaction() as db:
+            rows = (await db.execute(due)).mappings().all()
+            if rows:
+                keys = [(row["notification_id"], row["channel"]) for row in rows]
+                await db.execute(
+                    update(notification_deliveries)
+                    .where(tuple_(_d.notification_id, _d.channel).in_(keys))
+                    .values(next_attempt_at=now + lease)
+                )
+        return [_delivery(row) for row in rows]
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        """Replace the stored delivery of the same (notification, channel).
+
+        Raises:
+            NotFound: that delivery was never added.
+        """
+        values = _delivery_values(delivery)
+        statement = (
+            update(notification_deliveries)
+            .where(_d.notification_id == values.pop("notification_id"))
+            .where(_d.channel == values.pop("channel"))
+            .values(values)
+            .returning(_d.notification_id)
+        )
+        async with self._database.transaction() as db:
+            saved = (await db.execute(statement)).first()
+        if saved is None:
+            raise NotFound("Delivery", (delivery.notification_id, delivery.channel))
+
+    async def deliveries(self, notification_id: str) -> Sequence[Delivery]:
+        """Every delivery of the notification, by channel name; empty when unknown."""
+        query = (
+            select(notification_deliveries)
+            .where(_d.notification_id == notification_id)
+            .order_by(_d.channel)
+        )
+        async with self._database.transaction() as db:
+            rows = (await db.execute(query)).mappings().all()
+        return [_delivery(row) for row in rows]
+
+    async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
+        """FAILED deliveries, most recently failed first (what an operator looks at first)."""
+        if limit <= 0:
+            return []
+        query = (
+            select(notification_deliveries)
+            .where(_d.status == _FAILED)
+            .order_by(_d.updated_at.desc(), _d.notification_id.desc(), _d.channel.desc())
+            .limit(limit)
+        )
+        async with self._database.transaction() as db:
+            rows = (await db.execute(query)).mappings().all()
+        return [_delivery(row) for row in rows]
+
+
+def _notification_values(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "user_id": notification.user_id,
+        "type": notification.type.value,
+        "title": notification.title,
+        "body": notification.body,
+        "event_id": notification.event_id,
+        "created_at": notification.created_at,
+        "read_at": notification.read_at,
+        "in_app": notification.in_app,
+    }
+
+
+def _notification(row: RowMapping) -> Notification:
+    return Notification(
+        id=row["id"],
+        user_id=row["user_id"],
+        type=NotificationType(row["type"]),
+        title=row["title"],
+        body=row["body"],
+        event_id=row["event_id"],
+        created_at=row["created_at"],
+        read_at=row["read_at"],
+        in_app=bool(row["in_app"]),
+    )
+
+
+def _delivery_values(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "notification_id": delivery.notification_id,
+        "channel": delivery.channel.value,
+        "status": delivery.status.value,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "next_attempt_at": delivery.next_attempt_at,
+        "created_at": delivery.created_at,
+        "updated_at": delivery.updated_at,
+    }
+
+
+def _delivery(row: RowMapping) -> Delivery:
+    return Delivery(
+        notification_id=row["notification_id"],
+        channel=Channel(row["channel"]),
+        status=DeliveryStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        next_attempt_at=row["next_attempt_at"],
+    )
