@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Response, get, post, put
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mov_api.schemas import iso, ok
 from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
@@ -123,7 +123,7 @@ class NotificationController(Controller):
         services: ServicesDep,
         unread: Unread = None,
         limit: Limit = 20,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Newest first; pass `nextCursor` back as `cursor` for the next page."""
         page = await services.notifications(
@@ -171,7 +171,7 @@ class NotificationController(Controller):
         return ok("Preferences updated successfully", {"preferences": preferences_json(saved)})
 
     @get("/unsubscribe", dependencies=RUNTIME, media_type=MediaType.HTML)
-    async def unsubscribe_page(self, token: str, runtime: RuntimeDep) -> Response[str]:
+    async def unsubscribe_page(self, token: FromQuery[str], runtime: RuntimeDep) -> Response[str]:
         """The link in every e-mail: no more e-mails of that type, without signing in."""
         kind = await _unsubscribe(runtime, token)
         label = html.escape(kind.value.replace("_", " ").lower())
@@ -183,7 +183,7 @@ class NotificationController(Controller):
         return Response(page, media_type=MediaType.HTML)
 
     @post("/unsubscribe", status_code=200, dependencies=RUNTIME)
-    async def unsubscribe(self, token: str, runtime: RuntimeDep) -> dict[str, Any]:
+    async def unsubscribe(self, token: FromQuery[str], runtime: RuntimeDep) -> dict[str, Any]:
         """One-click unsubscribe (RFC 8058) from mail clients."""
         kind = await _unsubscribe(runtime, token)
         return ok("Unsubscribed", {"type": kind.value, "channel": Channel.EMAIL.value})
