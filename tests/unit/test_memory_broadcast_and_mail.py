@@ -215,3 +215,13 @@ async def test_fail_next_zero_cancels_pending_failures():
 def test_fail_next_refuses_a_negative_count():
     with pytest.raises(ValueError, match="negative"):
         MemoryMailer().fail_next(-1)
+
+
+async def test_ping_always_passes_and_leaves_simulated_failures_for_sends():
+    mailer = MemoryMailer()
+    mailer.fail_next()
+
+    await mailer.ping()
+
+    with pytest.raises(Unavailable):
+        await mailer.send(message())

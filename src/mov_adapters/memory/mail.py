@@ -28,3 +28,6 @@ class MemoryMailer:
             self._failures_left -= 1
             raise Unavailable(self._failure)
         self.outbox.append(message)
+
+    async def ping(self) -> None:
+        """Always up: the outbox is a list."""

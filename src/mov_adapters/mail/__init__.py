@@ -1,0 +1,1 @@
+"""E-mail adapters: SMTP and `.eml`-file mailers, message templates and `.ics` invitations."""
