@@ -103,9 +103,7 @@ class Settings:
             public_url=_http_url(env, "MOV_PUBLIC_URL", "http://127.0.0.1:8000"),
             worker_in_server=_bool(env, "MOV_WORKER_IN_SERVER", default=True),
             reminder_lead=_duration(env, "MOV_REMINDER_LEAD", timedelta(hours=24)),
-            default_event_duration=_duration(
-                env, "MOV_EVENT_DEFAULT_DURATION", timedelta(hours=2)
-            ),
+            default_event_duration=_duration(env, "MOV_EVENT_DEFAULT_DURATION", timedelta(hours=2)),
             clock_interval=_duration(env, "MOV_CLOCK_INTERVAL", timedelta(seconds=30)),
             mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
         )
