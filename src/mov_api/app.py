@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -135,6 +136,14 @@ def _document_errors(app: Litestar) -> None:
             operation.responses = kept
 
 
+async def _freeze_startup_heap() -> None:
+    """Everything built at start-up lives as long as the process: move it out of the garbage
+    collector's sight, so full collections under load scan only what requests create (they
+    took 100+ ms with the libraries' objects in view, a visible latency spike)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(runtime: Runtime) -> ASGIApp:
     """The served application: Socket.IO at `/socket.io`, everything else Litestar inside the
     gateway. One process serves both, sharing the same services."""
@@ -146,7 +155,7 @@ def create_app(runtime: Runtime) -> ASGIApp:
     )
     litestar = create_litestar(
         runtime,
-        on_startup=[background.start] if background else [],
+        on_startup=[*([background.start] if background else []), _freeze_startup_heap],
         on_shutdown=[background.stop] if background else [],
     )
     if background is not None:

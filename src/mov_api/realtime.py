@@ -167,7 +167,10 @@ class RealtimeHandlers:
             principal = self.services.verify_token(token)
         except DomainError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error)) from None
-        await self.sio.save_session(sid, {"principal": principal, "rooms": set()})
+        # The sender's display name rides in the session: one lookup per connection, not one
+        # per message (a renamed user shows the new name from their next connection).
+        names = await self.services.display_names([principal.user_id])
+        await self.sio.save_session(sid, {"principal": principal, "rooms": set(), "names": names})
         await self.sio.enter_room(sid, user_room(principal.user_id))
 
     async def disconnect(self, sid: str, *_: Any) -> None:  # noqa: ANN401
@@ -216,8 +219,8 @@ class RealtimeHandlers:
         posted = await self.services.post_message(
             principal, event_id, body, client_msg_id, online=await self.presence.online(event_id)
         )
-        names = await self.services.display_names([posted.message.sender_id])
-        payload = message_json(posted.message, names)
+        session = await self.sio.get_session(sid)
+        payload = message_json(posted.message, session["names"])
         if posted.created:
             await self.sio.emit("message", payload, room=room_of(event_id))
         return {"ok": True, "message": payload}
