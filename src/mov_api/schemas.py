@@ -11,6 +11,7 @@ import msgspec
 from mov_core.domain.enrollments import Enrollment, Occupancy
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.events import Event, EventDetails
+from mov_core.domain.notices import AnnouncementDraft
 from mov_core.domain.users import Registration, Role, User, check_email
 from mov_core.domain.validation import Issues
 from mov_core.services.events import EventView
@@ -248,7 +249,16 @@ def _event_rules(raw: dict[str, Any], now: datetime) -> list[FieldIssue]:
     )
 
 
+def _announcement_rules(raw: dict[str, Any], _now: datetime) -> list[FieldIssue]:
+    return _collect(
+        lambda: AnnouncementDraft.validate(
+            _text(raw, "subject", "Stand-in"), _text(raw, "body", "Stand-in")
+        )
+    )
+
+
 VALUE_RULES: dict[type[Body], Any] = {
+    AnnouncementIn: _announcement_rules,
     RegisterIn: _registration_rules,
     LoginIn: _login_rules,
     EventIn: _event_rules,

@@ -26,6 +26,7 @@ from mov_adapters.memory.cache import MemoryCache
 from mov_adapters.memory.mail import MemoryMailer
 from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_api.app import create_app
+from mov_core.domain.notifications import NotificationType
 from mov_core.ports.infra import MailMessage
 
 NOTIFICATIONS = "/api/v1/notifications"
@@ -488,17 +489,24 @@ def test_the_unsubscribe_link_of_a_mail_turns_that_types_mail_off_without_signin
     assert link in mail.html
     assert mail.headers["List-Unsubscribe"] == f"<{match.group(0)}>"
 
-    page = api.client.get(link)
+    page = api.client.get(link)  # what a link scanner does too: it only asks
     assert page.status_code == 200, page.text
     assert page.headers["content-type"].startswith("text/html")
     assert "enrollment confirmed" in page.text
+    assert "<form method='post'" in page.text
+    assert api.preferences(member)["ENROLLMENT_CONFIRMED"]["EMAIL"] is True
+
+    confirmed = api.client.post(link, headers={"Accept": "text/html,*/*;q=0.8"})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.headers["content-type"].startswith("text/html")
+    assert "no longer get e-mails about <b>enrollment confirmed</b>" in confirmed.text
     preferences = api.preferences(member)
     assert preferences["ENROLLMENT_CONFIRMED"] == {"IN_APP": True, "EMAIL": False}
     assert all(
         preferences[t]["EMAIL"] for t in TYPES if t not in {"ENROLLMENT_CONFIRMED", "CHAT_MESSAGE"}
     )
 
-    # Old links keep working, and mail clients may POST (RFC 8058).
+    # Old links keep working, and mail clients POST without a browser (RFC 8058).
     assert api.client.get(link).status_code == 200
     posted = api.client.post(link)
     assert posted.status_code == 200, posted.text
@@ -701,3 +709,22 @@ def test_notification_routes_need_a_valid_token(api, method, path):
         method, path, json=json, headers={"Authorization": "Bearer not.a.token"}
     )
     assert assert_error(forged, 401, "AUTHENTICATION_ERROR")["message"] == "Invalid token"
+
+
+def test_an_unsubscribe_link_for_a_user_who_no_longer_exists_is_not_found(api):
+    token = api.runtime.unsubscribe.url(424242, NotificationType.EVENT_REMINDER).split("token=")[1]
+    page = api.client.get(NOTIFICATIONS + "/unsubscribe", params={"token": token})
+    assert page.status_code == 200, page.text  # the page only asks
+    done = api.client.post(NOTIFICATIONS + "/unsubscribe", params={"token": token})
+    assert_error(done, 404, "NOT_FOUND")
+
+
+def test_an_announcement_reports_shape_and_value_failures_together(api):
+    owner, event_id, _, _ = _enrolled(api)
+    response = api.client.post(
+        f"/api/v1/events/{event_id}/announcements",
+        json={"subject": "", "urgent": True},
+        headers=owner,
+    )
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert {e["field"] for e in body["errors"]} == {"subject", "body", "urgent"}

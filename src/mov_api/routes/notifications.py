@@ -10,10 +10,11 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Response, get, post, put
+from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from mov_adapters.bootstrap import Runtime
 from mov_api.schemas import iso, ok
 from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
 from mov_core.domain.errors import FieldIssue, ValidationFailed
@@ -172,29 +173,52 @@ class NotificationController(Controller):
 
     @get("/unsubscribe", dependencies=RUNTIME, media_type=MediaType.HTML)
     async def unsubscribe_page(self, token: FromQuery[str], runtime: RuntimeDep) -> Response[str]:
-        """The link in every e-mail: no more e-mails of that type, without signing in."""
-        kind = await _unsubscribe(runtime, token)
-        label = html.escape(kind.value.replace("_", " ").lower())
-        page = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Unsubscribed</title></head>"
-            f"<body><p>You will no longer get e-mails about <b>{label}</b>. "
-            "You can turn them back on in your notification preferences.</p></body></html>"
+        """The link in every e-mail opens a page asking to confirm: a link checker or a mail
+        scanner that merely fetches it changes nothing (the button POSTs)."""
+        _, kind = _verified(runtime, token)
+        label = _label(kind)
+        action = html.escape(f"?token={token}", quote=True)
+        page = _PAGE.format(
+            title="Unsubscribe",
+            body=f"<p>Stop e-mails about <b>{label}</b>? You will still see them in the app.</p>"
+            f"<form method='post' action='{action}'><button type='submit'>Unsubscribe</button>"
+            "</form>",
         )
         return Response(page, media_type=MediaType.HTML)
 
     @post("/unsubscribe", status_code=200, dependencies=RUNTIME)
-    async def unsubscribe(self, token: FromQuery[str], runtime: RuntimeDep) -> dict[str, Any]:
-        """One-click unsubscribe (RFC 8058) from mail clients."""
-        kind = await _unsubscribe(runtime, token)
-        return ok("Unsubscribed", {"type": kind.value, "channel": Channel.EMAIL.value})
+    async def unsubscribe(
+        self, request: Request[Any, Any, Any], token: FromQuery[str], runtime: RuntimeDep
+    ) -> Response[Any]:
+        """The confirmation button, and one-click unsubscribe (RFC 8058) from mail clients:
+        no more e-mails of that type. A page for browsers, the JSON envelope otherwise."""
+        user_id, kind = _verified(runtime, token)
+        await runtime.services.unsubscribe(user_id, kind)
+        if request.accept.best_match([MediaType.JSON, MediaType.HTML]) == MediaType.HTML:
+            body = (
+                f"<p>You will no longer get e-mails about <b>{_label(kind)}</b>. You can turn "
+                "them back on in your notification preferences.</p>"
+            )
+            return Response(
+                _PAGE.format(title="Unsubscribed", body=body), media_type=MediaType.HTML
+            )
+        data = {"type": kind.value, "channel": Channel.EMAIL.value}
+        return Response(ok("Unsubscribed", data), media_type=MediaType.JSON)
 
 
-async def _unsubscribe(runtime: Any, token: str) -> NotificationType:  # noqa: ANN401
+_PAGE = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+    "<body>{body}</body></html>"
+)
+
+
+def _label(kind: NotificationType) -> str:
+    return html.escape(kind.value.replace("_", " ").lower())
+
+
+def _verified(runtime: Runtime, token: str) -> tuple[int, NotificationType]:
     try:
-        user_id, kind = runtime.unsubscribe.verify(token)
+        return runtime.unsubscribe.verify(token)
     except ValueError:
-        raise ValidationFailed(
-            [FieldIssue("token", "This unsubscribe link is not valid")]
-        ) from None
-    await runtime.services.unsubscribe(user_id, kind)
-    return kind
+        issue = FieldIssue("token", "This unsubscribe link is not valid")
+        raise ValidationFailed([issue]) from None

@@ -206,7 +206,7 @@ class Services:
         return await inbox.save_preferences(actor, choices, store=self.notification_store)
 
     async def unsubscribe(self, user_id: int, kind: NotificationType) -> None:
-        await inbox.unsubscribe(user_id, kind, store=self.notification_store)
+        await inbox.unsubscribe(user_id, kind, uow=self.uow(), store=self.notification_store)
 
     async def announce(
         self, actor: Principal, event_id: int, subject: str, body: str

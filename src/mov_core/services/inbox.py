@@ -69,8 +69,16 @@ async def save_preferences(
     return updated
 
 
-async def unsubscribe(user_id: int, kind: NotificationType, *, store: NotificationStore) -> None:
-    """A one-click link from an e-mail: no more e-mails of this type (in-app stays)."""
+async def unsubscribe(
+    user_id: int, kind: NotificationType, *, uow: UnitOfWork, store: NotificationStore
+) -> None:
+    """A one-click link from an e-mail: no more e-mails of this type (in-app stays).
+
+    Raises:
+        NotFound: the link names a user who does not exist (any more).
+    """
+    async with uow:
+        await uow.users.get(user_id)
     current = await store.preferences(user_id)
     await store.save_preferences(current.with_choices({(kind, Channel.EMAIL): False}))
 
