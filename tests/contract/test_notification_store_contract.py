@@ -358,7 +358,7 @@ async def test_a_notification_not_in_app_still_carries_its_deliveries(
     assert claimed.notification_id == mail_only.id
 
 
-# --- get and latest ------------------------------------------------------------------------------
+# --- get, notified_since, preferences_many -------------------------------------------------
 
 
 async def test_get_reads_any_notification_as_stored(notification_store: NotificationStore):
@@ -375,37 +375,46 @@ async def test_get_of_a_missing_notification_is_not_found(notification_store: No
         await notification_store.get("missing")
 
 
-async def test_latest_is_the_users_newest_of_the_type_about_the_event(
+async def test_notified_since_names_who_was_told_of_the_type_about_the_event_lately(
     notification_store: NotificationStore,
 ):
     chat = NotificationType.CHAT_MESSAGE
+    carol = 3
     await add(notification_store, notification(created=0, kind=chat, event_id=7))
-    newest = await add(notification_store, notification(created=9, kind=chat, event_id=7))
-    await add(notification_store, notification(created=5, kind=chat, event_id=7))
-    await add(notification_store, notification(created=20, kind=chat, event_id=8))
-    await add(notification_store, notification(created=20, event_id=7))
-    await add(notification_store, notification(BOB, created=20, kind=chat, event_id=7))
+    await add(notification_store, notification(created=9, kind=chat, event_id=7, in_app=False))
+    await add(notification_store, notification(BOB, created=4, kind=chat, event_id=7))
+    await add(notification_store, notification(carol, created=20, kind=chat, event_id=8))
+    await add(notification_store, notification(carol, created=20, event_id=7))
 
-    assert await notification_store.latest(ALICE, event_id=7, type=chat) == newest
-    assert await notification_store.latest(ALICE, event_id=9, type=chat) is None
-    assert await notification_store.latest(99, event_id=7, type=chat) is None
-
-
-async def test_latest_counts_notifications_not_in_app_and_breaks_ties_by_id(
-    notification_store: NotificationStore,
-):
-    kind = NotificationType.CHAT_MESSAGE
-    for notification_id in ("b", "c", "a"):
-        await add(
-            notification_store,
-            notification(notification_id=notification_id, in_app=False, kind=kind, event_id=7),
+    async def since(seconds: float, event_id: int = 7) -> set[int]:
+        return await notification_store.notified_since(
+            [ALICE, BOB, carol, 99], event_id=event_id, type=chat, since=at(seconds)
         )
 
-    found = await notification_store.latest(ALICE, event_id=7, type=kind)
+    assert await since(0) == {ALICE, BOB}
+    assert await since(5) == {ALICE}  # not-in-app ones count: they were e-mailed
+    assert await since(9) == {ALICE}  # at `since` itself counts
+    assert await since(10) == set()
+    assert await since(0, event_id=8) == {carol}
+    assert await notification_store.notified_since([], event_id=7, type=chat, since=at(0)) == set()
+    assert await notification_store.notified_since(
+        [BOB, BOB], event_id=7, type=chat, since=at(0)
+    ) == {BOB}
 
-    assert found is not None
-    assert found.id == "c"
-    assert not found.in_app
+
+async def test_preferences_many_gives_everyone_theirs_or_the_defaults(
+    notification_store: NotificationStore,
+):
+    mine = Preferences.defaults(ALICE).with_choices({
+        (NotificationType.CHAT_MESSAGE, Channel.EMAIL): True,
+        (NotificationType.EVENT_REMINDER, Channel.IN_APP): False,
+    })  # fmt: skip
+    await notification_store.save_preferences(mine)
+
+    found = await notification_store.preferences_many([ALICE, BOB, ALICE])
+
+    assert found == {ALICE: mine, BOB: Preferences.defaults(BOB)}
+    assert await notification_store.preferences_many([]) == {}
 
 
 # --- preferences ---------------------------------------------------------------------------------

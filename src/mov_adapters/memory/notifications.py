@@ -94,17 +94,23 @@ class MemoryNotificationStore:
             raise NotFound("Notification", notification_id)
         return found
 
-    async def latest(
+    async def notified_since(
         self,
-        user_id: int,
+        user_ids: Sequence[int],
         *,
         event_id: int,
         type: NotificationType,  # noqa: A002 - the port's keyword
-    ) -> Notification | None:
-        """The newest by (created_at, id) of the user's notifications of `type` about the event,
-        in-app or not."""
-        about = [n for n in self._of_user(user_id) if n.event_id == event_id and n.type is type]
-        return max(about, key=_recency, default=None)
+        since: datetime,
+    ) -> set[int]:
+        """Those of `user_ids` told of `type` about the event at or after `since`."""
+        return {
+            user_id
+            for user_id in set(user_ids)
+            if any(
+                n.event_id == event_id and n.type is type and n.created_at >= since
+                for n in self._of_user(user_id)
+            )
+        }
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.
@@ -132,6 +138,9 @@ class MemoryNotificationStore:
         """The user's saved choices, or the defaults when never saved."""
         saved = self._preferences.get(user_id)
         return Preferences.defaults(user_id) if saved is None else saved
+
+    async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
+        return {user_id: await self.preferences(user_id) for user_id in user_ids}
 
     async def save_preferences(self, preferences: Preferences) -> None:
         self._preferences[preferences.user_id] = preferences

@@ -187,19 +187,26 @@ class MongoNotificationStore:
             raise NotFound("Notification", notification_id)
         return _notification(document)
 
-    async def latest(
+    async def notified_since(
         self,
-        user_id: int,
+        user_ids: Sequence[int],
         *,
         event_id: int,
         type: NotificationType,  # noqa: A002 - the port's keyword
-    ) -> Notification | None:
-        """The newest by (created_at, id) of the user's notifications of `type` about the event,
-        in-app or not."""
-        query = {"userId": user_id, "eventId": event_id, "type": type.value}
-        with mongo_errors("read the latest notification"):
-            document = await self._notifications.find_one(query, sort=_NEWEST_FIRST)
-        return None if document is None else _notification(document)
+        since: datetime,
+    ) -> set[int]:
+        """Those of `user_ids` told of `type` about the event at or after `since`."""
+        if not user_ids:
+            return set()
+        query = {
+            "userId": {"$in": sorted(set(user_ids))},
+            "eventId": event_id,
+            "type": type.value,
+            "createdAt": {"$gte": to_utc_millis(since)},
+        }
+        with mongo_errors("read recent notifications"):
+            found = await self._notifications.find(query, projection={"userId": True}).to_list()
+        return {document["userId"] for document in found}
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.
@@ -230,19 +237,30 @@ class MongoNotificationStore:
 
     async def preferences(self, user_id: int) -> Preferences:
         """The user's saved choices, or the defaults when never saved."""
+        return (await self.preferences_many([user_id]))[user_id]
+
+    async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
+        """Each user's saved choices (defaults where never saved), in one query."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
         with mongo_errors("read notification preferences"):
-            document = await self._preferences.find_one({"_id": user_id})
-        if document is None:
-            return Preferences.defaults(user_id)
+            documents = await self._preferences.find({"_id": {"$in": wanted}}).to_list()
+        saved = {d["_id"]: d for d in documents}
         known_types = {t.value for t in NotificationType}
-        return Preferences(
-            user_id,
-            {
-                (NotificationType(c["type"]), Channel(c["channel"])): bool(c["enabled"])
-                for c in document["choices"]
-                if c["type"] in known_types  # a type since retired is no longer a choice
-            },
-        )
+        return {
+            user_id: Preferences(
+                user_id,
+                {
+                    (NotificationType(c["type"]), Channel(c["channel"])): bool(c["enabled"])
+                    for c in saved[user_id]["choices"]
+                    if c["type"] in known_types  # a type since retired is no longer a choice
+                }
+                if user_id in saved
+                else {},
+            )
+            for user_id in wanted
+        }
 
     async def save_preferences(self, preferences: Preferences) -> None:
         """Replace the user's choices, every one of them."""

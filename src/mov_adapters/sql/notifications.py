@@ -136,24 +136,30 @@ class SqlNotificationStore:
             raise NotFound("Notification", notification_id)
         return _notification(row)
 
-    async def latest(
+    async def notified_since(
         self,
-        user_id: int,
+        user_ids: Sequence[int],
         *,
         event_id: int,
         type: NotificationType,  # noqa: A002 - the port's keyword
-    ) -> Notification | None:
-        """The newest by (created_at, id) of the user's notifications of `type` about the event,
-        in-app or not."""
+        since: datetime,
+    ) -> set[int]:
+        """Those of `user_ids` told of `type` about the event at or after `since` (one query,
+        on the (user, event, type, created_at) index)."""
+        if not user_ids:
+            return set()
         query = (
-            select(notifications)
-            .where(_n.user_id == user_id, _n.event_id == event_id, _n.type == type.value)
-            .order_by(_n.created_at.desc(), _n.id.desc())
-            .limit(1)
+            select(_n.user_id)
+            .where(
+                _n.user_id.in_(sorted(set(user_ids))),
+                _n.event_id == event_id,
+                _n.type == type.value,
+                _n.created_at >= since,
+            )
+            .distinct()
         )
         async with self._database.transaction() as db:
-            row = (await db.execute(query)).mappings().first()
-        return None if row is None else _notification(row)
+            return set((await db.execute(query)).scalars())
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.
@@ -187,18 +193,24 @@ class SqlNotificationStore:
 
     async def preferences(self, user_id: int) -> Preferences:
         """The user's saved choices, or the defaults when never saved."""
-        query = select(_p.type, _p.channel, _p.enabled).where(_p.user_id == user_id)
+        return (await self.preferences_many([user_id]))[user_id]
+
+    async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
+        """Each user's saved choices (defaults where never saved), in one query."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        query = select(_p.user_id, _p.type, _p.channel, _p.enabled).where(_p.user_id.in_(wanted))
         async with self._database.transaction() as db:
             rows = (await db.execute(query)).all()
         known_types = {t.value for t in NotificationType}
-        return Preferences(
-            user_id,
-            {
-                (NotificationType(row.type), Channel(row.channel)): bool(row.enabled)
-                for row in rows
-                if row.type in known_types  # a type since retired is no longer a choice
-            },
-        )
+        choices: dict[int, dict[tuple[NotificationType, Channel], bool]] = {u: {} for u in wanted}
+        for row in rows:
+            if row.type in known_types:  # a type since retired is no longer a choice
+                choices[row.user_id][(NotificationType(row.type), Channel(row.channel))] = bool(
+                    row.enabled
+                )
+        return {user_id: Preferences(user_id, chosen) for user_id, chosen in choices.items()}
 
     async def save_preferences(self, preferences: Preferences) -> None:
         """Replace the user's choices, every one of them.

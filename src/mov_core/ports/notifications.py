@@ -47,15 +47,16 @@ class NotificationStore(Protocol):
         """Any notification by id (in-app or not). Raises `NotFound`."""
         ...
 
-    async def latest(
+    async def notified_since(
         self,
-        user_id: int,
+        user_ids: Sequence[int],
         *,
         event_id: int,
         type: NotificationType,  # noqa: A002 - as in Notification
-    ) -> Notification | None:
-        """The user's newest notification of `type` about `event_id` (in-app or not), if any:
-        what chat coalescing looks at."""
+        since: datetime,
+    ) -> set[int]:
+        """Those of `user_ids` with a notification of `type` about `event_id` (in-app or not)
+        created at or after `since`: what chat coalescing looks at, for a whole room at once."""
         ...
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
@@ -69,6 +70,10 @@ class NotificationStore(Protocol):
 
     async def preferences(self, user_id: int) -> Preferences:
         """The user's choices (defaults when never saved)."""
+        ...
+
+    async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
+        """The choices of each of `user_ids` (defaults for those who never saved any)."""
         ...
 
     async def save_preferences(self, preferences: Preferences) -> None: ...

@@ -73,16 +73,22 @@ async def notify(
 ) -> list[Notification]:
     """Store the notifications `record` causes, each by its recipient's preferences; returns
     those created now (none when the record was handled before)."""
-    notices = notices_for(
-        record.change, record_id=record.id, facts=await facts_for(record.change, uow)
-    )
+    change = record.change
+    notices = notices_for(change, record_id=record.id, facts=await facts_for(change, uow))
+    if isinstance(change, ChatMessagePosted) and notices:
+        recent = await store.notified_since(
+            [n.user_id for n in notices],
+            event_id=change.event_id,
+            type=NotificationType.CHAT_MESSAGE,
+            # one told exactly 15 minutes ago may be told again (stores keep milliseconds)
+            since=change.posted_at - CHAT_COALESCE + timedelta(milliseconds=1),
+        )
+        notices = [n for n in notices if n.user_id not in recent]  # told of this room lately
+    preferences = await store.preferences_many([n.user_id for n in notices])
     created: list[Notification] = []
     for notice in notices:
-        if await _coalesced(notice, record.change, store):
-            continue
-        preferences = await store.preferences(notice.user_id)
         notification, fresh = await _store(
-            notice, preferences, store, now=clock.now(), record_id=record.id
+            notice, preferences[notice.user_id], store, now=clock.now(), record_id=record.id
         )
         if not fresh:
             continue
@@ -90,16 +96,6 @@ async def notify(
         if on_notified is not None and notification.in_app:
             await on_notified(notification)
     return created
-
-
-async def _coalesced(notice: Notice, change: Change, store: NotificationStore) -> bool:
-    """A chat notice within 15 minutes of the user's last one about the room is dropped."""
-    if not isinstance(change, ChatMessagePosted) or notice.event_id is None:
-        return False
-    last = await store.latest(
-        notice.user_id, event_id=notice.event_id, type=NotificationType.CHAT_MESSAGE
-    )
-    return last is not None and change.posted_at - last.created_at < CHAT_COALESCE
 
 
 async def _store(
