@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TypeAlias
 
 from mov_core.domain.chat import ChatDraft, ChatMessage
+from mov_core.ports.chat import ChangesOf
 
 _ResendKey: TypeAlias = tuple[int, int, str]
 """(event, sender, client message id): what makes a message a resend of an earlier one."""
@@ -24,7 +25,14 @@ class MemoryChatStore:
         self._rooms: dict[int, list[ChatMessage]] = {}
         self._by_resend_key: dict[_ResendKey, ChatMessage] = {}
 
-    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
+    records_changes = False  # the caller records them, after the message is stored
+
+    async def append(
+        self,
+        draft: ChatDraft,
+        *,
+        changes: ChangesOf | None = None,  # noqa: ARG002 - records_changes is False
+    ) -> tuple[ChatMessage, bool]:
         """Store the draft as the room's next message; a resend returns the original and False.
 
         Messages without a `client_msg_id` are never treated as resends.

@@ -31,6 +31,7 @@ from pymongo import ASCENDING, DESCENDING, errors
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mov_core.domain.chat import ChatDraft, ChatMessage
+from mov_core.ports.chat import ChangesOf
 from mov_core.ports.errors import Conflict, Unavailable
 
 MESSAGES: Final = "chat_messages"
@@ -94,7 +95,14 @@ class MongoChatStore:
                 partialFilterExpression={"clientMsgId": {"$type": "string"}},
             )
 
-    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
+    records_changes = False  # the caller records them, after the message is stored
+
+    async def append(
+        self,
+        draft: ChatDraft,
+        *,
+        changes: ChangesOf | None = None,  # noqa: ARG002 - records_changes is False
+    ) -> tuple[ChatMessage, bool]:
         """Store the draft as the room's next message; a resend returns the original and False.
 
         Resends are matched on (event, sender, `client_msg_id`); without one, never.

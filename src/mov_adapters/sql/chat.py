@@ -15,9 +15,11 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import RowMapping
 
 from mov_adapters.sql.connection import Db
+from mov_adapters.sql.repositories import SqlOutbox
 from mov_adapters.sql.tables import UtcDateTime, chat_messages, chat_rooms
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.chat import ChatDraft, ChatMessage
+from mov_core.ports.chat import ChangesOf
 
 _NEXT_SEQ = text(
     "INSERT INTO chat_rooms (event_id, last_seq) VALUES (:event_id, 1) "
@@ -49,17 +51,22 @@ def _message(row: RowMapping) -> ChatMessage:
 
 
 class SqlChatStore:
+    records_changes = True  # the outbox is in the same database: one transaction for both
+
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
 
-    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
-        if draft.client_msg_id is not None:
-            original = await self._original(draft)
-            if original is not None:
-                return original, False
+    async def append(
+        self, draft: ChatDraft, *, changes: ChangesOf | None = None
+    ) -> tuple[ChatMessage, bool]:
+        """One transaction: the room's counter, the message, and its changes in the outbox.
+        A resend is told by the unique index (rare: no look before the leap), which rolls
+        the counter back with the rest."""
         try:
             async with self._database.transaction() as db:
                 message = await self._insert(db, draft)
+                if changes is not None:
+                    await SqlOutbox(db).add(changes(message), now=draft.created_at)
         except _Resent:
             original = await self._original(draft)
             assert original is not None  # noqa: S101 - the index refused it for this reason

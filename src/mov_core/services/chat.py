@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from attrs import frozen
 
-from mov_core.domain.changes import ChatMessagePosted
+from mov_core.domain.changes import Change, ChatMessagePosted
 from mov_core.domain.chat import (
     ChatDraft,
     ChatMessage,
@@ -54,9 +54,10 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     """A member posts while the event is Published or Running. A resent `clientMsgId` from the
     same sender returns the original message.
 
-    The message is stored first, then `ChatMessagePosted` is recorded to the outbox: if the
-    process dies in between, the message exists but offline members are not told of it (chat
-    notifications are coalesced hints, not a delivery guarantee). `online` are the users
+    A store in the outbox's database records `ChatMessagePosted` in the message's own
+    transaction. Another (MongoDB) stores the message first, then the change is recorded: if
+    the process dies in between, the message exists but offline members are not told of it
+    (chat notifications are coalesced hints, not a delivery guarantee). `online` are the users
     connected to the room as it is posted: they see it live, so they are not notified.
 
     Raises:
@@ -67,16 +68,22 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     async with uow:
         event, seated = await _room(uow, actor, event_id)
         ensure_can_post(event, actor.user_id, is_enrolled=seated)
-    message, created = await chat.append(
-        ChatDraft(event_id, actor.user_id, text, client_msg_id, now)
-    )
-    if created:
-        async with uow:
-            change = ChatMessagePosted(
-                event_id, message.id, message.seq, actor.user_id, now, tuple(sorted(set(online)))
-            )
-            await uow.outbox.add([change], now=now)
-            await uow.commit()
+    online_ids = tuple(sorted(set(online)))
+
+    def changes(message: ChatMessage) -> list[Change]:
+        return [
+            ChatMessagePosted(event_id, message.id, message.seq, actor.user_id, now, online_ids)
+        ]
+
+    draft = ChatDraft(event_id, actor.user_id, text, client_msg_id, now)
+    if chat.records_changes:
+        message, created = await chat.append(draft, changes=changes)
+    else:
+        message, created = await chat.append(draft)
+        if created:
+            async with uow:
+                await uow.outbox.add(changes(message), now=now)
+                await uow.commit()
     return Posted(message, created)
 
 

@@ -67,10 +67,13 @@ async def test_waiters_strangers_and_invisible_rooms_are_refused(
 
 
 async def test_a_resent_client_message_id_is_stored_once(backend, participants, room):
+    await drain_outbox(backend)
     first = await _post(backend, participants[0], room, "once", "c-1")
     again = await _post(backend, participants[0], room, "once", "c-1")
     assert (first.created, again.created, again.message.id) == (True, False, first.message.id)
     assert len(await _history(backend, participants[0], room)) == 1
+    posted = [c for c in await drain_outbox(backend) if isinstance(c, ChatMessagePosted)]
+    assert [c.message_id for c in posted] == [first.message.id]  # recorded once, with it
 
 
 async def test_fifty_concurrent_senders_get_gap_free_seq(backend, organizer, participants, room):
