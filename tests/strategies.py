@@ -53,6 +53,18 @@ CHANGE_STRATEGIES: dict[type, st.SearchStrategy] = {
         seq=ids,
         sender_id=ids,
         posted_at=utc_datetimes,
+        online_user_ids=st.lists(ids).map(tuple),
+    ),
+    changes.AnnouncementPosted: st.builds(
+        changes.AnnouncementPosted,
+        event_id=ids,
+        announcement_id=st.text(min_size=1, max_size=40),
+        by_user_id=ids,
+        subject=st.text(min_size=1, max_size=200),
+        body=st.text(min_size=1, max_size=500),
+    ),
+    changes.EventReminderDue: st.builds(
+        changes.EventReminderDue, event_id=ids, starts_at=utc_datetimes
     ),
 }
 
