@@ -43,6 +43,11 @@ of the garbage collector before each measurement, so that its pauses do not coun
 
 `--profile FILE` runs py-spy on ours x1 during its saturation measurement (a .svg flame graph,
 .json speedscope, anything else py-spy's collapsed stacks), 100 samples/s: about 2% slower.
+By default `mov serve` runs its notification worker, as the embedded default does: every chat
+message is an outbox record it handles (the room's members who were away are told, at most
+once in 15 minutes). With 1,128 members that costs CPU at every message; `--no-worker` measures
+chat alone (as with `mov worker` processes elsewhere).
+
 The last line is `ratio=<deliveries/s ours x1 / bare, at saturation>`.
 """
 # ruff: noqa: E402 - the imports must come after the sys.path repair below
@@ -164,6 +169,10 @@ def mint_tokens(secret: str, participants: int) -> list[str]:
 # --- the servers ----------------------------------------------------------------------------
 
 
+WORKER_IN_SERVER = True
+"""`--no-worker` turns the server's notification worker off (chat alone)."""
+
+
 def start_ours(
     url: str, secret: str, workdir: Path, name: str, redis_url: str | None = None
 ) -> ServerProcess:
@@ -174,6 +183,7 @@ def start_ours(
         "MOV_JWT_SECRET": secret,
         "MOV_RATE_LIMIT_ENABLED": "false",
         "MOV_LOG_LEVEL": "warning",
+        "MOV_WORKER_IN_SERVER": "true" if WORKER_IN_SERVER else "false",
         "MOV_REDIS_URL": redis_url,
     }
     return ServerProcess(env, start_timeout=START_TIMEOUT, args=("--workers", "1")).start()
@@ -668,7 +678,14 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="saturation runs, bare and ours x1")
     parser.add_argument("--profile", help="py-spy output for ours x1 at saturation")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="MOV_WORKER_IN_SERVER=false: chat without the notification worker in the server",
+    )
     args = parser.parse_args()
+    global WORKER_IN_SERVER  # noqa: PLW0603 - a command-line switch, set once before any run
+    WORKER_IN_SERVER = not args.no_worker
 
     with bench_postgres() as url:
         run(url, args)
