@@ -91,7 +91,8 @@ class SqlNotificationStore:
                 return _notification(first.mappings().one()), False
             if planned:
                 rows = [_delivery_values(d) for d in planned]
-                await db.execute(insert(notification_deliveries), rows)  # type: ignore[arg-type]
+                # one multi-row INSERT: one round trip, where executemany sends one per row
+                await db.execute(insert(notification_deliveries).values(rows))
         return stored, True
 
     async def list(

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from attrs import field, frozen
@@ -25,6 +25,9 @@ from mov_core.services.notify import DeliveryReport, OnNotified, deliver, notify
 
 logger = logging.getLogger("mov.worker")
 
+RETRY = -1
+DROPPED = -2
+
 FaultHook = Callable[[str, OutboxRecord], None]
 """Called at named points of handling a record (tests raise from it to simulate a crash)."""
 
@@ -37,6 +40,8 @@ class WorkerSettings:
     """How long a claimed record is this worker's before another may take it."""
     max_record_attempts: int = 10
     """A record that failed this often is logged and dropped, so it cannot block the rest."""
+    concurrency: int = 8
+    """Records of different events handled at once (a database round trip each waits on)."""
     mail_batch: int = 50
     poll_interval: float = 0.5
     """Seconds to wait for new work when there is none (a wake-up cuts it short)."""
@@ -95,33 +100,56 @@ class Worker:
                 limit=self.settings.batch, now=self._clock.now(), lease=self.settings.outbox_lease
             )
             await uow.commit()
-        done: list[int] = []
-        notified = failed = dropped = 0
-        for record in records:
-            try:
-                created = await notify(
-                    record, uow=self._uow(), store=self._store, clock=self._clock,
-                    on_notified=self._on_notified,
-                )  # fmt: skip
-            except Exception:
-                if record.attempts < self.settings.max_record_attempts:
-                    logger.exception("outbox record %s failed; it will be retried", record.id)
-                    failed += 1
-                    continue
-                logger.exception(
-                    "outbox record %s failed %s times; dropped", record.id, record.attempts
-                )
-                dropped += 1
-            else:
-                notified += len(created)
-            if self._fault is not None:
-                self._fault("handled", record)
-            done.append(record.id)
+        # record id -> how many were notified; RETRY (not acknowledged) or DROPPED
+        outcomes: dict[int, int] = {}
+        gate = asyncio.Semaphore(self.settings.concurrency)
+
+        async def handle_in_order(group: list[OutboxRecord]) -> None:
+            # one event's records one after another (chat coalescing looks at what came
+            # before); different events side by side
+            async with gate:
+                for record in group:
+                    outcomes[record.id] = await self._handle(record)
+
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for group in _by_event(records):
+                    tasks.create_task(handle_in_order(group))
+        except BaseExceptionGroup as failure:  # a fault hook's "crash": nothing acknowledged
+            raise failure.exceptions[0] from None
+        done = [r.id for r in records if outcomes[r.id] != RETRY]
         if done:
             async with self._uow() as uow:
                 await uow.outbox.ack(done)
                 await uow.commit()
-        return DrainReport(len(done) - dropped, notified, failed, dropped)
+        results = list(outcomes.values())
+        return DrainReport(
+            handled=sum(1 for n in results if n >= 0),
+            notified=sum(n for n in results if n > 0),
+            failed=results.count(RETRY),
+            dropped=results.count(DROPPED),
+        )
+
+    async def _handle(self, record: OutboxRecord) -> int:
+        """How many were notified; RETRY (leave it to a later claim) or DROPPED."""
+        try:
+            created = await notify(
+                record, uow=self._uow(), store=self._store, clock=self._clock,
+                on_notified=self._on_notified,
+            )  # fmt: skip
+        except Exception:
+            if record.attempts < self.settings.max_record_attempts:
+                logger.exception("outbox record %s failed; it will be retried", record.id)
+                return RETRY
+            logger.exception(
+                "outbox record %s failed %s times; dropped", record.id, record.attempts
+            )
+            outcome = DROPPED
+        else:
+            outcome = len(created)
+        if self._fault is not None:
+            self._fault("handled", record)
+        return outcome
 
     async def deliver_once(self) -> DeliveryReport:
         return await deliver(
@@ -167,3 +195,12 @@ class Worker:
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval)
+
+
+def _by_event(records: Sequence[OutboxRecord]) -> list[list[OutboxRecord]]:
+    """The records grouped by the event they are about, each group in outbox order."""
+    groups: dict[object, list[OutboxRecord]] = {}
+    for record in records:
+        key = getattr(record.change, "event_id", None) or ("record", record.id)
+        groups.setdefault(key, []).append(record)
+    return list(groups.values())

@@ -480,3 +480,40 @@ async def test_events_the_clock_moved_are_listed_with_their_new_status(
     await worker.tick_once()
     page = await services.list_events(None, EventFilter(statuses=frozenset({EventStatus.RUNNING})))
     assert [v.event.id for v in page.items] == [event_id]
+
+
+class PoisonedStore:
+    """The backend's store, except that anything for `user_id` fails (a poison record)."""
+
+    def __init__(self, store, user_id: int) -> None:
+        self._store, self._user_id = store, user_id
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    async def preferences_many(self, user_ids):
+        if self._user_id in user_ids:
+            raise RuntimeError("cannot handle this one")
+        return await self._store.preferences_many(user_ids)
+
+
+async def test_a_record_that_keeps_failing_is_retried_then_dropped_without_blocking_others(
+    backend: Backend, services: Services, organizer: Principal, participants: list[Principal],
+    mailer: MemoryMailer, clock,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer)
+    await settle(make_worker(backend, mailer))
+    await services.enroll(participants[0], event_id)
+    await services.enroll(participants[1], event_id)
+    worker = make_worker(backend, mailer)
+    worker._store = PoisonedStore(services.notification_store, participants[0].user_id)
+    first = await worker.drain_once()
+    assert (first.handled, first.failed) == (1, 1)  # the other record went through
+    for _ in range(worker.settings.max_record_attempts - 1):
+        clock.advance(worker.settings.outbox_lease)
+        report = await worker.drain_once()
+    assert (report.failed, report.dropped) == (0, 1)
+    clock.advance(worker.settings.outbox_lease)
+    assert (await worker.drain_once()).handled == 0  # acknowledged: never claimed again
+    assert await kinds(services, participants[0]) == []
+    assert await kinds(services, participants[1]) == [T.ENROLLMENT_CONFIRMED]
