@@ -23,26 +23,36 @@ def path_id(raw: str, kind: str) -> int:
     return int(raw)
 
 
-def encode_cursor(cursor: EventCursor | None) -> str | None:
-    if cursor is None:
-        return None
-    text = f"{cursor.starts_at.isoformat()}|{cursor.event_id}"
+def encode_keyset(moment: datetime, key: object) -> str:
+    """An opaque cursor for a keyset position (a time, then a tie-breaking key)."""
+    text = f"{moment.isoformat()}|{key}"
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_keyset(raw: str) -> tuple[datetime, str] | None:
+    """The (UTC time, key) an `encode_keyset` cursor holds; None for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        moment_text, key = text.rsplit("|", 1)
+        moment = datetime.fromisoformat(moment_text)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+        return None
+    return None if moment.tzinfo is None else (moment.astimezone(UTC), key)
+
+
+def invalid_cursor() -> ValidationFailed:
+    return ValidationFailed([FieldIssue("cursor", "cursor is not valid")])
+
+
+def encode_cursor(cursor: EventCursor | None) -> str | None:
+    return None if cursor is None else encode_keyset(cursor.starts_at, cursor.event_id)
 
 
 def decode_cursor(raw: str | None) -> EventCursor | None:
     """Opaque to clients; a mangled one is a 400 naming the `cursor` field."""
     if not raw:
         return None
-    cursor = None
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        moment_text, id_text = text.rsplit("|", 1)
-        moment, event_id = datetime.fromisoformat(moment_text), int(id_text)
-        if moment.tzinfo is not None and 0 <= event_id <= MAX_ID:
-            cursor = EventCursor(moment.astimezone(UTC), event_id)
-    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        cursor = None
-    if cursor is None:
-        raise ValidationFailed([FieldIssue("cursor", "cursor is not valid")])
-    return cursor
+    position = decode_keyset(raw)
+    if position is None or not _ID.match(position[1]) or int(position[1]) > MAX_ID:
+        raise invalid_cursor()
+    return EventCursor(position[0], int(position[1]))

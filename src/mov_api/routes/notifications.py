@@ -3,11 +3,8 @@ one-click unsubscribe links of e-mails."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post, put
@@ -15,6 +12,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mov_adapters.bootstrap import Runtime
+from mov_api.routes.common import decode_keyset, encode_keyset, invalid_cursor
 from mov_api.schemas import iso, ok
 from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
 from mov_core.domain.errors import FieldIssue, ValidationFailed
@@ -52,25 +50,17 @@ def preferences_json(preferences: Preferences) -> dict[str, dict[str, bool]]:
 
 
 def _encode(cursor: NotificationCursor | None) -> str | None:
-    if cursor is None:
-        return None
-    text = f"{cursor.created_at.isoformat()}|{cursor.notification_id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return None if cursor is None else encode_keyset(cursor.created_at, cursor.notification_id)
 
 
 def _decode(raw: str | None) -> NotificationCursor | None:
     """Opaque to clients; a mangled one is a 400 naming the `cursor` field."""
     if not raw:
         return None
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        moment_text, notification_id = text.rsplit("|", 1)
-        moment = datetime.fromisoformat(moment_text)
-        if moment.tzinfo is not None and _NOTIFICATION_ID.match(notification_id):
-            return NotificationCursor(moment.astimezone(UTC), notification_id)
-    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise ValidationFailed([FieldIssue("cursor", "cursor is not valid")])
+    position = decode_keyset(raw)
+    if position is None or not _NOTIFICATION_ID.match(position[1]):
+        raise invalid_cursor()
+    return NotificationCursor(*position)
 
 
 def _notification_id(raw: str) -> str:
