@@ -144,9 +144,10 @@ async def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(runtime: Runtime) -> ASGIApp:
+def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     """The served application: Socket.IO at `/socket.io`, everything else Litestar inside the
-    gateway. One process serves both, sharing the same services."""
+    gateway. One process serves both, sharing the same services. `freeze_heap` (a served,
+    long-lived process) freezes the start-up objects out of the garbage collector's sight."""
     sio = create_socket_server(runtime)
     background = (
         BackgroundWorker(runtime.worker(on_notified=notification_pusher(sio)))
@@ -155,7 +156,10 @@ def create_app(runtime: Runtime) -> ASGIApp:
     )
     litestar = create_litestar(
         runtime,
-        on_startup=[*([background.start] if background else []), _freeze_startup_heap],
+        on_startup=[
+            *([background.start] if background else []),
+            *([_freeze_startup_heap] if freeze_heap else []),
+        ],
         on_shutdown=[background.stop] if background else [],
     )
     if background is not None:

@@ -12,4 +12,5 @@ from mov_api.app import configure_logging, create_app
 def app_from_env() -> ASGIApp:
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(build_runtime(settings))
+    # a served process lives long: its start-up objects are frozen out of the GC's sight
+    return create_app(build_runtime(settings), freeze_heap=True)
