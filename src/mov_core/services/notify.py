@@ -10,6 +10,7 @@ sent again when the lease ends, with the same `Message-ID`, which mail clients r
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -37,6 +38,8 @@ from mov_core.ports.persistence import OutboxRecord, UnitOfWork
 OnNotified = Callable[[Notification], Awaitable[None]]
 """Told of every notification created for the in-app channel (the live push). It must not
 raise: a push is a courtesy (the store has the notification), so it swallows its failures."""
+
+logger = logging.getLogger("mov.worker")
 
 DELIVERY_LEASE = timedelta(minutes=2)
 SEND_CONCURRENCY = 8
@@ -168,7 +171,14 @@ async def deliver(  # noqa: PLR0913 - the ports sending needs
 
     async def one(delivery: Delivery) -> DeliveryReport:
         async with gate:
-            return await _send(delivery, uow(), store, mailer, composer, clock, policy)
+            try:
+                return await _send(delivery, uow(), store, mailer, composer, clock, policy)
+            except Unavailable:
+                raise  # the store or database is down: the lease brings it back later
+            except Exception as error:  # a bug with this one must not retry it forever
+                logger.exception("delivery of %s failed", delivery.notification_id)
+                reason = f"internal error: {type(error).__name__}"
+                return await _failed(delivery, reason, store, clock, policy)
 
     reports = await asyncio.gather(*(one(d) for d in claimed))
     return sum(reports, DeliveryReport())
@@ -199,15 +209,20 @@ async def _send(  # noqa: PLR0913, PLR0917 - one delivery and the ports it needs
     try:
         await mailer.send(message)
     except Unavailable as error:
-        outcome = delivery.attempt_failed(str(error), now=clock.now(), policy=policy)
-        await store.save_delivery(outcome)
-        return (
-            DeliveryReport(failed=1)
-            if outcome.next_attempt_at is None
-            else DeliveryReport(retrying=1)
-        )
+        return await _failed(delivery, str(error), store, clock, policy)
     await store.save_delivery(delivery.succeeded(now=clock.now()))
     return DeliveryReport(sent=1)
+
+
+async def _failed(
+    delivery: Delivery, reason: str, store: NotificationStore, clock: Clock, policy: RetryPolicy
+) -> DeliveryReport:
+    """Record a failed attempt: due again after the backoff, or FAILED for good."""
+    outcome = delivery.attempt_failed(reason, now=clock.now(), policy=policy)
+    await store.save_delivery(outcome)
+    return (
+        DeliveryReport(failed=1) if outcome.next_attempt_at is None else DeliveryReport(retrying=1)
+    )
 
 
 async def retry_failed(

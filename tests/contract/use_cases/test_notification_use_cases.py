@@ -517,3 +517,28 @@ async def test_a_record_that_keeps_failing_is_retried_then_dropped_without_block
     assert (await worker.drain_once()).handled == 0  # acknowledged: never claimed again
     assert await kinds(services, participants[0]) == []
     assert await kinds(services, participants[1]) == [T.ENROLLMENT_CONFIRMED]
+
+
+async def test_a_delivery_that_cannot_be_composed_fails_like_a_refused_send(
+    services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
+    mailer: MemoryMailer, clock,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer)
+    await services.enroll(participants[0], event_id)
+    await worker.drain_once()
+    composer = worker._composer
+
+    class BrokenTemplates:
+        def compose(self, *_: object) -> None:
+            raise KeyError("missing placeholder")
+
+    worker._composer = BrokenTemplates()
+    for _ in range(worker.settings.retry.max_attempts):
+        await worker.deliver_once()
+        clock.advance(worker.settings.retry.cap)
+    (failed,) = await services.notification_store.failed_deliveries()
+    assert failed.last_error == "internal error: KeyError"
+    worker._composer = composer
+    await retry_failed(services.notification_store, clock=clock)
+    assert (await worker.deliver_once()).sent == 1
+    assert len(mailer.outbox) == 1
