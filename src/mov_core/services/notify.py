@@ -66,25 +66,46 @@ async def facts_for(change: Change, uow: UnitOfWork) -> Facts:
     )
 
 
-async def notify(
+class ChatMemo:
+    """The chat notifications this process created lately, by room and user: a busy room's
+    messages then need no store lookup for the members this worker already told."""
+
+    def __init__(self) -> None:
+        self._told: dict[int, dict[int, datetime]] = {}
+
+    def told_since(self, event_id: int, since: datetime) -> set[int]:
+        room = self._told.get(event_id, {})
+        for user_id in [u for u, at in room.items() if at < since]:
+            del room[user_id]  # out of the window for good: forget
+        return set(room)
+
+    def remember(self, notification: Notification) -> None:
+        if notification.event_id is not None:
+            room = self._told.setdefault(notification.event_id, {})
+            room[notification.user_id] = notification.created_at
+
+
+async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a process's memo
     record: OutboxRecord,
     *,
     uow: UnitOfWork,
     store: NotificationStore,
     clock: Clock,
     on_notified: OnNotified | None = None,
+    chat_memo: ChatMemo | None = None,
 ) -> list[Notification]:
     """Store the notifications `record` causes, each by its recipient's preferences; returns
     those created now (none when the record was handled before)."""
     change = record.change
     notices = notices_for(change, record_id=record.id, facts=await facts_for(change, uow))
+    is_chat = isinstance(change, ChatMessagePosted)
     if isinstance(change, ChatMessagePosted) and notices:
-        recent = await store.notified_since(
-            [n.user_id for n in notices],
-            event_id=change.event_id,
-            type=NotificationType.CHAT_MESSAGE,
-            # one told exactly 15 minutes ago may be told again (stores keep milliseconds)
-            since=change.posted_at - CHAT_COALESCE + timedelta(milliseconds=1),
+        # one told exactly 15 minutes ago may be told again (stores keep milliseconds)
+        since = change.posted_at - CHAT_COALESCE + timedelta(milliseconds=1)
+        known = chat_memo.told_since(change.event_id, since) if chat_memo else set()
+        unknown = [n.user_id for n in notices if n.user_id not in known]
+        recent = known | await store.notified_since(
+            unknown, event_id=change.event_id, type=NotificationType.CHAT_MESSAGE, since=since
         )
         notices = [n for n in notices if n.user_id not in recent]  # told of this room lately
     preferences = await store.preferences_many([n.user_id for n in notices])
@@ -95,6 +116,8 @@ async def notify(
         )
         if not fresh:
             continue
+        if is_chat and chat_memo is not None:
+            chat_memo.remember(notification)
         created.append(notification)
         if on_notified is not None and notification.in_app:
             await on_notified(notification)

@@ -21,7 +21,7 @@ from mov_core.ports.infra import MailComposer, Mailer
 from mov_core.ports.notifications import NotificationStore
 from mov_core.ports.persistence import OutboxRecord, UnitOfWork
 from mov_core.services.lifecycle_clock import ClockRules, TickReport, tick
-from mov_core.services.notify import DeliveryReport, OnNotified, deliver, notify
+from mov_core.services.notify import ChatMemo, DeliveryReport, OnNotified, deliver, notify
 
 logger = logging.getLogger("mov.worker")
 
@@ -85,6 +85,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._next_tick = 0.0
+        self._chat_memo = ChatMemo()
 
     def wake(self) -> None:
         self._wake.set()
@@ -135,7 +136,7 @@ class Worker:
         try:
             created = await notify(
                 record, uow=self._uow(), store=self._store, clock=self._clock,
-                on_notified=self._on_notified,
+                on_notified=self._on_notified, chat_memo=self._chat_memo,
             )  # fmt: skip
         except Exception:
             if record.attempts < self.settings.max_record_attempts:

@@ -542,3 +542,43 @@ async def test_a_delivery_that_cannot_be_composed_fails_like_a_refused_send(
     await retry_failed(services.notification_store, clock=clock)
     assert (await worker.deliver_once()).sent == 1
     assert len(mailer.outbox) == 1
+
+
+class CountingStore:
+    """The backend's store, counting whom chat coalescing asks it about."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.asked: list[list[int]] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    async def notified_since(self, user_ids, **kwargs):
+        self.asked.append(sorted(user_ids))
+        return await self._store.notified_since(user_ids, **kwargs)
+
+
+async def test_a_busy_room_asks_the_store_only_about_members_this_worker_did_not_tell(
+    services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
+    clock,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer)
+    for p in participants[:2]:
+        await services.enroll(p, event_id)
+    await settle(worker)
+    counting = CountingStore(services.notification_store)
+    worker._store = counting
+    away = sorted([organizer.user_id, participants[1].user_id])
+    for n in range(3):
+        await services.post_message(participants[0], event_id, f"m{n}")
+        clock.advance(timedelta(minutes=1))
+        await settle(worker)
+    assert counting.asked == [away, [], []]  # then the worker remembers whom it told
+    assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 1
+
+    clock.advance(timedelta(minutes=15))
+    await services.post_message(participants[0], event_id, "later")
+    await settle(worker)
+    assert counting.asked[-1] == away  # the memo forgets what left the window
+    assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 2
