@@ -180,14 +180,15 @@ def test_a_reminder_tells_everyone_enrolled_while_the_event_is_still_as_reminded
     assert told(due, facts(enrolled, event=canceled)) == {}
 
 
-@given(enrolled=user_sets, online=user_sets, sender=users)
+@given(enrolled=user_sets, online=user_sets, lately=user_sets, sender=users)
 def test_chat_tells_the_members_who_were_not_in_the_room_except_the_sender(
-    enrolled: list[int], online: list[int], sender: int
+    enrolled: list[int], online: list[int], lately: list[int], sender: int
 ) -> None:
     change = ChatMessagePosted(7, "m1", 1, sender, NOW, tuple(online))
-    recipients = told(change, facts(enrolled))
+    fact = Facts(EVENT, tuple(enrolled), told_lately=frozenset(lately))
+    recipients = told(change, fact)
     members = {ORGANIZER, *enrolled}
-    assert set(recipients) == members - {sender} - set(online)
+    assert set(recipients) == members - {sender} - set(online) - set(lately)
 
 
 def test_chat_notices_of_one_window_share_a_dedupe_key_per_user() -> None:

@@ -114,6 +114,10 @@ class MemoryEnrollmentLedger:
             ),
         )
 
+    async def seated_user_ids(self, event_id: int) -> tuple[int, ...]:
+        enrolled, _ = self._db.rosters.get(event_id, ((), ()))
+        return tuple(self._db.enrollments[i].user_id for i in enrolled)
+
     async def occupancy(self, event_ids: Sequence[int]) -> dict[int, Occupancy]:
         result = {}
         for event_id in event_ids:

@@ -229,6 +229,14 @@ class SqlEnrollmentLedger:
         line = tuple(_enrollment(r, position=n) for n, r in enumerate(waiting, start=1))
         return RosterSnapshot(event_id, state["capacity"], seated, line)
 
+    async def seated_user_ids(self, event_id: int) -> tuple[int, ...]:
+        query = (
+            select(enrollments.c.user_id)
+            .where(enrollments.c.event_id == event_id, enrollments.c.status == ENROLLED)
+            .order_by(enrollments.c.id)
+        )
+        return tuple((await self._db.execute(query)).scalars())
+
     async def occupancy(self, event_ids: Sequence[int]) -> dict[int, Occupancy]:
         if not event_ids:
             return {}

@@ -61,6 +61,8 @@ class Facts:
     """User ids holding a seat."""
     waitlisted: tuple[int, ...] = ()
     """User ids waiting, in line order."""
+    told_lately: frozenset[int] = frozenset()
+    """Members known to have had a chat notification about this room within 15 minutes."""
 
 
 NEEDS_ROSTER: Final[tuple[type[Change], ...]] = (
@@ -185,7 +187,7 @@ def _announcement(change: Change, event: Event, facts: Facts, record: int) -> li
 def _chat(change: Change, event: Event, facts: Facts, _record: int) -> list[Notice]:
     assert isinstance(change, ChatMessagePosted)  # noqa: S101
     members = {event.organizer_id, *facts.enrolled}
-    away = sorted(members - {change.sender_id} - set(change.online_user_ids))
+    away = sorted(members - {change.sender_id} - set(change.online_user_ids) - facts.told_lately)
     window = chat_window(change.posted_at)
     return [
         Notice(

@@ -169,6 +169,11 @@ class EnrollmentLedger(Protocol):
         """Raises `NotFound`."""
         ...
 
+    async def seated_user_ids(self, event_id: int) -> tuple[int, ...]:
+        """The users holding a seat, in seating order (empty for an unknown event): the
+        roster's ids alone, for fan-outs to a large room."""
+        ...
+
     async def occupancy(self, event_ids: Sequence[int]) -> dict[int, Occupancy]:
         """Seats of each existing event among `event_ids`."""
         ...

@@ -46,7 +46,9 @@ SEND_CONCURRENCY = 8
 RETRY_BATCH = 500
 
 
-async def facts_for(change: Change, uow: UnitOfWork) -> Facts:
+async def facts_for(
+    change: Change, uow: UnitOfWork, *, told_lately: frozenset[int] = frozenset()
+) -> Facts:
     """What the rules need about the change's event, read in one unit of work."""
     event_id = getattr(change, "event_id", None)
     if event_id is None:
@@ -56,6 +58,9 @@ async def facts_for(change: Change, uow: UnitOfWork) -> Facts:
             event = await uow.events.get(event_id)
         except NotFound:
             return Facts(None)
+        if isinstance(change, ChatMessagePosted):  # a room may be large: its ids alone
+            seated = await uow.enrollments.seated_user_ids(event_id)
+            return Facts(event, enrolled=seated, told_lately=told_lately)
         if not isinstance(change, NEEDS_ROSTER):
             return Facts(event)
         roster = await uow.enrollments.roster(event_id)
@@ -97,15 +102,21 @@ async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a proce
     """Store the notifications `record` causes, each by its recipient's preferences; returns
     those created now (none when the record was handled before)."""
     change = record.change
-    notices = notices_for(change, record_id=record.id, facts=await facts_for(change, uow))
     is_chat = isinstance(change, ChatMessagePosted)
-    if isinstance(change, ChatMessagePosted) and notices:
+    known: frozenset[int] = frozenset()
+    if isinstance(change, ChatMessagePosted):
         # one told exactly 15 minutes ago may be told again (stores keep milliseconds)
         since = change.posted_at - CHAT_COALESCE + timedelta(milliseconds=1)
-        known = chat_memo.told_since(change.event_id, since) if chat_memo else set()
-        unknown = [n.user_id for n in notices if n.user_id not in known]
-        recent = known | await store.notified_since(
-            unknown, event_id=change.event_id, type=NotificationType.CHAT_MESSAGE, since=since
+        if chat_memo is not None:
+            known = frozenset(chat_memo.told_since(change.event_id, since))
+    facts = await facts_for(change, uow, told_lately=known)
+    notices = notices_for(change, record_id=record.id, facts=facts)
+    if isinstance(change, ChatMessagePosted) and notices:  # the store knows of other workers'
+        recent = await store.notified_since(
+            [n.user_id for n in notices],
+            event_id=change.event_id,
+            type=NotificationType.CHAT_MESSAGE,
+            since=since,
         )
         notices = [n for n in notices if n.user_id not in recent]  # told of this room lately
     preferences = await store.preferences_many([n.user_id for n in notices])

@@ -195,3 +195,19 @@ async def test_a_crowd_never_overbooks_and_waits_in_arrival_order(services, orga
     assert [o.enrollment.waitlist_position for o in waiting] == list(range(1, 51))
     doubled = await asyncio.gather(*(services.enroll(crowd[0], event_id) for _ in range(10)))
     assert {o.enrollment.id for o in doubled} == {outcomes[0].enrollment.id}
+
+
+async def test_seated_user_ids_are_the_rosters_seats_in_order(
+    backend, services, organizer, participants
+):
+    from tests.contract.use_cases.support import published_event  # noqa: PLC0415
+
+    event_id = await published_event(services, organizer, capacity=2)
+    for p in participants[:3]:
+        await services.enroll(p, event_id)
+    async with backend.uow() as uow:
+        roster = await uow.enrollments.roster(event_id)
+        seated = await uow.enrollments.seated_user_ids(event_id)
+        assert seated == tuple(e.user_id for e in roster.enrolled)
+        assert seated == (participants[0].user_id, participants[1].user_id)
+        assert await uow.enrollments.seated_user_ids(999_999) == ()
