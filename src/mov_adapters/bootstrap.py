@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
@@ -171,6 +174,24 @@ class Runtime:
     def wake_workers(self) -> None:
         for wake in self.wakers:
             wake()
+
+    @asynccontextmanager
+    async def outbox_wakeups(self, wake: Callable[[], None]) -> AsyncIterator[None]:
+        """While open, `wake` is called whenever any process records changes (PostgreSQL's
+        LISTEN/NOTIFY); elsewhere a no-op: the worker's poll and in-process wakes remain."""
+        url = self.settings.database_url
+        if make_url(url).get_backend_name() != "postgresql":
+            yield
+            return
+        from mov_adapters.sql.listen import wake_on_outbox  # noqa: PLC0415
+
+        listener = asyncio.create_task(wake_on_outbox(url, wake), name="mov-outbox-listen")
+        try:
+            yield
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     def worker_settings(self) -> WorkerSettings:
         settings = self.settings

@@ -150,7 +150,7 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     long-lived process) freezes the start-up objects out of the garbage collector's sight."""
     sio = create_socket_server(runtime)
     background = (
-        BackgroundWorker(runtime.worker(on_notified=notification_pusher(sio)))
+        BackgroundWorker(runtime.worker(on_notified=notification_pusher(sio)), runtime)
         if runtime.settings.worker_in_server
         else None
     )

@@ -8,6 +8,7 @@ import contextlib
 
 import structlog
 
+from mov_adapters.bootstrap import Runtime
 from mov_core.services.worker import Worker
 
 log = structlog.get_logger("mov.worker")
@@ -16,13 +17,19 @@ log = structlog.get_logger("mov.worker")
 class BackgroundWorker:
     """Starts the worker's loop with the app and stops it, cleanly, before the app closes."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker, runtime: Runtime) -> None:
         self.worker = worker
+        self.runtime = runtime
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.worker.run(), name="mov-worker")
+        self._task = asyncio.create_task(self._run(), name="mov-worker")
         log.info("notification worker started in the server process")
+
+    async def _run(self) -> None:
+        # woken by this process's writes (the gateway) and, on PostgreSQL, by every process's
+        async with self.runtime.outbox_wakeups(self.worker.wake):
+            await self.worker.run()
 
     async def stop(self) -> None:
         task, self._task = self._task, None

@@ -49,7 +49,8 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, job.stop)
         log.info("worker started", clock=clock, live_push=emitter is not None)
-        await job.run()
+        async with runtime.outbox_wakeups(job.wake):
+            await job.run()
         log.info("worker stopped")
 
     run(database_url, work)

@@ -119,3 +119,69 @@ async def test_one_process_leads_the_lifecycle_clock_at_a_time(
             assert await other.try_lead("another role")
     async with second_database.unit_of_work() as other:
         assert await other.try_lead(LEADER_ROLE)  # released with the leader's transaction
+
+
+async def test_a_commit_that_records_changes_wakes_listeners_and_a_rollback_does_not(
+    backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    from mov_adapters.sql.listen import wake_on_outbox  # noqa: PLC0415
+    from mov_core.domain.changes import UserRegistered  # noqa: PLC0415
+
+    woken = asyncio.Event()
+    listener = asyncio.create_task(
+        wake_on_outbox(request.getfixturevalue("postgres_url"), woken.set)
+    )
+    try:
+        await asyncio.wait_for(woken.wait(), timeout=10)  # listening (it wakes once on connect)
+        woken.clear()
+        async with backend.uow() as uow:
+            await uow.outbox.add([UserRegistered(1)], now=backend.clock.now())
+            await uow.rollback()
+        await asyncio.sleep(0.5)
+        assert not woken.is_set(), "a rolled-back change woke the workers"
+        async with backend.uow() as uow:
+            await uow.outbox.add([UserRegistered(1), UserRegistered(2)], now=backend.clock.now())
+            await uow.commit()
+        await asyncio.wait_for(woken.wait(), timeout=10)
+        async with backend.uow() as uow:
+            records = await uow.outbox.claim(limit=10, now=backend.clock.now())
+        assert [r.change for r in records] == [UserRegistered(1), UserRegistered(2)]
+    finally:
+        listener.cancel()
+
+
+async def test_a_worker_that_polls_rarely_is_woken_by_another_process_commit(
+    backend: Backend, request: pytest.FixtureRequest, tmp_path
+) -> None:
+    from mov_adapters.bootstrap import Runtime  # noqa: PLC0415
+    from mov_adapters.memory.cache import MemoryCache  # noqa: PLC0415
+    from mov_adapters.memory.rate_limit import MemoryRateLimiter  # noqa: PLC0415
+    from mov_adapters.settings import Settings  # noqa: PLC0415
+
+    settings = Settings.from_env({
+        "MOV_DATA_DIR": str(tmp_path), "MOV_DATABASE_URL": request.getfixturevalue("postgres_url"),
+    })  # fmt: skip
+    runtime = Runtime(
+        settings, backend.services, MemoryRateLimiter(backend.clock), MemoryCache(backend.clock),
+        mailer=MemoryMailer(),
+    )  # fmt: skip
+    services = backend.services
+    organizer = await register(services, "olga@example.com", Role.ORGANIZER)
+    event_id = await published_event(services, organizer)
+    person = await register(services, "pia@example.com")
+    worker = runtime.worker(settings=WorkerSettings(poll_interval=120, tick_interval=0))
+    await worker.drain_once()
+    async with runtime.outbox_wakeups(worker.wake):
+        running = asyncio.create_task(worker.run())
+        try:
+            await asyncio.sleep(0.5)  # the worker is asleep for its two-minute poll now
+            await services.enroll(person, event_id)
+            for _ in range(100):
+                if (await services.notifications(person)).notifications:
+                    break
+                await asyncio.sleep(0.1)
+            page = await services.notifications(person)
+            assert [n.type for n in page.notifications] == [NotificationType.ENROLLMENT_CONFIRMED]
+        finally:
+            worker.stop()
+            await running

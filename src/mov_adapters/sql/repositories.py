@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import evolve
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
 
 from mov_adapters.serialization import change_from_json, change_to_json
 from mov_adapters.sql.connection import Db
-from mov_adapters.sql.tables import enrollments, events, outbox, users
+from mov_adapters.sql.tables import UtcDateTime, enrollments, events, outbox, users
 from mov_core.domain.changes import Change
 from mov_core.domain.events import Event, Visibility
 from mov_core.domain.lifecycle import PUBLICLY_LISTED, EventStatus
@@ -259,12 +259,32 @@ def _visible_to(viewer: Principal | None) -> ColumnElement[bool]:
     )
 
 
+_PG_OUTBOX_ADD = text(
+    "WITH added AS ("
+    " INSERT INTO outbox (type, payload, recorded_at)"
+    " SELECT t, p, :recorded_at FROM unnest(CAST(:types AS text[]), CAST(:payloads AS text[]))"
+    " AS rows (t, p) RETURNING 1)"
+    " SELECT pg_notify('mov_outbox', '') FROM (SELECT count(*) FROM added) AS c"
+).bindparams(bindparam("recorded_at", type_=UtcDateTime()))
+
+
 class SqlOutbox:
     def __init__(self, db: Db) -> None:
         self._db = db
 
     async def add(self, changes: Sequence[Change], *, now: datetime) -> None:
+        """On PostgreSQL one statement inserts the rows and sends `NOTIFY mov_outbox`, which
+        wakes listening workers when the transaction commits (never before, never on a
+        rollback)."""
         if not changes:
+            return
+        if self._db.is_postgres:
+            values = {
+                "types": [type(c).__name__ for c in changes],
+                "payloads": [change_to_json(c) for c in changes],
+                "recorded_at": now,
+            }
+            await self._db.execute(_PG_OUTBOX_ADD, values)
             return
         rows = [
             {"type": type(c).__name__, "payload": change_to_json(c), "recorded_at": now}
