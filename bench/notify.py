@@ -25,8 +25,10 @@ whole machine's (100% = every core: PostgreSQL, and anything else that ran, incl
 Lag: one worker process running `Worker.run()` (drain, deliver, sleep when idle) while
 enrollments arrive at `--rate` per second for `--seconds`; lag = the notification's `created_at`
 - the wall-clock time the enroll call returned (after its commit), same machine, SystemClock.
-A separate process gets no wake-up, so its lag is set by `poll_interval`: measured at the
-default 0.5 s and at 0.05 s. (In the server process a wake-up after each write cuts the wait.)
+Without a wake-up, a separate process's lag is set by `poll_interval`: measured at the default
+0.5 s and at 0.05 s; then with the LISTEN/NOTIFY wake-up `mov worker` uses (each commit that
+records changes sends `NOTIFY mov_outbox`) at the default poll. (In the server process the
+gateway also wakes its worker after each write.)
 "caught up" is how long after the last enrollment the last notification appeared: much more
 than a poll interval means the offered rate is beyond what one worker sustains. `--rate` is 50
 by default: one worker sustains about 100 enrollments/s with their e-mails on 2 cores, so at the
@@ -70,6 +72,7 @@ from mov_adapters.memory.mail import MemoryMailer
 from mov_adapters.security.unsubscribe import SignedUnsubscribeLinks
 from mov_adapters.sql import migrate
 from mov_adapters.sql.engine import PoolSettings, make_engine
+from mov_adapters.sql.listen import wake_on_outbox
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
@@ -260,19 +263,23 @@ def check_drained(url: str) -> str:
 # --- lag: one worker process running Worker.run() -------------------------------------------
 
 
-def run_process(url: str, poll_interval: float, ready: Event, stop: Event) -> None:
-    asyncio.run(_run(url, poll_interval, ready, stop))
+def run_process(url: str, poll_interval: float, listen: bool, ready: Event, stop: Event) -> None:
+    asyncio.run(_run(url, poll_interval, listen, ready, stop))
 
 
-async def _run(url: str, poll_interval: float, ready: Event, stop: Event) -> None:
+async def _run(url: str, poll_interval: float, listen: bool, ready: Event, stop: Event) -> None:
     database = open_database(url, PoolSettings())
     worker = make_worker(database, MemoryMailer(), poll_interval)
     await asyncio.gather(*(database.ping() for _ in range(8)))
+    # as `mov worker` does (Runtime.outbox_wakeups): LISTEN for commits that record changes
+    listener = asyncio.create_task(wake_on_outbox(url, worker.wake)) if listen else None
     running = asyncio.create_task(worker.run())
     ready.set()
     await asyncio.to_thread(stop.wait)
     worker.stop()
     await running
+    if listener is not None:
+        listener.cancel()
     await database.dispose()
 
 
@@ -297,12 +304,20 @@ async def offer(
     return returned, len(tasks) / (time.perf_counter() - began)
 
 
-async def lag(ctx: Ctx, services: Services, url: str, args: argparse.Namespace, poll: float) -> str:
-    """One steady-state run against a fresh worker process with `poll_interval=poll`."""
+async def lag(  # noqa: PLR0913, PLR0917 - one run's settings
+    ctx: Ctx,
+    services: Services,
+    url: str,
+    args: argparse.Namespace,
+    poll: float,
+    listen: bool,
+) -> str:
+    """One steady-state run against a fresh worker process with `poll_interval=poll`,
+    woken by LISTEN/NOTIFY when `listen`."""
     sql(url, "TRUNCATE notifications, notification_deliveries, outbox")
     events = await new_events(services, url, 20, 100_000)
     ready, stop = ctx.Event(), ctx.Event()
-    process = ctx.Process(target=run_process, args=(url, poll, ready, stop))
+    process = ctx.Process(target=run_process, args=(url, poll, listen, ready, stop))
     process.start()
     ready.wait(120)
     returned, offered = await offer(services, events, args.rate, args.seconds)
@@ -312,8 +327,9 @@ async def lag(ctx: Ctx, services: Services, url: str, args: argparse.Namespace, 
     rows = _notified(url)
     lags = [(rows[key] - at).total_seconds() * 1000 for key, at in returned.items() if key in rows]
     q = statistics.quantiles(lags, n=100)
-    return (f"{poll:>6.2f} {offered:>9.0f} {len(lags):>6}/{len(returned):<6} {q[49]:>8.0f} "
-            f"{q[98]:>8.0f} {max(lags):>8.0f} {caught_up:>10.2f}")  # fmt: skip
+    wake = "notify" if listen else "poll"
+    return (f"{wake:>6} {poll:>6.2f} {offered:>9.0f} {len(lags):>6}/{len(returned):<6} "
+            f"{q[49]:>8.0f} {q[98]:>8.0f} {max(lags):>8.0f} {caught_up:>10.2f}")  # fmt: skip
 
 
 async def settle(url: str, expected: int) -> float:
@@ -368,12 +384,13 @@ async def measure_drains(ctx: Ctx, url: str, records: int) -> dict[int, dict[str
 
 async def measure_lag(ctx: Ctx, services: Services, url: str, args: argparse.Namespace) -> None:
     print(f"lag from commit to notification: 1 worker process running Worker.run(), "
-          f"{args.seconds:.0f} s at {args.rate:.0f} enrollments/s, no wake-up across "
-          "processes")  # fmt: skip
-    print(f"{'poll s':>6} {'offered/s':>9} {'notified':>13} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'max ms':>8} {'caught up s':>10}")  # fmt: skip
-    for poll in (WorkerSettings().poll_interval, 0.05):
-        print(await lag(ctx, services, url, args, poll), flush=True)
+          f"{args.seconds:.0f} s at {args.rate:.0f} enrollments/s; woken by its poll alone, or "
+          "also by PostgreSQL's NOTIFY at each commit (as `mov worker` is)")  # fmt: skip
+    print(f"{'wake':>6} {'poll s':>6} {'offered/s':>9} {'notified':>13} {'p50 ms':>8} "
+          f"{'p99 ms':>8} {'max ms':>8} {'caught up s':>10}")  # fmt: skip
+    default = WorkerSettings().poll_interval
+    for poll, listen in ((default, False), (0.05, False), (default, True)):
+        print(await lag(ctx, services, url, args, poll, listen), flush=True)
 
 
 async def main() -> None:
