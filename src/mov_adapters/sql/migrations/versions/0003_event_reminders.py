@@ -24,8 +24,10 @@ def upgrade() -> None:
         # sequence never does. A record id keys notification dedupe, so it must stay unique.
         with op.batch_alter_table(
             "outbox", recreate="always", table_kwargs={"sqlite_autoincrement": True}
-        ):
-            pass
+        ) as batch_op:
+            batch_op.alter_column(
+                "id", existing_type=sa.Integer(), existing_nullable=False, autoincrement=True
+            )
 
 
 def downgrade() -> None:
