@@ -31,7 +31,8 @@ from pymongo import ASCENDING, DESCENDING, errors
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mov_core.domain.chat import ChatDraft, ChatMessage
-from mov_core.ports.chat import ChangesOf
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.ports.chat import CANNOT_CHECK_POSTING, ChangesOf
 from mov_core.ports.errors import Conflict, Unavailable
 
 MESSAGES: Final = "chat_messages"
@@ -96,12 +97,14 @@ class MongoChatStore:
             )
 
     records_changes = False  # the caller records them, after the message is stored
+    checks_posting = False  # the events are elsewhere: the caller checks them first
 
     async def append(
         self,
         draft: ChatDraft,
         *,
         changes: ChangesOf | None = None,  # noqa: ARG002 - records_changes is False
+        writable: frozenset[EventStatus] | None = None,
     ) -> tuple[ChatMessage, bool]:
         """Store the draft as the room's next message; a resend returns the original and False.
 
@@ -111,6 +114,8 @@ class MongoChatStore:
             Conflict: `MAX_ATTEMPTS` numbers in a row were taken by other messages.
             Unavailable: MongoDB failed or could not be reached.
         """
+        if writable is not None:
+            raise ValueError(CANNOT_CHECK_POSTING)
         with mongo_errors("append a chat message"):
             original = await self._original(draft)
             if original is not None:

@@ -3,6 +3,10 @@
 The counter is incremented and the message inserted in one transaction: the counter row's lock
 serializes a room's senders, and a refused insert (a resend of the same `clientMsgId`) rolls the
 increment back with it, so sequence numbers have neither gaps nor repeats.
+
+The store shares the events' database, so the statement that increments the counter can also
+check that the sender may post (the event's status, its organizer, the sender's seat): a message
+costs one transaction of three statements.
 """
 
 from __future__ import annotations
@@ -19,13 +23,30 @@ from mov_adapters.sql.repositories import SqlOutbox
 from mov_adapters.sql.tables import UtcDateTime, chat_messages, chat_rooms
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.chat import ChatDraft, ChatMessage
-from mov_core.ports.chat import ChangesOf
+from mov_core.domain.enrollments import EnrollmentStatus
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.ports.chat import ChangesOf, PostingRefused
 
 _NEXT_SEQ = text(
     "INSERT INTO chat_rooms (event_id, last_seq) VALUES (:event_id, 1) "
     "ON CONFLICT (event_id) DO UPDATE SET last_seq = chat_rooms.last_seq + 1 "
     "RETURNING last_seq"
 )
+
+
+_NEXT_SEQ_IF_MEMBER = text(
+    "INSERT INTO chat_rooms (event_id, last_seq) SELECT e.id, 1 FROM events AS e "
+    "WHERE e.id = :event_id AND e.status IN :writable AND (e.organizer_id = :sender_id "
+    "OR EXISTS (SELECT 1 FROM enrollments AS n WHERE n.event_id = e.id "
+    "AND n.user_id = :sender_id AND n.status = :seated)) "
+    "ON CONFLICT (event_id) DO UPDATE SET last_seq = chat_rooms.last_seq + 1 "
+    "RETURNING last_seq"
+).bindparams(bindparam("writable", expanding=True))
+"""`_NEXT_SEQ`, only when the sender may post: the event is in a `writable` status and the
+sender is its organizer or holds a seat (`mov_core.domain.chat.is_chat_member`). No row comes
+back otherwise."""
+
+
 _INSERT = text(
     "INSERT INTO chat_messages (id, event_id, seq, sender_id, body, client_msg_id, created_at) "
     "VALUES (:id, :event_id, :seq, :sender_id, :body, :client_msg_id, :created_at) "
@@ -52,19 +73,24 @@ def _message(row: RowMapping) -> ChatMessage:
 
 class SqlChatStore:
     records_changes = True  # the outbox is in the same database: one transaction for both
+    checks_posting = True  # and so are the events and enrollments
 
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
 
     async def append(
-        self, draft: ChatDraft, *, changes: ChangesOf | None = None
+        self,
+        draft: ChatDraft,
+        *,
+        changes: ChangesOf | None = None,
+        writable: frozenset[EventStatus] | None = None,
     ) -> tuple[ChatMessage, bool]:
-        """One transaction: the room's counter, the message, and its changes in the outbox.
-        A resend is told by the unique index (rare: no look before the leap), which rolls
-        the counter back with the rest."""
+        """One transaction: the room's counter (with `writable`, only if the sender may post),
+        the message, and its changes in the outbox. A resend is told by the unique index
+        (rare: no look before the leap), which rolls the counter back with the rest."""
         try:
             async with self._database.transaction() as db:
-                message = await self._insert(db, draft)
+                message = await self._insert(db, draft, writable)
                 if changes is not None:
                     await SqlOutbox(db).add(changes(message), now=draft.created_at)
         except _Resent:
@@ -73,8 +99,21 @@ class SqlChatStore:
             return original, False
         return message, True
 
-    async def _insert(self, db: Db, draft: ChatDraft) -> ChatMessage:
-        seq = (await db.execute(_NEXT_SEQ, {"event_id": draft.event_id})).scalar_one()
+    async def _insert(
+        self, db: Db, draft: ChatDraft, writable: frozenset[EventStatus] | None
+    ) -> ChatMessage:
+        if writable is None:
+            seq = (await db.execute(_NEXT_SEQ, {"event_id": draft.event_id})).scalar_one()
+        else:
+            params = {
+                "event_id": draft.event_id,
+                "sender_id": draft.sender_id,
+                "writable": sorted(status.value for status in writable),
+                "seated": EnrollmentStatus.ENROLLED.value,
+            }
+            seq = (await db.execute(_NEXT_SEQ_IF_MEMBER, params)).scalar()
+            if seq is None:
+                raise PostingRefused
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "event_id": draft.event_id,

@@ -67,7 +67,7 @@ async def _admit_everyone(_event_id: int) -> None:
     return None
 
 
-def _with_positions() -> Select[Any]:
+def _positions() -> Select[Any]:
     ahead = enrollments.alias("ahead")
     position = (
         select(func.count())
@@ -80,6 +80,11 @@ def _with_positions() -> Select[Any]:
         .scalar_subquery()
     )
     return select(enrollments, position.label("position"))
+
+
+_WITH_POSITIONS = _positions()
+"""Enrollments with their place in line. Built once: a new alias per query would cost
+SQLAlchemy a fresh cache key (and its column collections) every time."""
 
 
 def _enrollment(row: RowMapping, *, position: int | None = None) -> Enrollment:
@@ -195,14 +200,14 @@ class SqlEnrollmentLedger:
     # --- reads -------------------------------------------------------------------------------
 
     async def get(self, enrollment_id: int) -> Enrollment:
-        query = _with_positions().where(enrollments.c.id == enrollment_id)
+        query = _WITH_POSITIONS.where(enrollments.c.id == enrollment_id)
         row = (await self._db.execute(query)).mappings().first()
         if row is None:
             raise NotFound("Enrollment", enrollment_id)
         return _enrollment(row)
 
     async def find_active(self, event_id: int, user_id: int) -> Enrollment | None:
-        query = _with_positions().where(
+        query = _WITH_POSITIONS.where(
             enrollments.c.event_id == event_id,
             enrollments.c.user_id == user_id,
             enrollments.c.status.in_(ACTIVE),
@@ -249,10 +254,8 @@ class SqlEnrollmentLedger:
         }
 
     async def for_user(self, user_id: int) -> Sequence[Enrollment]:
-        query = (
-            _with_positions()
-            .where(enrollments.c.user_id == user_id)
-            .order_by(enrollments.c.created_at.desc(), enrollments.c.id.desc())
+        query = _WITH_POSITIONS.where(enrollments.c.user_id == user_id).order_by(
+            enrollments.c.created_at.desc(), enrollments.c.id.desc()
         )
         return [_enrollment(r) for r in (await self._db.execute(query)).mappings()]
 

@@ -11,6 +11,8 @@ from mov_core.domain.events import Event
 from mov_core.domain.lifecycle import CHAT_WRITABLE
 
 BODY_MAX = 2000
+SEQ_MAX = 2**31 - 1
+"""No room counts past this (stores keep `seq` as a 32-bit integer)."""
 CLIENT_MSG_ID_MAX = 100
 
 

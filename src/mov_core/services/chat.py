@@ -8,6 +8,7 @@ from attrs import frozen
 
 from mov_core.domain.changes import Change, ChatMessagePosted
 from mov_core.domain.chat import (
+    SEQ_MAX,
     ChatDraft,
     ChatMessage,
     check_body,
@@ -17,8 +18,9 @@ from mov_core.domain.chat import (
 from mov_core.domain.enrollments import EnrollmentStatus
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.events import Event
+from mov_core.domain.lifecycle import CHAT_WRITABLE
 from mov_core.domain.users import Principal
-from mov_core.ports.chat import ChatStore
+from mov_core.ports.chat import ChatStore, PostingRefused
 from mov_core.ports.clock import Clock
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.events import visible_event
@@ -54,10 +56,12 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     """A member posts while the event is Published or Running. A resent `clientMsgId` from the
     same sender returns the original message.
 
-    A store in the outbox's database records `ChatMessagePosted` in the message's own
-    transaction. Another (MongoDB) stores the message first, then the change is recorded: if
-    the process dies in between, the message exists but offline members are not told of it
-    (chat notifications are coalesced hints, not a delivery guarantee). `online` are the users
+    A store in the events' database checks that the sender may post, and records
+    `ChatMessagePosted`, in the message's own transaction: one transaction per message. When
+    it refuses, the rules are checked here to say why. Another store (MongoDB) is checked for
+    first, stores the message, then the change is recorded: if the process dies in between,
+    the message exists but offline members are not told of it (chat notifications are
+    coalesced hints, not a delivery guarantee). `online` are the users
     connected to the room as it is posted: they see it live, so they are not notified.
 
     Raises:
@@ -65,9 +69,6 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     """
     text = check_body(body, client_msg_id)
     now = clock.now()
-    async with uow:
-        event, seated = await _room(uow, actor, event_id)
-        ensure_can_post(event, actor.user_id, is_enrolled=seated)
     online_ids = tuple(sorted(set(online)))
 
     def changes(message: ChatMessage) -> list[Change]:
@@ -76,6 +77,16 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
         ]
 
     draft = ChatDraft(event_id, actor.user_id, text, client_msg_id, now)
+    if chat.checks_posting:  # the common case: one transaction checks, counts and stores
+        try:
+            message, created = await chat.append(draft, changes=changes, writable=CHAT_WRITABLE)
+            return Posted(message, created)
+        except PostingRefused:
+            pass  # the check below says why (or, should the sender have just become a member,
+            # lets the message through as if it had come a moment later)
+    async with uow:
+        event, seated = await _room(uow, actor, event_id)
+        ensure_can_post(event, actor.user_id, is_enrolled=seated)
     if chat.records_changes:
         message, created = await chat.append(draft, changes=changes)
     else:
@@ -103,6 +114,8 @@ async def history(  # noqa: PLR0913 - the page's bounds and the ports it needs
     """
     if not 1 <= limit <= HISTORY_MAX:
         raise ValidationFailed([FieldIssue("limit", f"limit must be between 1 and {HISTORY_MAX}")])
+    if before_seq is not None and before_seq > SEQ_MAX:
+        before_seq = None  # before any seq a room can have: the newest page
     async with uow:
         event, seated = await _room(uow, actor, event_id)
         ensure_can_read(event, actor.user_id, is_enrolled=seated)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from tests.contract.use_cases.support import drain_outbox, new_event, published_event
 
 from mov_core.domain.changes import ChatMessagePosted
+from mov_core.domain.chat import ChatDraft
 from mov_core.domain.errors import ChatClosed, NotChatMember, ValidationFailed
-from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.lifecycle import CHAT_WRITABLE, EventStatus
+from mov_core.ports.chat import PostingRefused
 from mov_core.ports.errors import NotFound
 from mov_core.services import chat
 
@@ -24,6 +27,10 @@ def _post(backend, actor, event_id, body, client_msg_id=None):
         chat=backend.chat,
         clock=backend.clock,
     )
+
+
+def draft(event_id, sender_id, body="hello"):
+    return ChatDraft(event_id, sender_id, body, None, datetime(2030, 1, 1, tzinfo=UTC))
 
 
 def _history(backend, actor, event_id, before=None, limit=50):
@@ -94,3 +101,63 @@ async def test_the_room_is_read_only_after_the_event_and_bodies_are_checked(
     with pytest.raises(ChatClosed):
         await _post(backend, organizer, room, "too late")
     assert [m.body for m in await _history(backend, organizer, room)] == ["started!"]
+
+
+async def test_a_refused_post_stores_nothing_and_leaves_no_gap(
+    backend, organizer, participants, room
+):
+    await _post(backend, participants[0], room, "first")
+    await drain_outbox(backend)
+    with pytest.raises(NotChatMember):
+        await _post(backend, participants[2], room, "from the waitlist")
+    with pytest.raises(NotChatMember):
+        await _post(backend, participants[5], room, "from outside")
+    with pytest.raises(NotFound):
+        await _post(backend, participants[0], room + 1000, "nowhere")
+    assert await drain_outbox(backend) == []  # no change recorded for a refused message
+    second = await _post(backend, organizer, room, "second")
+    assert second.message.seq == 2
+    assert [m.body for m in await _history(backend, organizer, room)] == ["second", "first"]
+
+
+async def test_a_participant_who_cancels_can_no_longer_post(backend, services, participants, room):
+    enrollment = await services.enroll(participants[1], room)
+    await _post(backend, participants[1], room, "see you there")
+    await services.cancel_enrollment(participants[1], enrollment.enrollment.id)
+    with pytest.raises(NotChatMember):
+        await _post(backend, participants[1], room, "still here?")
+    # the waitlisted participant took the seat, and with it a place in the room
+    promoted = await _post(backend, participants[2], room, "my turn")
+    assert promoted.message.seq == 2
+
+
+async def test_the_organizer_cannot_post_before_the_event_is_published(backend, organizer):
+    plan = (await backend.services.create_event(organizer, new_event())).event.id
+    with pytest.raises(ChatClosed):
+        await _post(backend, organizer, plan, "too early")
+    await backend.services.change_status(organizer, plan, EventStatus.PUBLISHED)
+    assert (await _post(backend, organizer, plan, "now")).message.seq == 1
+
+
+async def test_a_store_that_checks_posting_refuses_exactly_who_the_rules_refuse(
+    backend, organizer, participants, room
+):
+    """The store's own check (one statement on SQL) against the domain's rules."""
+    store = backend.chat
+    if not store.checks_posting:
+        with pytest.raises(ValueError, match="cannot check"):
+            await store.append(draft(room, organizer.user_id), writable=CHAT_WRITABLE)
+        return
+    for person in (participants[2], participants[5]):  # waitlisted, stranger
+        with pytest.raises(PostingRefused):
+            await store.append(draft(room, person.user_id), writable=CHAT_WRITABLE)
+    with pytest.raises(PostingRefused):  # no such event
+        await store.append(draft(room + 1000, organizer.user_id), writable=CHAT_WRITABLE)
+    with pytest.raises(PostingRefused):  # the room is open, but not in the statuses given
+        await store.append(
+            draft(room, organizer.user_id), writable=frozenset({EventStatus.RUNNING})
+        )
+    for n, person in enumerate((organizer, participants[0], participants[1]), start=1):
+        message, created = await store.append(draft(room, person.user_id), writable=CHAT_WRITABLE)
+        assert (message.seq, created) == (n, True)
+    assert await store.last_seq(room) == 3
