@@ -21,7 +21,14 @@ from mov_core.ports.infra import MailComposer, Mailer
 from mov_core.ports.notifications import NotificationStore
 from mov_core.ports.persistence import OutboxRecord, UnitOfWork
 from mov_core.services.lifecycle_clock import ClockRules, TickReport, tick
-from mov_core.services.notify import ChatMemo, DeliveryReport, OnNotified, deliver, notify
+from mov_core.services.notify import (
+    ChatMemo,
+    DeliveryReport,
+    OnNotified,
+    Rooms,
+    deliver,
+    notify,
+)
 
 logger = logging.getLogger("mov.worker")
 
@@ -44,7 +51,12 @@ class WorkerSettings:
     """Records of different events handled at once (a database round trip each waits on)."""
     mail_batch: int = 50
     poll_interval: float = 0.5
-    """Seconds to wait for new work when there is none (a wake-up cuts it short)."""
+    """Seconds to wait for new work when there is none (a wake-up cuts it short); also how
+    often due e-mails are looked for when this worker queued none."""
+    stream_gap: float = 0.05
+    """Seconds between two drains while records keep coming. The first record after a quiet
+    spell is handled at once; a stream of them (a busy chat room) is then handled in batches
+    rather than by one claim per record."""
     tick_interval: float = 30.0
     """Seconds between lifecycle clock ticks; 0 disables the clock in this worker."""
     retry: RetryPolicy = field(factory=RetryPolicy)
@@ -85,6 +97,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._next_tick = 0.0
+        self._next_mail_look = 0.0
         self._chat_memo = ChatMemo()
 
     def wake(self) -> None:
@@ -104,13 +117,14 @@ class Worker:
         # record id -> how many were notified; RETRY (not acknowledged) or DROPPED
         outcomes: dict[int, int] = {}
         gate = asyncio.Semaphore(self.settings.concurrency)
+        rooms: Rooms = {}
 
         async def handle_in_order(group: list[OutboxRecord]) -> None:
             # one event's records one after another (chat coalescing looks at what came
             # before); different events side by side
             async with gate:
                 for record in group:
-                    outcomes[record.id] = await self._handle(record)
+                    outcomes[record.id] = await self._handle(record, rooms)
 
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -131,12 +145,12 @@ class Worker:
             dropped=results.count(DROPPED),
         )
 
-    async def _handle(self, record: OutboxRecord) -> int:
+    async def _handle(self, record: OutboxRecord, rooms: Rooms) -> int:
         """How many were notified; RETRY (leave it to a later claim) or DROPPED."""
         try:
             created = await notify(
                 record, uow=self._uow(), store=self._store, clock=self._clock,
-                on_notified=self._on_notified, chat_memo=self._chat_memo,
+                on_notified=self._on_notified, chat_memo=self._chat_memo, rooms=rooms,
             )  # fmt: skip
         except Exception:
             if record.attempts < self.settings.max_record_attempts:
@@ -163,23 +177,32 @@ class Worker:
 
     async def run(self) -> None:
         """Until `stop()`: drain, deliver, tick when due; sleep only when there was no work.
-        A dependency that is down (database, mail) is waited out, never fatal."""
+        A dependency that is down (database, mail) is waited out, never fatal.
+
+        E-mails are looked for after a drain that notified someone, and every `poll_interval`
+        (retries coming due, notifications of workers that died): not after every drain, most
+        of which (a chat room's messages) queue none."""
         while not self._stopping.is_set():
             self._wake.clear()
-            busy = False
+            busy = streaming = False
             try:
                 drained = await self.drain_once()
-                sent = await self.deliver_once()
-                busy = drained.handled + drained.dropped >= self.settings.batch or (
-                    sent.total >= self.settings.mail_batch
-                )
+                streaming = drained.handled > 0
+                busy = drained.handled + drained.dropped >= self.settings.batch
+                if drained.notified or time.monotonic() >= self._next_mail_look:
+                    self._next_mail_look = time.monotonic() + self.settings.poll_interval
+                    sent = await self.deliver_once()
+                    busy = busy or sent.total >= self.settings.mail_batch
                 await self._tick_if_due()
             except PortError as error:
                 logger.warning("worker waiting for a dependency: %s", error)
             except Exception:
                 logger.exception("worker step failed")
-            if not busy:
-                await self._idle()
+            if busy:
+                continue
+            if streaming:  # more may be on the way: let them gather into the next batch
+                await self._pause(self.settings.stream_gap)
+            await self._idle()
 
     async def _tick_if_due(self) -> None:
         interval = self.settings.tick_interval
@@ -196,6 +219,11 @@ class Worker:
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless stopped (a wake-up does not cut it short)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
 def _by_event(records: Sequence[OutboxRecord]) -> list[list[OutboxRecord]]:

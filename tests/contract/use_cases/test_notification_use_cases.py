@@ -3,8 +3,10 @@ e-mail delivery with retries, crash safety, announcements, chat coalescing, the 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import attrs
 import pytest
 from tests.backends import SECRET, Backend
 from tests.contract.use_cases.support import new_event, published_event
@@ -51,8 +53,8 @@ def make_worker(backend: Backend, mailer: MemoryMailer, **options: object) -> Wo
         retry=RetryPolicy(max_attempts=3, base=timedelta(seconds=30)),
         clock_rules=ClockRules(reminder_lead=timedelta(hours=24)),
     )
+    options.setdefault("uow", backend.uow)
     return Worker(
-        uow=backend.uow,
         store=backend.services.notification_store,
         clock=backend.clock,
         mailer=mailer,
@@ -582,3 +584,108 @@ async def test_a_busy_room_asks_the_store_only_about_members_this_worker_did_not
     await settle(worker)
     assert counting.asked[-1] == away  # the memo forgets what left the window
     assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 2
+
+
+class CountingUnitOfWork:
+    """The backend's unit of work, counting the reads of a room's seated ids."""
+
+    def __init__(self, inner, reads: list[int]) -> None:
+        self._inner = inner
+        self._reads = reads
+
+    async def __aenter__(self):
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info):
+        return await self._inner.__aexit__(*exc_info)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    @property
+    def enrollments(self):
+        ledger, reads = self._inner.enrollments, self._reads
+
+        class Counting:
+            def __getattr__(self, name: str):
+                return getattr(ledger, name)
+
+            async def seated_user_ids(self, event_id: int):
+                reads.append(event_id)
+                return await ledger.seated_user_ids(event_id)
+
+        return Counting()
+
+
+async def test_a_rooms_messages_in_one_batch_read_its_seats_once(
+    backend: Backend, services: Services, organizer: Principal, participants: list[Principal],
+    mailer: MemoryMailer, clock,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer)
+    for p in participants[:2]:
+        await services.enroll(p, event_id)
+    reads: list[int] = []
+    worker = make_worker(backend, mailer, uow=lambda: CountingUnitOfWork(backend.uow(), reads))
+    await settle(worker)
+    for n in range(5):
+        await services.post_message(participants[0], event_id, f"m{n}")
+    assert (await worker.drain_once()).handled == 5
+    assert reads == [event_id]  # one read for the batch's five messages
+    assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 1
+
+    # the next batch reads again: someone who took a seat meanwhile is told
+    await services.enroll(participants[2], event_id)
+    await services.post_message(participants[0], event_id, "welcome")
+    await worker.drain_once()
+    assert reads == [event_id, event_id]
+    assert T.CHAT_MESSAGE in await kinds(services, participants[2])
+
+
+async def test_a_running_worker_takes_a_stream_in_batches_and_looks_for_mail_when_due(
+    services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer)
+    await services.enroll(participants[0], event_id)
+    await settle(worker)
+    worker.settings = attrs.evolve(worker.settings, poll_interval=30.0, stream_gap=0.3)
+    drained: list[int] = []
+    looked_for_mail = 0
+    drain, deliver = worker.drain_once, worker.deliver_once
+
+    async def drain_once():
+        report = await drain()
+        drained.append(report.handled)
+        return report
+
+    async def deliver_once():
+        nonlocal looked_for_mail
+        looked_for_mail += 1
+        return await deliver()
+
+    worker.drain_once, worker.deliver_once = drain_once, deliver_once
+
+    async def handled(count: int, *, drains: int = 1) -> None:
+        async with asyncio.timeout(10):
+            while sum(drained) < count or len(drained) < drains:  # noqa: ASYNC110 - a spy's list
+                await asyncio.sleep(0.01)
+
+    running = asyncio.create_task(worker.run())
+    try:
+        await handled(0)  # its first round, on an empty outbox
+        await services.post_message(participants[0], event_id, "first")  # the organizer is away
+        worker.wake()
+        await handled(1)
+        for n in range(6):  # a stream: each wakes the worker, as the server does
+            await services.post_message(participants[0], event_id, f"m{n}")
+            worker.wake()
+            await asyncio.sleep(0.02)
+        await handled(7)
+    finally:
+        worker.stop()
+        await running
+    assert max(drained) >= 3  # the stream came in batches, not a claim per message
+    # at start, then after the first message (the organizer was told); the stream's
+    # messages told nobody new (the organizer was told lately), so no look for mail
+    assert looked_for_mail == 2
+    assert (await kinds(services, organizer)).count(T.CHAT_MESSAGE) == 1
