@@ -56,3 +56,46 @@ async def test_an_unreachable_database_is_unavailable_and_says_nothing_of_where(
         await database.dispose()
     assert str(port) not in str(caught.value)
     assert "127.0.0.1" not in str(caught.value)
+
+
+@pytest.fixture
+async def postgres(request: pytest.FixtureRequest) -> AsyncIterator[SqlDatabase]:
+    url = request.getfixturevalue("postgres_url")
+    database = SqlDatabase.for_engine(make_engine(url, PoolSettings(size=1, max_overflow=0)))
+    async with database.transaction() as db:  # a table of the test's own, on the fresh schema
+        await db.connection.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS driver_probe (n int PRIMARY KEY)"
+        )
+        await db.connection.exec_driver_sql("TRUNCATE driver_probe")
+    yield database
+    await database.dispose()
+
+
+async def count_probes(database: SqlDatabase) -> int:
+    async with database.transaction() as db:
+        result = await db.connection.exec_driver_sql("SELECT count(*) FROM driver_probe")
+        return int(result.scalar_one())
+
+
+async def test_a_driver_transaction_commits_or_rolls_back_and_translates_errors(postgres):
+    async with postgres.driver_transaction() as driver:
+        await driver.execute("INSERT INTO driver_probe VALUES (1)")
+    with pytest.raises(Conflict) as caught:
+        async with postgres.driver_transaction() as driver:
+            await driver.execute("INSERT INTO driver_probe VALUES (2)")
+            await driver.execute("INSERT INTO driver_probe VALUES (1)")  # a duplicate key
+    assert str(caught.value) == "constraint violated: driver_probe_pkey"
+    with pytest.raises(RuntimeError):
+        async with postgres.driver_transaction() as driver:
+            await driver.execute("INSERT INTO driver_probe VALUES (3)")
+            raise RuntimeError
+    assert await count_probes(postgres) == 1  # 2 and 3 were rolled back
+
+
+async def test_a_driver_connection_that_breaks_is_unavailable_and_the_pool_recovers(postgres):
+    with pytest.raises(Unavailable) as caught:
+        async with postgres.driver_transaction() as driver:
+            await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    assert "terminat" not in str(caught.value)
+    # the pool's only connection is not handed out broken
+    assert await count_probes(postgres) == 0

@@ -185,3 +185,32 @@ async def test_a_worker_that_polls_rarely_is_woken_by_another_process_commit(
         finally:
             worker.stop()
             await running
+
+
+async def test_a_chat_message_wakes_listeners_and_a_refused_or_resent_one_does_not(
+    backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    from mov_adapters.sql.listen import wake_on_outbox  # noqa: PLC0415
+    from mov_core.domain.errors import NotChatMember  # noqa: PLC0415
+
+    services = backend.services
+    organizer = await register(services, "olga@example.com", Role.ORGANIZER)
+    stranger = await register(services, "sam@example.com")
+    event_id = await published_event(services, organizer)
+    woken = asyncio.Event()
+    listener = asyncio.create_task(
+        wake_on_outbox(request.getfixturevalue("postgres_url"), woken.set)
+    )
+    try:
+        await asyncio.wait_for(woken.wait(), timeout=10)  # listening (it wakes once on connect)
+        await services.post_message(organizer, event_id, "hello", "c-1")
+        await asyncio.wait_for(woken.wait(), timeout=10)
+        woken.clear()
+        with pytest.raises(NotChatMember):
+            await services.post_message(stranger, event_id, "let me in")
+        again = await services.post_message(organizer, event_id, "hello", "c-1")
+        await asyncio.sleep(0.5)
+        assert not woken.is_set(), "a refused message or a resend woke the workers"
+        assert not again.created
+    finally:
+        listener.cancel()

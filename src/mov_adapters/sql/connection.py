@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from sqlalchemy import exc
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +26,16 @@ def translate(error: exc.SQLAlchemyError) -> PortError:
     if isinstance(error, exc.OperationalError | exc.InterfaceError) or (
         isinstance(error, exc.DBAPIError) and error.connection_invalidated
     ):
+        return Unavailable("database unavailable")
+    return PortError("database error")
+
+
+def translate_driver(error: psycopg.Error) -> PortError:
+    """`translate` for psycopg's own errors, from statements sent without SQLAlchemy."""
+    if isinstance(error, psycopg.IntegrityError):
+        name = error.diag.constraint_name
+        return Conflict(f"constraint violated: {name or 'unknown'}")
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
         return Unavailable("database unavailable")
     return PortError("database error")
 

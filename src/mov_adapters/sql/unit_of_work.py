@@ -8,13 +8,14 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import psycopg
 from attrs import define, field
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from mov_adapters.sql.connection import Db, translate
+from mov_adapters.sql.connection import Db, translate, translate_driver
 from mov_adapters.sql.ledger import SqlEnrollmentLedger
 from mov_adapters.sql.repositories import SqlEventRepository, SqlOutbox, SqlUserRepository
 
@@ -92,6 +93,28 @@ class SqlDatabase:
             if lock is not None:
                 lock.release()
 
+    @asynccontextmanager
+    async def driver_transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """PostgreSQL only: a pooled connection's own psycopg connection, in a transaction that
+        commits when the block ends normally and rolls back otherwise. For a hot path of fixed
+        statements, which then skip SQLAlchemy's work per statement (about 0.2 ms of CPU
+        each). Driver errors become port errors; a broken connection leaves the pool."""
+        try:
+            async with self.engine.connect() as connection:
+                driver: psycopg.AsyncConnection[Any] = (
+                    await connection.get_raw_connection()
+                ).driver_connection
+                try:
+                    yield driver
+                    await driver.commit()
+                except BaseException as error:
+                    await _abandon(connection, driver)
+                    if isinstance(error, psycopg.Error):
+                        raise translate_driver(error) from error
+                    raise
+        except exc.SQLAlchemyError as error:
+            raise translate(error) from error
+
     async def ping(self) -> None:
         """Raises `Unavailable` unless the database answers a trivial query."""
         try:
@@ -99,6 +122,18 @@ class SqlDatabase:
                 await connection.exec_driver_sql("SELECT 1")
         except exc.SQLAlchemyError as error:
             raise translate(error) from error
+
+
+async def _abandon(connection: AsyncConnection, driver: psycopg.AsyncConnection[Any]) -> None:
+    """Roll the driver's transaction back; a connection that cannot leaves the pool."""
+    if not driver.broken and not driver.closed:
+        try:
+            await driver.rollback()
+        except psycopg.Error:
+            pass
+        else:
+            return
+    await connection.invalidate()
 
 
 class SqlUnitOfWork:
