@@ -43,6 +43,7 @@ of the garbage collector before each measurement, so that its pauses do not coun
 
 `--profile FILE` runs py-spy on ours x1 during its saturation measurement (a .svg flame graph,
 .json speedscope, anything else py-spy's collapsed stacks), 100 samples/s: about 2% slower.
+`--profile-bare FILE` does the same for the bare server, to compare the two.
 By default `mov serve` runs its notification worker, as the embedded default does: every chat
 message is an outbox record it handles (the room's members who were away are told, at most
 once in 15 minutes). With 1,128 members that costs CPU at every message; `--no-worker` measures
@@ -592,6 +593,8 @@ class Bench:
             steps: list[dict[str, Any]] = []
             for round_ in range(args.rounds):
                 steps.append({"label": "bare", "mode": "saturation", "senders": bare_senders})
+                if args.profile_bare and round_ == args.rounds - 1:
+                    steps[-1]["profile"] = {"pid": bare.pid, "path": args.profile_bare}
                 step = {
                     "label": "ours x1",
                     "mode": "saturation",
@@ -678,6 +681,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="saturation runs, bare and ours x1")
     parser.add_argument("--profile", help="py-spy output for ours x1 at saturation")
+    parser.add_argument("--profile-bare", help="the same for the bare server, to compare")
     parser.add_argument(
         "--no-worker",
         action="store_true",

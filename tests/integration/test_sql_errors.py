@@ -80,15 +80,26 @@ async def count_probes(database: SqlDatabase) -> int:
 async def test_a_driver_transaction_commits_or_rolls_back_and_translates_errors(postgres):
     async with postgres.driver_transaction() as driver:
         await driver.execute("INSERT INTO driver_probe VALUES (1)")
-    with pytest.raises(Conflict) as caught:
+
+    async def duplicate() -> None:
         async with postgres.driver_transaction() as driver:
             await driver.execute("INSERT INTO driver_probe VALUES (2)")
-            await driver.execute("INSERT INTO driver_probe VALUES (1)")  # a duplicate key
+            await driver.execute("INSERT INTO driver_probe VALUES (1)")
+
+    with pytest.raises(Conflict) as caught:  # a psycopg error, translated
+        await duplicate()
     assert str(caught.value) == "constraint violated: driver_probe_pkey"
-    with pytest.raises(RuntimeError):
+
+    class Abandoned(Exception):
+        pass
+
+    async def abandon() -> None:
         async with postgres.driver_transaction() as driver:
             await driver.execute("INSERT INTO driver_probe VALUES (3)")
-            raise RuntimeError
+            raise Abandoned
+
+    with pytest.raises(Abandoned):
+        await abandon()
     assert await count_probes(postgres) == 1  # 2 and 3 were rolled back
 
 
