@@ -77,35 +77,34 @@ async def count_probes(database: SqlDatabase) -> int:
         return int(result.scalar_one())
 
 
-async def test_a_driver_transaction_commits_or_rolls_back_and_translates_errors(postgres):
-    async with postgres.driver_transaction() as driver:
-        await driver.execute("INSERT INTO driver_probe VALUES (1)")
+async def test_a_driver_statement_is_its_own_transaction_and_its_errors_are_translated(
+    postgres,
+):
+    async def insert(*values: int) -> None:
+        async with postgres.driver_autocommit() as driver:
+            await driver.execute(
+                "INSERT INTO driver_probe SELECT unnest(%s::int[])", [list(values)]
+            )
 
-    async def duplicate() -> None:
-        async with postgres.driver_transaction() as driver:
-            await driver.execute("INSERT INTO driver_probe VALUES (2)")
-            await driver.execute("INSERT INTO driver_probe VALUES (1)")
-
+    await insert(1)
     with pytest.raises(Conflict) as caught:  # a psycopg error, translated
-        await duplicate()
+        await insert(2, 1)
     assert str(caught.value) == "constraint violated: driver_probe_pkey"
+    assert await count_probes(postgres) == 1  # the failed statement left nothing, not even 2
 
-    class Abandoned(Exception):
-        pass
 
-    async def abandon() -> None:
-        async with postgres.driver_transaction() as driver:
-            await driver.execute("INSERT INTO driver_probe VALUES (3)")
-            raise Abandoned
-
-    with pytest.raises(Abandoned):
-        await abandon()
-    assert await count_probes(postgres) == 1  # 2 and 3 were rolled back
+async def test_a_driver_connection_goes_back_to_the_pool_transactional(postgres):
+    async with postgres.driver_autocommit() as driver:
+        await driver.execute("INSERT INTO driver_probe VALUES (1)")
+    async with postgres.unit_of_work() as uow:  # the pool's only connection again
+        await uow._connection.exec_driver_sql("INSERT INTO driver_probe VALUES (2)")
+        # no commit: rolled back, which autocommit would not have
+    assert await count_probes(postgres) == 1
 
 
 async def test_a_driver_connection_that_breaks_is_unavailable_and_the_pool_recovers(postgres):
     with pytest.raises(Unavailable) as caught:
-        async with postgres.driver_transaction() as driver:
+        async with postgres.driver_autocommit() as driver:
             await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
     assert "terminat" not in str(caught.value)
     # the pool's only connection is not handed out broken

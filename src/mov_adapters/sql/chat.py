@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+import psycopg
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import RowMapping
 
@@ -57,29 +59,34 @@ _INSERT = text(
 ).bindparams(bindparam("created_at", type_=UtcDateTime()))
 
 
-# PostgreSQL, through the driver (`SqlDatabase.driver_transaction`): the same statements, the
-# second also recording the message's changes and waking listening workers.
-_PG_NEXT_SEQ_IF_MEMBER = (
-    "INSERT INTO chat_rooms (event_id, last_seq) SELECT e.id, 1 FROM events AS e "
-    "WHERE e.id = %(event_id)s AND e.status = ANY(%(writable)s) "
-    "AND (e.organizer_id = %(sender_id)s OR EXISTS (SELECT 1 FROM enrollments AS n "
-    "WHERE n.event_id = e.id AND n.user_id = %(sender_id)s AND n.status = %(seated)s)) "
-    "ON CONFLICT (event_id) DO UPDATE SET last_seq = chat_rooms.last_seq + 1 "
-    "RETURNING last_seq"
-)
-_PG_INSERT_AND_RECORD = (
-    "WITH message AS ("
+# PostgreSQL, through the driver (`SqlDatabase.driver_autocommit`): posting is one statement,
+# so one round trip and one implicit transaction. It counts (only if the sender may post),
+# inserts, records the changes and wakes listening workers, or does none of it. A resend
+# breaks the unique index, which fails the whole statement (the count included). The changes
+# are serialized before the seq exists, with a placeholder the statement replaces.
+_SEQ_PLACEHOLDER = 2**62 + 2**31 + 7
+"""Out of any room's range (`SEQ_MAX`), and its 19 digits appear in no other field."""
+_PG_POST = (
+    "WITH room AS ("
+    " INSERT INTO chat_rooms (event_id, last_seq) SELECT e.id, 1 FROM events AS e"
+    " WHERE e.id = %(event_id)s AND e.status = ANY(%(writable)s)"
+    " AND (e.organizer_id = %(sender_id)s OR EXISTS (SELECT 1 FROM enrollments AS n"
+    " WHERE n.event_id = e.id AND n.user_id = %(sender_id)s AND n.status = %(seated)s))"
+    " ON CONFLICT (event_id) DO UPDATE SET last_seq = chat_rooms.last_seq + 1"
+    " RETURNING last_seq),"
+    " message AS ("
     " INSERT INTO chat_messages (id, event_id, seq, sender_id, body, client_msg_id, created_at)"
-    " VALUES (%(id)s, %(event_id)s, %(seq)s, %(sender_id)s, %(body)s, %(client_msg_id)s,"
-    " %(created_at)s)"
-    " ON CONFLICT (event_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL"
-    " DO NOTHING RETURNING id),"
+    " SELECT %(id)s, %(event_id)s, last_seq, %(sender_id)s, %(body)s, %(client_msg_id)s,"
+    " %(created_at)s FROM room RETURNING seq),"
     " recorded AS ("
     " INSERT INTO outbox (type, payload, recorded_at)"
-    " SELECT t, p, %(created_at)s FROM message,"
+    " SELECT t, replace(p, %(placeholder)s, message.seq::text), %(created_at)s FROM message,"
     " unnest(%(types)s::text[], %(payloads)s::text[]) AS rows (t, p) RETURNING 1)"
-    " SELECT id, pg_notify(%(channel)s, '') FROM message"
+    " SELECT seq, pg_notify(%(channel)s, '') FROM message"
 )
+
+
+RESEND_INDEX = "uq_chat_messages_client_msg"
 
 
 class _Resent(Exception):
@@ -159,49 +166,42 @@ class SqlChatStore:
     async def _append_checked_pg(
         self, draft: ChatDraft, changes: ChangesOf | None, writable: frozenset[EventStatus]
     ) -> ChatMessage:
-        """`append` with `writable`, as posting does: four round trips (with BEGIN and COMMIT)
-        and no SQLAlchemy work per statement, which is most of a message's cost otherwise."""
-        async with self._database.driver_transaction() as driver:
-            cursor = await driver.execute(
-                _PG_NEXT_SEQ_IF_MEMBER,
-                {
-                    "event_id": draft.event_id,
-                    "sender_id": draft.sender_id,
-                    "writable": sorted(status.value for status in writable),
-                    "seated": EnrollmentStatus.ENROLLED.value,
-                },
-            )
-            row = await cursor.fetchone()
-            if row is None:
-                raise PostingRefused
-            message = ChatMessage(
-                id=uuid.uuid4().hex,
-                event_id=draft.event_id,
-                seq=row[0],
-                sender_id=draft.sender_id,
-                body=draft.body,
-                client_msg_id=draft.client_msg_id,
-                created_at=draft.created_at,
-            )
-            recorded = [] if changes is None else list(changes(message))
-            cursor = await driver.execute(
-                _PG_INSERT_AND_RECORD,
-                {
-                    "id": message.id,
-                    "event_id": message.event_id,
-                    "seq": message.seq,
-                    "sender_id": message.sender_id,
-                    "body": message.body,
-                    "client_msg_id": message.client_msg_id,
-                    "created_at": message.created_at,
-                    "types": [type(c).__name__ for c in recorded],
-                    "payloads": [change_to_json(c) for c in recorded],
-                    "channel": OUTBOX_CHANNEL,
-                },
-            )
-            if await cursor.fetchone() is None:
-                raise _Resent  # a resend: roll the counter back with us
-        return message
+        """`append` with `writable`, as posting does: one statement, one round trip, and no
+        SQLAlchemy work per statement (which would be most of a message's cost)."""
+        message = ChatMessage(
+            id=uuid.uuid4().hex,
+            event_id=draft.event_id,
+            seq=_SEQ_PLACEHOLDER,
+            sender_id=draft.sender_id,
+            body=draft.body,
+            client_msg_id=draft.client_msg_id,
+            created_at=draft.created_at,
+        )
+        recorded = [] if changes is None else list(changes(message))
+        values = {
+            "event_id": draft.event_id,
+            "sender_id": draft.sender_id,
+            "writable": sorted(status.value for status in writable),
+            "seated": EnrollmentStatus.ENROLLED.value,
+            "id": message.id,
+            "body": message.body,
+            "client_msg_id": message.client_msg_id,
+            "created_at": message.created_at,
+            "placeholder": str(_SEQ_PLACEHOLDER),
+            "types": [type(c).__name__ for c in recorded],
+            "payloads": [change_to_json(c) for c in recorded],
+            "channel": OUTBOX_CHANNEL,
+        }
+        async with self._database.driver_autocommit() as driver:
+            try:
+                row = await (await driver.execute(_PG_POST, values)).fetchone()
+            except psycopg.errors.UniqueViolation as error:
+                if error.diag.constraint_name == RESEND_INDEX:
+                    raise _Resent from None  # nothing of the statement stayed
+                raise
+        if row is None:
+            raise PostingRefused
+        return attrs.evolve(message, seq=row[0])
 
     async def _original(self, draft: ChatDraft) -> ChatMessage | None:
         query = select(chat_messages).where(

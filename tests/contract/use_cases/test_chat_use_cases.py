@@ -161,3 +161,15 @@ async def test_a_store_that_checks_posting_refuses_exactly_who_the_rules_refuse(
         message, created = await store.append(draft(room, person.user_id), writable=CHAT_WRITABLE)
         assert (message.seq, created) == (n, True)
     assert await store.last_seq(room) == 3
+
+
+async def test_concurrent_resends_store_one_message_and_leave_no_gap(backend, participants, room):
+    await drain_outbox(backend)
+    posts = await asyncio.gather(
+        *(_post(backend, participants[0], room, "once", "c-9") for _ in range(10))
+    )
+    assert sum(p.created for p in posts) == 1
+    assert {p.message.id for p in posts} == {posts[0].message.id}
+    assert (await _post(backend, participants[1], room, "next")).message.seq == 2
+    posted = [c for c in await drain_outbox(backend) if isinstance(c, ChatMessagePosted)]
+    assert [c.seq for c in posted] == [1, 2]
