@@ -1,7 +1,8 @@
 """Socket.IO chat fan-out: `mov serve` against a bare python-socketio room broadcast.
 
-Usage: nox -s bench -- chat [--seconds 5] [--rounds 3] [--rate 20] [--senders 4]
-                           [--profile /tmp/ours.svg]
+Usage: nox -s bench -- chat [--seconds 5] [--offered-seconds 15] [--rounds 3] [--rate 20]
+                           [--senders 4] [--no-worker] [--profile /tmp/ours.svg]
+                           [--profile-bare /tmp/bare.svg]
 Starts a throwaway PostgreSQL with durable commits (or uses MOV_BENCH_POSTGRES_URL), seeds it
 with plain psycopg (one Published event, every participant ENROLLED, their tokens minted here
 with the secret the servers are given), then measures three setups:
@@ -17,8 +18,9 @@ The clients run in one separate process (multiprocessing spawn): `--receivers` p
 clients (websocket transport) join the event's room; senders are other connected members that
 do not join, so every message is delivered exactly `--receivers` times. A message's body is a
 tag and `time.time()` at sending; a receiver takes its end-to-end latency from its own clock
-(same machine). Each server gets two measurements of `--warmup` + `--seconds`, counting only
-what receivers get during the last `--seconds`:
+(same machine). Each server gets two measurements, each of `--warmup` seconds and then the
+measured seconds (`--seconds`, or `--offered-seconds` at the offered load), counting only what
+receivers get during the measured seconds:
 
 1. saturation: `--senders` loops each send the next message as soon as the last one's ack came;
 2. offered load: `--rate` messages/s on a fixed schedule whatever the acks (20 x 100
@@ -37,8 +39,10 @@ Each line also shows the CPU used during the measured seconds by the server proc
 = one core), the client process and the whole machine (100% = every core): on 2 cores the bare
 server at saturation shares the machine with a client process as busy as itself.
 
-The offered load's p99 comes from about 100 messages: a single pause of the server, such as a
-full (generation 2) garbage collection, sets it. The client process freezes its own objects out
+The offered load is measured for `--offered-seconds` (15): each message is 100 deliveries, so
+over 5 s (100 messages) p99 would be the second-worst message, and a single pause of the
+machine (every server here, the bare one included, shows one now and then) would set it; over
+15 s it takes three. The client process freezes its own objects out
 of the garbage collector before each measurement, so that its pauses do not count.
 
 `--profile FILE` runs py-spy on ours x1 during its saturation measurement (a .svg flame graph,
@@ -425,6 +429,7 @@ async def _measure(
     plan: dict[str, Any], spec: dict[str, Any], tally: Tally, receivers: int
 ) -> dict[str, Any]:
     server = plan["servers"][spec["label"]]
+    seconds = plan["seconds"] if spec["mode"] == "saturation" else plan["offered_seconds"]
     senders = await _connect_all(server["urls"], spec["senders"], None)
     gc.collect()
     gc.freeze()  # the clients' objects are long-lived: no collection of them mid-measurement
@@ -434,12 +439,12 @@ async def _measure(
         began = time.time()
         tally.tag = sending.tag
         tally.start = began + plan["warmup"]
-        tally.end = tally.start + plan["seconds"]
+        tally.end = tally.start + seconds
         tally.latencies = []
 
         async def observe() -> None:
             await asyncio.sleep(max(tally.start - time.time(), 0))
-            profiler = _profile(spec["profile"], plan["seconds"]) if spec.get("profile") else None
+            profiler = _profile(spec["profile"], seconds) if spec.get("profile") else None
             cpu.start()
             await asyncio.sleep(max(tally.end - time.time(), 0))
             cpu.stop()
@@ -461,10 +466,10 @@ async def _measure(
     return {
         "label": spec["label"],
         "mode": spec["mode"],
-        "rate": len(latencies) / plan["seconds"],
+        "rate": len(latencies) / seconds,
         "p50": cuts[49] * 1000,
         "p99": cuts[98] * 1000,
-        "sent": sending.sent / (plan["warmup"] + plan["seconds"]),
+        "sent": sending.sent / (plan["warmup"] + seconds),
         "acks": dict(sending.acks),
         "delivered": tally.by_tag[sending.tag] / (acked * receivers) if acked else 0.0,
         "exhausted": sending.exhausted,
@@ -540,7 +545,7 @@ class Bench:
         self.url = url
         self.args = args
         self.secret = secrets.token_urlsafe(48)  # 64 characters
-        self.offered_pool = math.ceil(args.rate * (args.seconds + args.warmup) / BUDGET) + 2
+        self.offered_pool = math.ceil(args.rate * (args.offered_seconds + args.warmup) / BUDGET) + 2
         # Fresh senders for every measurement of ours; the bare server limits nobody, so its
         # saturation runs share one pool.
         self.participants = args.receivers + (args.rounds + 2) * args.pool + 2 * self.offered_pool
@@ -566,6 +571,7 @@ class Bench:
             "servers": servers,
             "measurements": measurements,
             "seconds": self.args.seconds,
+            "offered_seconds": self.args.offered_seconds,
             "warmup": self.args.warmup,
             "loops": self.args.senders,
             "rate": self.args.rate,
@@ -642,7 +648,8 @@ def run(url: str, args: argparse.Namespace) -> None:
         f"{time.perf_counter() - began:.1f} s); {args.receivers} receivers in the room; "
         f"saturation: {args.senders} send loops, {args.rounds} runs (bare and ours x1 in turn, "
         f"median shown); offered: {args.rate:g} msg/s = {args.rate * args.receivers:,.0f} "
-        f"deliveries/s; {args.warmup:g} s warm-up + {args.seconds:g} s measured",
+        f"deliveries/s; {args.warmup:g} s warm-up + {args.seconds:g} s measured "
+        f"({args.offered_seconds:g} s at the offered load)",
         flush=True,
     )
     spawn = multiprocessing.get_context("spawn")
@@ -673,6 +680,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument(
+        "--offered-seconds", type=float, default=15.0, help="measured at the offered load"
+    )
     parser.add_argument("--receivers", type=int, default=100)
     parser.add_argument("--senders", type=int, default=4, help="send loops at saturation")
     parser.add_argument("--rate", type=float, default=20.0, help="offered messages/s")
