@@ -386,20 +386,20 @@ async def test_notified_since_names_who_was_told_of_the_type_about_the_event_lat
     await add(notification_store, notification(carol, created=20, kind=chat, event_id=8))
     await add(notification_store, notification(carol, created=20, event_id=7))
 
-    async def since(seconds: float, event_id: int = 7) -> set[int]:
+    async def since(seconds: float, event_id: int = 7) -> dict[int, datetime]:
         return await notification_store.notified_since(
             [ALICE, BOB, carol, 99], event_id=event_id, type=chat, since=at(seconds)
         )
 
-    assert await since(0) == {ALICE, BOB}
-    assert await since(5) == {ALICE}  # not-in-app ones count: they were e-mailed
-    assert await since(9) == {ALICE}  # at `since` itself counts
-    assert await since(10) == set()
-    assert await since(0, event_id=8) == {carol}
-    assert await notification_store.notified_since([], event_id=7, type=chat, since=at(0)) == set()
+    assert await since(0) == {ALICE: at(9), BOB: at(4)}  # each with the latest time
+    assert await since(5) == {ALICE: at(9)}  # not-in-app ones count: they were e-mailed
+    assert await since(9) == {ALICE: at(9)}  # at `since` itself counts
+    assert await since(10) == {}
+    assert await since(0, event_id=8) == {carol: at(20)}
+    assert await notification_store.notified_since([], event_id=7, type=chat, since=at(0)) == {}
     assert await notification_store.notified_since(
         [BOB, BOB], event_id=7, type=chat, since=at(0)
-    ) == {BOB}
+    ) == {BOB: at(4)}
 
 
 async def test_preferences_many_gives_everyone_theirs_or_the_defaults(

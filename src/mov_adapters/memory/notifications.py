@@ -101,16 +101,19 @@ class MemoryNotificationStore:
         event_id: int,
         type: NotificationType,  # noqa: A002 - the port's keyword
         since: datetime,
-    ) -> set[int]:
-        """Those of `user_ids` told of `type` about the event at or after `since`."""
-        return {
-            user_id
-            for user_id in set(user_ids)
-            if any(
-                n.event_id == event_id and n.type is type and n.created_at >= since
+    ) -> dict[int, datetime]:
+        """Those of `user_ids` told of `type` about the event at or after `since`, with the
+        latest time."""
+        told: dict[int, datetime] = {}
+        for user_id in set(user_ids):
+            times = [
+                n.created_at
                 for n in self._of_user(user_id)
-            )
-        }
+                if n.event_id == event_id and n.type is type and n.created_at >= since
+            ]
+            if times:
+                told[user_id] = max(times)
+        return told
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.

@@ -194,10 +194,11 @@ class MongoNotificationStore:
         event_id: int,
         type: NotificationType,  # noqa: A002 - the port's keyword
         since: datetime,
-    ) -> set[int]:
-        """Those of `user_ids` told of `type` about the event at or after `since`."""
+    ) -> dict[int, datetime]:
+        """Those of `user_ids` told of `type` about the event at or after `since`, with the
+        latest time."""
         if not user_ids:
-            return set()
+            return {}
         query = {
             "userId": {"$in": sorted(set(user_ids))},
             "eventId": event_id,
@@ -205,8 +206,14 @@ class MongoNotificationStore:
             "createdAt": {"$gte": to_utc_millis(since)},
         }
         with mongo_errors("read recent notifications"):
-            found = await self._notifications.find(query, projection={"userId": True}).to_list()
-        return {document["userId"] for document in found}
+            found = await self._notifications.find(
+                query, projection={"userId": True, "createdAt": True}
+            ).to_list()
+        told: dict[int, datetime] = {}
+        for document in found:
+            at = _utc(document["createdAt"])
+            told[document["userId"]] = max(at, told.get(document["userId"], at))
+        return told
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.

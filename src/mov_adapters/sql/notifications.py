@@ -144,23 +144,23 @@ class SqlNotificationStore:
         event_id: int,
         type: NotificationType,  # noqa: A002 - the port's keyword
         since: datetime,
-    ) -> set[int]:
-        """Those of `user_ids` told of `type` about the event at or after `since` (one query,
-        on the (user, event, type, created_at) index)."""
+    ) -> dict[int, datetime]:
+        """Those of `user_ids` told of `type` about the event at or after `since`, with the
+        latest time (one query, on the (user, event, type, created_at) index)."""
         if not user_ids:
-            return set()
+            return {}
         query = (
-            select(_n.user_id)
+            select(_n.user_id, func.max(_n.created_at))
             .where(
                 _n.user_id.in_(sorted(set(user_ids))),
                 _n.event_id == event_id,
                 _n.type == type.value,
                 _n.created_at >= since,
             )
-            .distinct()
+            .group_by(_n.user_id)
         )
         async with self._database.transaction() as db:
-            return set((await db.execute(query)).scalars())
+            return dict((await db.execute(query)).all())
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.

@@ -54,9 +54,11 @@ class NotificationStore(Protocol):
         event_id: int,
         type: NotificationType,  # noqa: A002 - as in Notification
         since: datetime,
-    ) -> set[int]:
+    ) -> dict[int, datetime]:
         """Those of `user_ids` with a notification of `type` about `event_id` (in-app or not)
-        created at or after `since`: what chat coalescing looks at, for a whole room at once."""
+        created at or after `since`, each with the latest one's time: what chat coalescing
+        looks at, for a whole room at once (and a worker remembers, so that it need not ask
+        again about those another worker told)."""
         ...
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:

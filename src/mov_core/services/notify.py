@@ -101,10 +101,10 @@ class ChatMemo:
             del room[user_id]  # out of the window for good: forget
         return set(room)
 
-    def remember(self, notification: Notification) -> None:
-        if notification.event_id is not None:
-            room = self._told.setdefault(notification.event_id, {})
-            room[notification.user_id] = notification.created_at
+    def remember(self, event_id: int, user_id: int, at: datetime) -> None:
+        """`user_id` was told of the room at `at` (by this worker, or by another)."""
+        room = self._told.setdefault(event_id, {})
+        room[user_id] = max(at, room.get(user_id, at))
 
 
 async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a process's memo
@@ -138,6 +138,9 @@ async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a proce
             since=since,
         )
         notices = [n for n in notices if n.user_id not in recent]  # told of this room lately
+        if chat_memo is not None:  # by another worker: no need to ask about them again
+            for user_id, told_at in recent.items():
+                chat_memo.remember(change.event_id, user_id, told_at)
     preferences = await store.preferences_many([n.user_id for n in notices])
     created: list[Notification] = []
     for notice in notices:
@@ -146,8 +149,8 @@ async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a proce
         )
         if not fresh:
             continue
-        if is_chat and chat_memo is not None:
-            chat_memo.remember(notification)
+        if is_chat and chat_memo is not None and notification.event_id is not None:
+            chat_memo.remember(notification.event_id, notification.user_id, notification.created_at)
         created.append(notification)
         if on_notified is not None and notification.in_app:
             await on_notified(notification)

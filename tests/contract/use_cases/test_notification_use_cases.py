@@ -586,6 +586,33 @@ async def test_a_busy_room_asks_the_store_only_about_members_this_worker_did_not
     assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 2
 
 
+async def test_a_worker_remembers_whom_another_worker_told_and_does_not_ask_again(
+    backend: Backend, services: Services, organizer: Principal, participants: list[Principal],
+    worker: Worker, mailer: MemoryMailer, clock,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer)
+    for p in participants[:2]:
+        await services.enroll(p, event_id)
+    await settle(worker)
+    await services.post_message(participants[0], event_id, "m0")
+    await settle(worker)  # this worker tells the two who are away
+    other = make_worker(backend, mailer)  # another process's worker: a memo of its own
+    counting = CountingStore(services.notification_store)
+    other._store = counting
+    for n in range(1, 4):
+        clock.advance(timedelta(minutes=1))
+        await services.post_message(participants[0], event_id, f"m{n}")
+        await settle(other)
+    away = sorted([organizer.user_id, participants[1].user_id])
+    assert counting.asked == [away]  # once: the answer said when they were told
+    assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 1
+
+    clock.advance(timedelta(minutes=14))  # 15 minutes after the first worker told them
+    await services.post_message(participants[0], event_id, "later")
+    await settle(other)
+    assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 2
+
+
 class CountingUnitOfWork:
     """The backend's unit of work, counting the reads of a room's seated ids."""
 
