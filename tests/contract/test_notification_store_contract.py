@@ -22,7 +22,7 @@ from mov_core.domain.notifications import (
     RetryPolicy,
 )
 from mov_core.ports.errors import Conflict, NotFound
-from mov_core.ports.notifications import NotificationCursor, NotificationStore
+from mov_core.ports.notifications import Addition, NotificationCursor, NotificationStore
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 ALICE = 1
@@ -181,6 +181,46 @@ async def test_concurrent_adds_with_one_dedupe_key_store_one_set_of_deliveries(
     (stored,) = await notification_store.deliveries(first.id)
     assert stored.notification_id == first.id
     assert list(await notification_store.claim_deliveries(now=at(60), limit=20)) == [stored]
+
+
+async def test_add_many_stores_each_as_add_would_in_order(notification_store: NotificationStore):
+    earlier = await add(notification_store, notification(BOB, created=1), key="told-before")
+    additions = [
+        Addition(notification(ALICE, created=2), [planned()], "a"),
+        Addition(notification(BOB, created=3, notification_id="n-b"), [planned()], "told-before"),
+        Addition(notification(ALICE, created=4), [planned(Channel.IN_APP)], "b"),
+        Addition(notification(ALICE, created=5), [planned()], "a"),  # again, in the same call
+    ]
+
+    results = await notification_store.add_many(additions)
+
+    assert [created for _, created in results] == [True, False, True, False]
+    first_a, _ = results[0]
+    assert results[1][0] == earlier
+    assert results[3][0] == first_a
+    assert first_a == notification(ALICE, created=2, notification_id=first_a.id)
+    assert newest_first([results[0][0], results[2][0]]) == await walk(notification_store, ALICE)
+    assert [d.channel for d in await notification_store.deliveries(first_a.id)] == [Channel.EMAIL]
+    assert list(await notification_store.deliveries("n-b")) == []  # a repeat stores nothing
+    assert await notification_store.add_many([]) == []
+
+
+async def test_add_many_takes_a_big_room_at_once(notification_store: NotificationStore):
+    people = [1 + n % 9 for n in range(450)]  # more than one SQL batch
+    additions = [
+        Addition(notification(user_id, created=n), [planned()], f"room:{n}")
+        for n, user_id in enumerate(people)
+    ]
+
+    results = await notification_store.add_many(additions)
+
+    assert all(created for _, created in results)
+    assert [n.user_id for n, _ in results] == people
+    due = await notification_store.claim_deliveries(now=at(500), limit=1000)
+    assert sorted(d.notification_id for d in due) == sorted(n.id for n, _ in results)
+    again = await notification_store.add_many(additions)
+    assert [n for n, _ in again] == [n for n, _ in results]
+    assert not any(created for _, created in again)
 
 
 async def test_a_taken_id_under_another_dedupe_key_is_a_conflict(

@@ -19,7 +19,7 @@ from mov_core.domain.notifications import (
     Preferences,
 )
 from mov_core.ports.errors import Conflict, NotFound
-from mov_core.ports.notifications import NotificationCursor
+from mov_core.ports.notifications import Addition, NotificationCursor
 
 _DeliveryKey: TypeAlias = tuple[str, Channel]
 
@@ -62,6 +62,12 @@ class MemoryNotificationStore:
         self._ids_by_dedupe_key[dedupe_key] = stored.id
         self._deliveries.update((_key(d), d) for d in planned)
         return stored, True
+
+    async def add_many(self, additions: Sequence[Addition]) -> list[tuple[Notification, bool]]:
+        """`add` for each, in order (each is atomic here)."""
+        return [
+            await self.add(a.notification, a.deliveries, dedupe_key=a.dedupe_key) for a in additions
+        ]
 
     async def list(
         self,

@@ -38,7 +38,7 @@ from mov_core.domain.notifications import (
     Preferences,
 )
 from mov_core.ports.errors import Conflict, NotFound
-from mov_core.ports.notifications import NotificationCursor
+from mov_core.ports.notifications import Addition, NotificationCursor
 
 NOTIFICATIONS: Final = "notifications"
 DELIVERIES: Final = "notification_deliveries"
@@ -131,6 +131,13 @@ class MongoNotificationStore:
                 return _notification(first), False
             await self._store_owed(document)
         return stored, True
+
+    async def add_many(self, additions: Sequence[Addition]) -> list[tuple[Notification, bool]]:
+        """`add` for each, in order: MongoDB has no transaction here to batch them in, and
+        each `add` completes itself when repeated."""
+        return [
+            await self.add(a.notification, a.deliveries, dedupe_key=a.dedupe_key) for a in additions
+        ]
 
     async def _store_owed(self, document: Mapping[str, Any]) -> None:
         """Insert the deliveries the notification still owes, each only if absent, then clear

@@ -40,7 +40,11 @@ from mov_core.domain.notifications import (
     Preferences,
 )
 from mov_core.ports.errors import NotFound
-from mov_core.ports.notifications import NotificationCursor
+from mov_core.ports.notifications import Addition, NotificationCursor
+
+ADD_BATCH = 200
+"""Notifications per transaction in `add_many` (about 2,000 bound values per insert, well under
+SQLite's and PostgreSQL's limits)."""
 
 _n = notifications.c
 _d = notification_deliveries.c
@@ -94,6 +98,62 @@ class SqlNotificationStore:
                 # one multi-row INSERT: one round trip, where executemany sends one per row
                 await db.execute(insert(notification_deliveries).values(rows))
         return stored, True
+
+    async def add_many(self, additions: Sequence[Addition]) -> list[tuple[Notification, bool]]:
+        """`add` for each, in order: one transaction per `ADD_BATCH`, one multi-row insert
+        each for the notifications and their deliveries.
+
+        Raises:
+            Conflict: as `add`, for a whole batch (the batches before it stay stored).
+            ValueError: as `add`, before anything is stored.
+        """
+        stored = [
+            a.notification if a.notification.id else evolve(a.notification, id=uuid.uuid4().hex)
+            for a in additions
+        ]
+        planned = [bind_deliveries(n, a.deliveries) for n, a in zip(stored, additions, strict=True)]
+        results: list[tuple[Notification, bool]] = []
+        for start in range(0, len(additions), ADD_BATCH):
+            end = start + ADD_BATCH
+            results += await self._add_batch(
+                stored[start:end], planned[start:end], [a.dedupe_key for a in additions[start:end]]
+            )
+        return results
+
+    async def _add_batch(
+        self, stored: list[Notification], planned: list[list[Delivery]], keys: list[str]
+    ) -> list[tuple[Notification, bool]]:
+        rows = [
+            {**_notification_values(n), "dedupe_key": key}
+            for n, key in zip(stored, keys, strict=True)
+        ]
+        async with self._database.transaction() as db:
+            dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
+            statement = (
+                dialect_insert(notifications)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(_n.id)
+            )
+            inserted = set((await db.execute(statement)).scalars())
+            repeated = [key for n, key in zip(stored, keys, strict=True) if n.id not in inserted]
+            firsts: dict[str, Notification] = {}
+            if repeated:  # stored before (or earlier in this batch): as `add`, return the first
+                query = select(notifications).where(_n.dedupe_key.in_(repeated))
+                for row in (await db.execute(query)).mappings():
+                    firsts[row["dedupe_key"]] = _notification(row)
+            owed = [
+                _delivery_values(d)
+                for n, deliveries in zip(stored, planned, strict=True)
+                if n.id in inserted
+                for d in deliveries
+            ]
+            if owed:
+                await db.execute(insert(notification_deliveries).values(owed))
+        return [
+            (n, True) if n.id in inserted else (firsts[key], False)
+            for n, key in zip(stored, keys, strict=True)
+        ]
 
     async def list(
         self,

@@ -17,6 +17,15 @@ class NotificationCursor:
     notification_id: str
 
 
+@frozen
+class Addition:
+    """One notification to store, with its deliveries, once per `dedupe_key`."""
+
+    notification: Notification
+    deliveries: Sequence[Delivery]
+    dedupe_key: str
+
+
 class NotificationStore(Protocol):
     async def add(
         self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
@@ -26,6 +35,13 @@ class NotificationStore(Protocol):
         A second call with the same key stores nothing and returns the first notification and
         `False`. The store assigns the id when `notification.id` is empty.
         """
+        ...
+
+    async def add_many(self, additions: Sequence[Addition]) -> list[tuple[Notification, bool]]:
+        """`add` for each, in order, as few transactions as the store can (a room's worth of
+        chat notifications at once). Each addition is stored or not as `add` would; a failure
+        (`Conflict`) may leave the additions before the failing batch stored, never half of
+        one notification."""
         ...
 
     async def list(

@@ -32,7 +32,7 @@ from mov_core.domain.notifications import (
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import NotFound, Unavailable
 from mov_core.ports.infra import MailComposer, Mailer
-from mov_core.ports.notifications import NotificationStore
+from mov_core.ports.notifications import Addition, NotificationStore
 from mov_core.ports.persistence import OutboxRecord, UnitOfWork
 
 OnNotified = Callable[[Notification], Awaitable[None]]
@@ -142,11 +142,12 @@ async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a proce
             for user_id, told_at in recent.items():
                 chat_memo.remember(change.event_id, user_id, told_at)
     preferences = await store.preferences_many([n.user_id for n in notices])
+    now = clock.now()
+    stored = await store.add_many(
+        [_addition(n, preferences[n.user_id], now=now, record_id=record.id) for n in notices]
+    )
     created: list[Notification] = []
-    for notice in notices:
-        notification, fresh = await _store(
-            notice, preferences[notice.user_id], store, now=clock.now(), record_id=record.id
-        )
+    for notification, fresh in stored:
         if not fresh:
             continue
         if is_chat and chat_memo is not None and notification.event_id is not None:
@@ -157,14 +158,9 @@ async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a proce
     return created
 
 
-async def _store(
-    notice: Notice,
-    preferences: Preferences,
-    store: NotificationStore,
-    *,
-    now: datetime,
-    record_id: int,
-) -> tuple[Notification, bool]:
+def _addition(
+    notice: Notice, preferences: Preferences, *, now: datetime, record_id: int
+) -> Addition:
     """One notification with a delivery per channel: in-app is delivered by being stored,
     e-mail waits for `deliver`; a channel the user turned off is SKIPPED.
 
@@ -187,7 +183,7 @@ async def _store(
         shown.succeeded(now=now) if in_app else shown,
         Delivery.plan("", Channel.EMAIL, allowed=by_email, now=now),
     ]
-    return await store.add(notification, deliveries, dedupe_key=notice.dedupe_key)
+    return Addition(notification, deliveries, notice.dedupe_key)
 
 
 @frozen

@@ -547,11 +547,12 @@ async def test_a_delivery_that_cannot_be_composed_fails_like_a_refused_send(
 
 
 class CountingStore:
-    """The backend's store, counting whom chat coalescing asks it about."""
+    """The backend's store, counting whom chat coalescing asks it about, and what it adds."""
 
     def __init__(self, store) -> None:
         self._store = store
         self.asked: list[list[int]] = []
+        self.added: list[int] = []
 
     def __getattr__(self, name: str):
         return getattr(self._store, name)
@@ -559,6 +560,10 @@ class CountingStore:
     async def notified_since(self, user_ids, **kwargs):
         self.asked.append(sorted(user_ids))
         return await self._store.notified_since(user_ids, **kwargs)
+
+    async def add_many(self, additions):
+        self.added.append(len(additions))
+        return await self._store.add_many(additions)
 
 
 async def test_a_busy_room_asks_the_store_only_about_members_this_worker_did_not_tell(
@@ -584,6 +589,24 @@ async def test_a_busy_room_asks_the_store_only_about_members_this_worker_did_not
     await settle(worker)
     assert counting.asked[-1] == away  # the memo forgets what left the window
     assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 2
+
+
+async def test_the_first_message_in_a_room_tells_everyone_away_in_one_store_call(
+    services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer, capacity=10)
+    for p in participants[:6]:
+        await services.enroll(p, event_id)
+    await settle(worker)
+    counting = CountingStore(services.notification_store)
+    worker._store = counting
+    in_the_room = [participants[1].user_id]
+    await services.post_message(participants[0], event_id, "hello", online=in_the_room)
+    await settle(worker)
+    assert counting.added == [5]  # the organizer and four participants, at once
+    for person in (organizer, *participants[2:6]):
+        assert T.CHAT_MESSAGE in await kinds(services, person)
+    assert T.CHAT_MESSAGE not in await kinds(services, participants[1])  # was in the room
 
 
 async def test_a_worker_remembers_whom_another_worker_told_and_does_not_ask_again(
