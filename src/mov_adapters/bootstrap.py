@@ -176,16 +176,21 @@ class Runtime:
             wake()
 
     @asynccontextmanager
-    async def outbox_wakeups(self, wake: Callable[[], None]) -> AsyncIterator[None]:
+    async def outbox_wakeups(
+        self, wake: Callable[[], None], nudge: Callable[[], None] | None = None
+    ) -> AsyncIterator[None]:
         """While open, `wake` is called whenever any process records changes (PostgreSQL's
-        LISTEN/NOTIFY); elsewhere a no-op: the worker's poll and in-process wakes remain."""
+        LISTEN/NOTIFY), or `nudge` when given for chat messages; elsewhere a no-op: the
+        worker's poll and in-process wakes remain."""
         url = self.settings.database_url
         if make_url(url).get_backend_name() != "postgresql":
             yield
             return
         from mov_adapters.sql.listen import wake_on_outbox  # noqa: PLC0415
 
-        listener = asyncio.create_task(wake_on_outbox(url, wake), name="mov-outbox-listen")
+        listener = asyncio.create_task(
+            wake_on_outbox(url, wake, nudge=nudge), name="mov-outbox-listen"
+        )
         try:
             yield
         finally:

@@ -28,7 +28,7 @@ class BackgroundWorker:
 
     async def _run(self) -> None:
         # woken by this process's writes (the gateway) and, on PostgreSQL, by every process's
-        async with self.runtime.outbox_wakeups(self.worker.wake):
+        async with self.runtime.outbox_wakeups(self.worker.wake, self.worker.nudge):
             await self.worker.run()
 
     async def stop(self) -> None:

@@ -49,7 +49,7 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, job.stop)
         log.info("worker started", clock=clock, live_push=emitter is not None)
-        async with runtime.outbox_wakeups(job.wake):
+        async with runtime.outbox_wakeups(job.wake, job.nudge):
             await job.run()
         log.info("worker stopped")
 

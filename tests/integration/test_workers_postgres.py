@@ -187,7 +187,7 @@ async def test_a_worker_that_polls_rarely_is_woken_by_another_process_commit(
             await running
 
 
-async def test_a_chat_message_wakes_listeners_and_a_refused_or_resent_one_does_not(
+async def test_a_chat_message_nudges_listeners_and_a_refused_or_resent_one_does_not(
     backend: Backend, request: pytest.FixtureRequest
 ) -> None:
     from mov_adapters.sql.listen import wake_on_outbox  # noqa: PLC0415
@@ -197,20 +197,24 @@ async def test_a_chat_message_wakes_listeners_and_a_refused_or_resent_one_does_n
     organizer = await register(services, "olga@example.com", Role.ORGANIZER)
     stranger = await register(services, "sam@example.com")
     event_id = await published_event(services, organizer)
-    woken = asyncio.Event()
+    woken, nudged = asyncio.Event(), asyncio.Event()
     listener = asyncio.create_task(
-        wake_on_outbox(request.getfixturevalue("postgres_url"), woken.set)
+        wake_on_outbox(request.getfixturevalue("postgres_url"), woken.set, nudge=nudged.set)
     )
     try:
         await asyncio.wait_for(woken.wait(), timeout=10)  # listening (it wakes once on connect)
-        await services.post_message(organizer, event_id, "hello", "c-1")
-        await asyncio.wait_for(woken.wait(), timeout=10)
         woken.clear()
+        await services.post_message(organizer, event_id, "hello", "c-1")
+        await asyncio.wait_for(nudged.wait(), timeout=10)  # a chat message only nudges
+        nudged.clear()
         with pytest.raises(NotChatMember):
             await services.post_message(stranger, event_id, "let me in")
         again = await services.post_message(organizer, event_id, "hello", "c-1")
         await asyncio.sleep(0.5)
-        assert not woken.is_set(), "a refused message or a resend woke the workers"
         assert not again.created
+        assert not nudged.is_set(), "a refused message or a resend nudged the workers"
+        assert not woken.is_set()
+        await services.enroll(await register(services, "pia@example.com"), event_id)
+        await asyncio.wait_for(woken.wait(), timeout=10)  # any other change wakes
     finally:
         listener.cancel()

@@ -22,7 +22,7 @@ from sqlalchemy.engine import RowMapping
 
 from mov_adapters.serialization import change_to_json
 from mov_adapters.sql.connection import Db
-from mov_adapters.sql.listen import CHANNEL as OUTBOX_CHANNEL
+from mov_adapters.sql.listen import CHAT_CHANNEL
 from mov_adapters.sql.repositories import SqlOutbox
 from mov_adapters.sql.tables import UtcDateTime, chat_messages, chat_rooms
 from mov_adapters.sql.unit_of_work import SqlDatabase
@@ -190,7 +190,7 @@ class SqlChatStore:
             "placeholder": str(_SEQ_PLACEHOLDER),
             "types": [type(c).__name__ for c in recorded],
             "payloads": [change_to_json(c) for c in recorded],
-            "channel": OUTBOX_CHANNEL,
+            "channel": CHAT_CHANNEL,
         }
         async with self._database.driver_autocommit() as driver:
             try:

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from attrs import field, frozen
 
+from mov_core.domain.changes import ChatMessagePosted
 from mov_core.domain.notifications import RetryPolicy
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import PortError
@@ -54,9 +55,9 @@ class WorkerSettings:
     """Seconds to wait for new work when there is none (a wake-up cuts it short); also how
     often due e-mails are looked for when this worker queued none."""
     stream_gap: float = 0.05
-    """Seconds between two drains while records keep coming. The first record after a quiet
-    spell is handled at once; a stream of them (a busy chat room) is then handled in batches
-    rather than by one claim per record."""
+    """Seconds between two drains while chat messages keep coming (a busy room), so that they
+    are handled in batches rather than by one claim each. The first after a quiet spell is
+    handled at once, and so is every other change (confirmations are not held back)."""
     tick_interval: float = 30.0
     """Seconds between lifecycle clock ticks; 0 disables the clock in this worker."""
     retry: RetryPolicy = field(factory=RetryPolicy)
@@ -69,10 +70,13 @@ class DrainReport:
     notified: int = 0
     failed: int = 0
     dropped: int = 0
+    chat_only: bool = False
+    """Every record claimed was a chat message (coalesced hints, which may wait a little)."""
 
 
 class Worker:
-    """One loop over the three jobs. `wake()` after a commit makes it look at once."""
+    """One loop over the three jobs. `wake()` after a commit makes it look at once; `nudge()`
+    after a chat message, soon."""
 
     def __init__(  # noqa: PLR0913 - the ports the three jobs need
         self,
@@ -95,17 +99,25 @@ class Worker:
         self._on_notified = on_notified
         self._fault = fault
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()
         self._stopping = asyncio.Event()
         self._next_tick = 0.0
         self._next_mail_look = 0.0
         self._chat_memo = ChatMemo()
 
     def wake(self) -> None:
+        """Look at the outbox now."""
+        self._wake.set()
+        self._urgent.set()
+
+    def nudge(self) -> None:
+        """A chat message was recorded: look soon, but a busy room's next messages may gather
+        first (`stream_gap`)."""
         self._wake.set()
 
     def stop(self) -> None:
         self._stopping.set()
-        self._wake.set()
+        self.wake()
 
     async def drain_once(self) -> DrainReport:
         """Claim a batch of outbox records, notify for each, acknowledge the handled ones."""
@@ -143,6 +155,8 @@ class Worker:
             notified=sum(n for n in results if n > 0),
             failed=results.count(RETRY),
             dropped=results.count(DROPPED),
+            chat_only=bool(records)
+            and all(isinstance(r.change, ChatMessagePosted) for r in records),
         )
 
     async def _handle(self, record: OutboxRecord, rooms: Rooms) -> int:
@@ -184,10 +198,11 @@ class Worker:
         of which (a chat room's messages) queue none."""
         while not self._stopping.is_set():
             self._wake.clear()
+            self._urgent.clear()
             busy = streaming = False
             try:
                 drained = await self.drain_once()
-                streaming = drained.handled > 0
+                streaming = drained.handled > 0 and drained.chat_only
                 busy = drained.handled + drained.dropped >= self.settings.batch
                 if drained.notified or time.monotonic() >= self._next_mail_look:
                     self._next_mail_look = time.monotonic() + self.settings.poll_interval
@@ -200,7 +215,7 @@ class Worker:
                 logger.exception("worker step failed")
             if busy:
                 continue
-            if streaming:  # more may be on the way: let them gather into the next batch
+            if streaming:  # a busy room: let its next messages gather into one batch
                 await self._pause(self.settings.stream_gap)
             await self._idle()
 
@@ -221,9 +236,9 @@ class Worker:
             await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval)
 
     async def _pause(self, seconds: float) -> None:
-        """Sleep, unless stopped (a wake-up does not cut it short)."""
+        """Sleep, unless woken (a nudge does not cut it short) or stopped."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+            await asyncio.wait_for(self._urgent.wait(), timeout=seconds)
 
 
 def _by_event(records: Sequence[OutboxRecord]) -> list[list[OutboxRecord]]:

@@ -591,6 +591,31 @@ async def test_a_busy_room_asks_the_store_only_about_members_this_worker_did_not
     assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 2
 
 
+async def test_a_running_worker_holds_back_only_chat_messages(
+    services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
+) -> None:  # fmt: skip
+    event_id = await published_event(services, organizer)
+    await services.enroll(participants[0], event_id)
+    await settle(worker)
+    worker.settings = attrs.evolve(worker.settings, poll_interval=30.0, stream_gap=30.0)
+    running = asyncio.create_task(worker.run())
+    try:
+        await services.post_message(participants[0], event_id, "hello")  # the organizer is away
+        worker.wake()
+        async with asyncio.timeout(10):  # the first message after a quiet spell: at once
+            while T.CHAT_MESSAGE not in await kinds(services, organizer):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        # the worker now waits out stream_gap (30 s) for more chat, but not for this:
+        await services.enroll(participants[1], event_id)
+        worker.wake()
+        async with asyncio.timeout(10):
+            while T.ENROLLMENT_CONFIRMED not in await kinds(services, participants[1]):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    finally:
+        worker.stop()
+        await running
+
+
 async def test_the_first_message_in_a_room_tells_everyone_away_in_one_store_call(
     services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
 ) -> None:  # fmt: skip
@@ -726,9 +751,9 @@ async def test_a_running_worker_takes_a_stream_in_batches_and_looks_for_mail_whe
         await services.post_message(participants[0], event_id, "first")  # the organizer is away
         worker.wake()
         await handled(1)
-        for n in range(6):  # a stream: each wakes the worker, as the server does
+        for n in range(6):  # a stream: each nudges the worker, as the server's NOTIFY does
             await services.post_message(participants[0], event_id, f"m{n}")
-            worker.wake()
+            worker.nudge()
             await asyncio.sleep(0.02)
         await handled(7)
     finally:
