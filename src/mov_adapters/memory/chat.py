@@ -46,7 +46,7 @@ class MemoryChatStore:
         if key is not None and (original := self._by_resend_key.get(key)) is not None:
             return original, False
         room = self._rooms.setdefault(draft.event_id, [])
-        message = _stored(draft, seq=len(room) + 1)
+        message = draft.stored_as(uuid.uuid4().hex, seq=len(room) + 1)
         room.append(message)
         if key is not None:
             self._by_resend_key[key] = message
@@ -71,15 +71,3 @@ def _resend_key(draft: ChatDraft) -> _ResendKey | None:
     if draft.client_msg_id is None:
         return None
     return (draft.event_id, draft.sender_id, draft.client_msg_id)
-
-
-def _stored(draft: ChatDraft, *, seq: int) -> ChatMessage:
-    return ChatMessage(
-        id=uuid.uuid4().hex,
-        event_id=draft.event_id,
-        seq=seq,
-        sender_id=draft.sender_id,
-        body=draft.body,
-        client_msg_id=draft.client_msg_id,
-        created_at=draft.created_at,
-    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 import psycopg
@@ -150,33 +149,17 @@ class SqlChatStore:
             seq = (await db.execute(_NEXT_SEQ_IF_MEMBER, params)).scalar()
             if seq is None:
                 raise PostingRefused
-        values: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
-            "event_id": draft.event_id,
-            "seq": seq,
-            "sender_id": draft.sender_id,
-            "body": draft.body,
-            "client_msg_id": draft.client_msg_id,
-            "created_at": draft.created_at,
-        }
-        if (await db.execute(_INSERT, values)).first() is None:
+        message = draft.stored_as(uuid.uuid4().hex, seq)
+        if (await db.execute(_INSERT, attrs.asdict(message))).first() is None:
             raise _Resent  # a concurrent resend won: roll the counter back with us
-        return ChatMessage(**values)
+        return message
 
     async def _append_checked_pg(
         self, draft: ChatDraft, changes: ChangesOf | None, writable: frozenset[EventStatus]
     ) -> ChatMessage:
         """`append` with `writable`, as posting does: one statement, one round trip, and no
         SQLAlchemy work per statement (which would be most of a message's cost)."""
-        message = ChatMessage(
-            id=uuid.uuid4().hex,
-            event_id=draft.event_id,
-            seq=_SEQ_PLACEHOLDER,
-            sender_id=draft.sender_id,
-            body=draft.body,
-            client_msg_id=draft.client_msg_id,
-            created_at=draft.created_at,
-        )
+        message = draft.stored_as(uuid.uuid4().hex, _SEQ_PLACEHOLDER)
         recorded = [] if changes is None else list(changes(message))
         values = {
             "event_id": draft.event_id,

@@ -21,9 +21,10 @@ from attrs import evolve
 from sqlalchemy import delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Executable
 
 from mov_adapters.notifications import bind_deliveries
+from mov_adapters.sql.connection import Db
 from mov_adapters.sql.tables import (
     UtcDateTime,
     notification_deliveries,
@@ -47,6 +48,19 @@ ADD_BATCH = 200
 SQLite's and PostgreSQL's limits)."""
 
 _n = notifications.c
+
+
+def _insert_new(db: Db, rows: list[dict[str, Any]]) -> Executable:
+    """Insert the notifications whose dedupe key is new, returning their ids."""
+    dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
+    return (
+        dialect_insert(notifications)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_n.id)
+    )
+
+
 _d = notification_deliveries.c
 _p = notification_preferences.c
 _PENDING = DeliveryStatus.PENDING.value
@@ -81,14 +95,7 @@ class SqlNotificationStore:
         planned = bind_deliveries(stored, deliveries)
         async with self._database.transaction() as db:
             values = {**_notification_values(stored), "dedupe_key": dedupe_key}
-            dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
-            statement = (
-                dialect_insert(notifications)
-                .values(values)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(_n.id)
-            )
-            if (await db.execute(statement)).first() is None:
+            if (await db.execute(_insert_new(db, [values]))).first() is None:
                 # On PostgreSQL the conflicting insert has committed by now (ON CONFLICT waited
                 # for it), and this statement's snapshot sees it.
                 first = await db.execute(select(notifications).where(_n.dedupe_key == dedupe_key))
@@ -128,14 +135,7 @@ class SqlNotificationStore:
             for n, key in zip(stored, keys, strict=True)
         ]
         async with self._database.transaction() as db:
-            dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
-            statement = (
-                dialect_insert(notifications)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(_n.id)
-            )
-            inserted = set((await db.execute(statement)).scalars())
+            inserted = set((await db.execute(_insert_new(db, rows))).scalars())
             repeated = [key for n, key in zip(stored, keys, strict=True) if n.id not in inserted]
             firsts: dict[str, Notification] = {}
             if repeated:  # stored before (or earlier in this batch): as `add`, return the first

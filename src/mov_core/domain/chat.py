@@ -81,6 +81,18 @@ class ChatDraft:
     client_msg_id: str | None
     created_at: datetime
 
+    def stored_as(self, message_id: str, seq: int) -> ChatMessage:
+        """The message this draft becomes once a store gives it an id and its room's seq."""
+        return ChatMessage(
+            id=message_id,
+            event_id=self.event_id,
+            seq=seq,
+            sender_id=self.sender_id,
+            body=self.body,
+            client_msg_id=self.client_msg_id,
+            created_at=self.created_at,
+        )
+
 
 @frozen
 class ChatMessage:

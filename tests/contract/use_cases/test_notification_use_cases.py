@@ -591,13 +591,23 @@ async def test_a_busy_room_asks_the_store_only_about_members_this_worker_did_not
     assert (await kinds(services, participants[1])).count(T.CHAT_MESSAGE) == 2
 
 
+async def quiet_room(
+    services: Services, organizer: Principal, member: Principal, worker: Worker, *,
+    stream_gap: float,
+) -> int:  # fmt: skip
+    """A room of the organizer and `member`, nothing left to handle, and a worker that will
+    only poll every 30 s (wake-ups, nudges and its stream gap decide when it looks)."""
+    event_id = await published_event(services, organizer)
+    await services.enroll(member, event_id)
+    await settle(worker)
+    worker.settings = attrs.evolve(worker.settings, poll_interval=30.0, stream_gap=stream_gap)
+    return event_id
+
+
 async def test_a_running_worker_holds_back_only_chat_messages(
     services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
 ) -> None:  # fmt: skip
-    event_id = await published_event(services, organizer)
-    await services.enroll(participants[0], event_id)
-    await settle(worker)
-    worker.settings = attrs.evolve(worker.settings, poll_interval=30.0, stream_gap=30.0)
+    event_id = await quiet_room(services, organizer, participants[0], worker, stream_gap=30.0)
     running = asyncio.create_task(worker.run())
     try:
         await services.post_message(participants[0], event_id, "hello")  # the organizer is away
@@ -720,10 +730,7 @@ async def test_a_rooms_messages_in_one_batch_read_its_seats_once(
 async def test_a_running_worker_takes_a_stream_in_batches_and_looks_for_mail_when_due(
     services: Services, organizer: Principal, participants: list[Principal], worker: Worker,
 ) -> None:  # fmt: skip
-    event_id = await published_event(services, organizer)
-    await services.enroll(participants[0], event_id)
-    await settle(worker)
-    worker.settings = attrs.evolve(worker.settings, poll_interval=30.0, stream_gap=0.3)
+    event_id = await quiet_room(services, organizer, participants[0], worker, stream_gap=0.3)
     drained: list[int] = []
     looked_for_mail = 0
     drain, deliver = worker.drain_once, worker.deliver_once
