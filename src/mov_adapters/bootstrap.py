@@ -171,9 +171,16 @@ class Runtime:
     wakers: list[Callable[[], None]] = field(factory=list)
     """Told after every write request (the in-process worker looks at the outbox at once)."""
 
+    nudgers: list[Callable[[], None]] = field(factory=list)
+    """Told after every chat message posted here (the in-process worker looks soon)."""
+
     def wake_workers(self) -> None:
         for wake in self.wakers:
             wake()
+
+    def nudge_workers(self) -> None:
+        for nudge in self.nudgers:
+            nudge()
 
     @asynccontextmanager
     async def outbox_wakeups(

@@ -164,6 +164,7 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     )
     if background is not None:
         runtime.wakers.append(background.worker.wake)
+        runtime.nudgers.append(background.worker.nudge)
         litestar.state.worker = background.worker
     litestar.state.broadcaster = SocketBroadcaster(sio, runtime.presence)
     asgi: ASGIApp = socketio.ASGIApp(

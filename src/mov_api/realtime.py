@@ -222,6 +222,7 @@ class RealtimeHandlers:
         session = await self.sio.get_session(sid)
         payload = message_json(posted.message, session["names"])
         if posted.created:
+            self.runtime.nudge_workers()  # its change is for members who are away
             await self.sio.emit("message", payload, room=room_of(event_id))
         return {"ok": True, "message": payload}
 

@@ -54,10 +54,12 @@ class WorkerSettings:
     poll_interval: float = 0.5
     """Seconds to wait for new work when there is none (a wake-up cuts it short); also how
     often due e-mails are looked for when this worker queued none."""
-    stream_gap: float = 0.05
+    stream_gap: float = 0.25
     """Seconds between two drains while chat messages keep coming (a busy room), so that they
-    are handled in batches rather than by one claim each. The first after a quiet spell is
-    handled at once, and so is every other change (confirmations are not held back)."""
+    are handled in batches (at most 4 a second) rather than by one claim each. The first after
+    a quiet spell is handled at once, and so is every other change (confirmations are not held
+    back). Chat notifications go to members who are away: a quarter of a second is nothing to
+    them."""
     tick_interval: float = 30.0
     """Seconds between lifecycle clock ticks; 0 disables the clock in this worker."""
     retry: RetryPolicy = field(factory=RetryPolicy)
