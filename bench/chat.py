@@ -1,7 +1,7 @@
 """Socket.IO chat fan-out: `mov serve` against a bare python-socketio room broadcast.
 
 Usage: nox -s bench -- chat [--seconds 5] [--offered-seconds 15] [--rounds 3] [--rate 20]
-                           [--senders 4] [--no-worker] [--profile /tmp/ours.svg]
+                           [--senders 8] [--no-worker] [--profile /tmp/ours.svg]
                            [--profile-bare /tmp/bare.svg]
 Starts a throwaway PostgreSQL with durable commits (or uses MOV_BENCH_POSTGRES_URL), seeds it
 with plain psycopg (one Published event, every participant ENROLLED, their tokens minted here
@@ -22,7 +22,9 @@ tag and `time.time()` at sending; a receiver takes its end-to-end latency from i
 measured seconds (`--seconds`, or `--offered-seconds` at the offered load), counting only what
 receivers get during the measured seconds:
 
-1. saturation: `--senders` loops each send the next message as soon as the last one's ack came;
+1. saturation: `--senders` loops each send the next message as soon as the last one's ack came
+   (8: with 4, ours stays near 78% CPU, each message waiting for its durable commit, so 4 in
+   flight do not keep it busy; with 8 both servers are above 90%, which saturation means);
 2. offered load: `--rate` messages/s on a fixed schedule whatever the acks (20 x 100
    receivers = 2,000 deliveries/s), each message awaiting its ack in its own task.
 
@@ -684,7 +686,7 @@ def main() -> None:
         "--offered-seconds", type=float, default=15.0, help="measured at the offered load"
     )
     parser.add_argument("--receivers", type=int, default=100)
-    parser.add_argument("--senders", type=int, default=4, help="send loops at saturation")
+    parser.add_argument("--senders", type=int, default=8, help="send loops at saturation")
     parser.add_argument("--rate", type=float, default=20.0, help="offered messages/s")
     parser.add_argument(
         "--pool", type=int, default=200, help="sender accounts per saturation measurement"
