@@ -109,3 +109,11 @@ async def test_a_driver_connection_that_breaks_is_unavailable_and_the_pool_recov
     assert "terminat" not in str(caught.value)
     # the pool's only connection is not handed out broken
     assert await count_probes(postgres) == 0
+
+
+async def test_a_driver_connection_closed_in_use_is_not_handed_out_again(postgres):
+    async with postgres.driver_autocommit() as driver:
+        await driver.close()
+    async with postgres.driver_autocommit() as driver:  # the pool's only connection: a new one
+        await driver.execute("INSERT INTO driver_probe VALUES (1)")
+    assert await count_probes(postgres) == 1

@@ -105,16 +105,13 @@ class SqlDatabase:
                 driver: psycopg.AsyncConnection[Any] = (
                     await connection.get_raw_connection()
                 ).driver_connection
-                await driver.set_autocommit(True)
                 try:
+                    await driver.set_autocommit(True)
                     yield driver
                 except psycopg.Error as error:
                     raise translate_driver(error) from error
                 finally:
-                    if driver.broken or driver.closed:
-                        await connection.invalidate()
-                    else:
-                        await driver.set_autocommit(False)
+                    await _back_to_the_pool(connection, driver)
         except exc.SQLAlchemyError as error:
             raise translate(error) from error
 
@@ -125,6 +122,20 @@ class SqlDatabase:
                 await connection.exec_driver_sql("SELECT 1")
         except exc.SQLAlchemyError as error:
             raise translate(error) from error
+
+
+async def _back_to_the_pool(
+    connection: AsyncConnection, driver: psycopg.AsyncConnection[Any]
+) -> None:
+    """Transactional again, as the pool hands connections out; one that cannot be leaves it."""
+    if not driver.broken and not driver.closed:
+        try:
+            await driver.set_autocommit(False)
+        except psycopg.Error:
+            pass
+        else:
+            return
+    await connection.invalidate()
 
 
 class SqlUnitOfWork:
