@@ -668,6 +668,12 @@ def test_a_visible_event_downloads_as_an_icalendar_file(api):
     member = api.token("ann@example.com")
     again = api.client.get(f"/api/v1/events/{event_id}/calendar.ics", headers=member)
     assert (again.status_code, again.content) == (200, response.content)
+    # HEAD, as calendar programs send before subscribing: the same headers, no body.
+    asked = api.client.head(f"/api/v1/events/{event_id}/calendar.ics")
+    assert (asked.status_code, asked.content) == (200, b"")
+    assert asked.headers["content-type"] == response.headers["content-type"]
+    assert asked.headers["content-disposition"] == response.headers["content-disposition"]
+    assert asked.headers["content-length"] == str(len(response.content))
 
 
 def test_an_invisible_or_unknown_event_has_no_calendar_file(api):
@@ -677,6 +683,7 @@ def test_an_invisible_or_unknown_event_has_no_calendar_file(api):
     member = api.token("ann@example.com")
     for event_id in (planned, private):
         assert_error(api.client.get(f"/api/v1/events/{event_id}/calendar.ics"), 404, "NOT_FOUND")
+        assert api.client.head(f"/api/v1/events/{event_id}/calendar.ics").status_code == 404
         response = api.client.get(f"/api/v1/events/{event_id}/calendar.ics", headers=member)
         assert_error(response, 404, "NOT_FOUND")
         mine = api.client.get(f"/api/v1/events/{event_id}/calendar.ics", headers=owner)

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, head, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -136,6 +136,9 @@ Categories = Annotated[list[str] | None, QueryParameter(name="category", descrip
 From = Annotated[str | None, QueryParameter(name="from", description="ISO-8601, inclusive")]
 To = Annotated[str | None, QueryParameter(name="to", description="ISO-8601, inclusive")]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+
+
+ICS = "text/calendar; charset=utf-8"
 
 
 class EventController(Controller):
@@ -315,6 +318,22 @@ class EventController(Controller):
         view = await services.get_event(viewer, path_id(event_id, "Event"))
         return Response(
             runtime.calendar.event_ics(view.event),
-            media_type="text/calendar; charset=utf-8",
+            media_type=ICS,
             headers={"Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"'},
+        )
+
+    @head("/{event_id:str}/calendar.ics", dependencies=PUBLIC_WITH_RUNTIME)
+    async def calendar_head(
+        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep, runtime: RuntimeDep
+    ) -> Response[None]:
+        """What GET would send, without the body: calendar programs ask before subscribing."""
+        view = await services.get_event(viewer, path_id(event_id, "Event"))
+        size = len(runtime.calendar.event_ics(view.event))
+        return Response(
+            None,
+            media_type=ICS,
+            headers={
+                "Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"',
+                "Content-Length": str(size),
+            },
         )
