@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -129,11 +130,8 @@ async def _back_to_the_pool(
 ) -> None:
     """Transactional again, as the pool hands connections out; one that cannot be leaves it."""
     if not driver.broken and not driver.closed:
-        try:
+        with contextlib.suppress(psycopg.Error):
             await driver.set_autocommit(False)
-        except psycopg.Error:
-            pass
-        else:
             return
     await connection.invalidate()
 
