@@ -26,14 +26,13 @@ class MemoryChatStore:
         self._rooms: dict[int, list[ChatMessage]] = {}
         self._by_resend_key: dict[_ResendKey, ChatMessage] = {}
 
-    records_changes = False  # the caller records them, after the message is stored
-    checks_posting = False  # the events are elsewhere: the caller checks them first
+    in_events_database = False  # the caller checks who may post, and records the changes
 
     async def append(
         self,
         draft: ChatDraft,
         *,
-        changes: ChangesOf | None = None,  # noqa: ARG002 - records_changes is False
+        changes: ChangesOf | None = None,  # noqa: ARG002 - not in_events_database
         writable: frozenset[EventStatus] | None = None,
     ) -> tuple[ChatMessage, bool]:
         """Store the draft as the room's next message; a resend returns the original and False.

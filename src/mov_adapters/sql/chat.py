@@ -105,8 +105,7 @@ def _message(row: RowMapping) -> ChatMessage:
 
 
 class SqlChatStore:
-    records_changes = True  # the outbox is in the same database: one transaction for both
-    checks_posting = True  # and so are the events and enrollments
+    in_events_database = True  # so are the outbox, the events and the enrollments
 
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database

@@ -21,10 +21,9 @@ from attrs import evolve
 from sqlalchemy import delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql import ColumnElement, Executable
+from sqlalchemy.sql import ColumnElement
 
 from mov_adapters.notifications import bind_deliveries
-from mov_adapters.sql.connection import Db
 from mov_adapters.sql.tables import (
     UtcDateTime,
     notification_deliveries,
@@ -48,17 +47,6 @@ ADD_BATCH = 200
 SQLite's and PostgreSQL's limits)."""
 
 _n = notifications.c
-
-
-def _insert_new(db: Db, rows: list[dict[str, Any]]) -> Executable:
-    """Insert the notifications whose dedupe key is new, returning their ids."""
-    dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
-    return (
-        dialect_insert(notifications)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_n.id)
-    )
 
 
 _d = notification_deliveries.c
@@ -91,20 +79,8 @@ class SqlNotificationStore:
                 its user does not exist.
             ValueError: a delivery names another notification, or two share a channel.
         """
-        stored = notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
-        planned = bind_deliveries(stored, deliveries)
-        async with self._database.transaction() as db:
-            values = {**_notification_values(stored), "dedupe_key": dedupe_key}
-            if (await db.execute(_insert_new(db, [values]))).first() is None:
-                # On PostgreSQL the conflicting insert has committed by now (ON CONFLICT waited
-                # for it), and this statement's snapshot sees it.
-                first = await db.execute(select(notifications).where(_n.dedupe_key == dedupe_key))
-                return _notification(first.mappings().one()), False
-            if planned:
-                rows = [_delivery_values(d) for d in planned]
-                # one multi-row INSERT: one round trip, where executemany sends one per row
-                await db.execute(insert(notification_deliveries).values(rows))
-        return stored, True
+        [added] = await self.add_many([Addition(notification, deliveries, dedupe_key)])
+        return added
 
     async def add_many(self, additions: Sequence[Addition]) -> list[tuple[Notification, bool]]:
         """`add` for each, in order: one transaction per `ADD_BATCH`, one multi-row insert
@@ -135,10 +111,19 @@ class SqlNotificationStore:
             for n, key in zip(stored, keys, strict=True)
         ]
         async with self._database.transaction() as db:
-            inserted = set((await db.execute(_insert_new(db, rows))).scalars())
+            dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
+            new_keys_only = (
+                dialect_insert(notifications)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(_n.id)
+            )
+            inserted = set((await db.execute(new_keys_only)).scalars())
             repeated = [key for n, key in zip(stored, keys, strict=True) if n.id not in inserted]
             firsts: dict[str, Notification] = {}
-            if repeated:  # stored before (or earlier in this batch): as `add`, return the first
+            if repeated:  # stored before, or earlier in this batch: return the first. (On
+                # PostgreSQL a conflicting insert has committed by now, ON CONFLICT having
+                # waited for it, and this new statement's snapshot sees it.)
                 query = select(notifications).where(_n.dedupe_key.in_(repeated))
                 for row in (await db.execute(query)).mappings():
                     firsts[row["dedupe_key"]] = _notification(row)
@@ -148,7 +133,7 @@ class SqlNotificationStore:
                 if n.id in inserted
                 for d in deliveries
             ]
-            if owed:
+            if owed:  # one multi-row INSERT: one round trip, where executemany sends one per row
                 await db.execute(insert(notification_deliveries).values(owed))
         return [
             (n, True) if n.id in inserted else (firsts[key], False)

@@ -20,14 +20,11 @@ class PostingRefused(Exception):
 
 
 class ChatStore(Protocol):
-    records_changes: bool
-    """Whether `append` records a new message's changes to the outbox in the message's own
-    transaction (a store in the outbox's database); else the caller records them."""
-
-    checks_posting: bool
-    """Whether `append` can check, in the message's own transaction, that the sender may post
-    (a store in the events' database); else the caller checks first, and passes no
-    `writable`."""
+    in_events_database: bool
+    """Whether the store lives in the database of the events, enrollments and outbox. Then
+    `append` records a new message's `changes`, and checks who may post (`writable`), in the
+    message's own transaction. Else the caller checks first, passes neither, and records the
+    changes once the message is stored."""
 
     async def append(
         self,
@@ -39,10 +36,10 @@ class ChatStore(Protocol):
         """Store a message with the room's next `seq` (no gaps, no repeats under concurrency).
 
         Idempotent on (event, sender, `client_msg_id`): a resend returns the original message
-        and `False`; a new message returns `True`. When `records_changes`, the `changes` of a
+        and `False`; a new message returns `True`. When `in_events_database`, the `changes` of a
         new message are in the outbox once this returns, and never without the message.
 
-        With `writable` (only when `checks_posting`), the message is stored only if the event
+        With `writable` (only when `in_events_database`), the message is stored only if the event
         is in one of those statuses and the sender is its organizer or ENROLLED in it: the
         membership rule of `mov_core.domain.chat`, checked where the message is written, so
         posting costs one transaction.

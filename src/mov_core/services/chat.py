@@ -77,7 +77,7 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
         ]
 
     draft = ChatDraft(event_id, actor.user_id, text, client_msg_id, now)
-    if chat.checks_posting:  # the common case: one transaction checks, counts and stores
+    if chat.in_events_database:  # the common case: one transaction checks, counts and stores
         try:
             message, created = await chat.append(draft, changes=changes, writable=CHAT_WRITABLE)
             return Posted(message, created)
@@ -87,7 +87,7 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     async with uow:
         event, seated = await _room(uow, actor, event_id)
         ensure_can_post(event, actor.user_id, is_enrolled=seated)
-    if chat.records_changes:
+    if chat.in_events_database:
         message, created = await chat.append(draft, changes=changes)
     else:
         message, created = await chat.append(draft)

@@ -144,7 +144,7 @@ async def test_a_store_that_checks_posting_refuses_exactly_who_the_rules_refuse(
 ):
     """The store's own check (one statement on SQL) against the domain's rules."""
     store = backend.chat
-    if not store.checks_posting:
+    if not store.in_events_database:
         with pytest.raises(ValueError, match="cannot check"):
             await store.append(draft(room, organizer.user_id), writable=CHAT_WRITABLE)
         return
