@@ -51,10 +51,12 @@ sys.path.insert(0, str(_BENCH.parent))
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import multiprocessing
 import os
 import statistics
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
@@ -64,16 +66,11 @@ from typing import Any
 import psycopg
 from tests.servers import bench_postgres
 
-from mov_adapters.bootstrap import sql_services
-from mov_adapters.clock import SystemClock
-from mov_adapters.mail.ics import IcsCalendar
-from mov_adapters.mail.templates import MailTemplates
+from mov_adapters.bootstrap import Overrides, Runtime, build_runtime
 from mov_adapters.memory.mail import MemoryMailer
-from mov_adapters.security.unsubscribe import SignedUnsubscribeLinks
+from mov_adapters.settings import Settings
 from mov_adapters.sql import migrate
-from mov_adapters.sql.engine import PoolSettings, make_engine
-from mov_adapters.sql.listen import wake_on_outbox
-from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_adapters.sql.engine import PoolSettings
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
 from mov_core.services.bundle import Services
@@ -119,8 +116,18 @@ def prepare(url: str, participants: int) -> None:
         )
 
 
-def open_database(url: str, pool: PoolSettings) -> SqlDatabase:
-    return SqlDatabase.for_engine(make_engine(url, pool))
+def open_runtime(url: str, pool: PoolSettings | None = None) -> Runtime:
+    """A worker process's runtime, as `mov worker` builds it, with a memory mailer."""
+    settings = Settings.from_env({
+        "MOV_DATA_DIR": tempfile.gettempdir(), "MOV_DATABASE_URL": url, "MOV_JWT_SECRET": SECRET,
+        "MOV_PUBLIC_URL": APP_URL, "MOV_MAIL_FROM": f"MOV <no-reply@{DOMAIN}>",
+    }).with_overrides(pool=pool)  # fmt: skip
+    return build_runtime(settings, Overrides(mailer=MemoryMailer()))
+
+
+async def warm(runtime: Runtime) -> None:
+    """Open the pool's connections before measuring."""
+    await asyncio.gather(*(runtime.checks["database"]() for _ in range(8)))
 
 
 def participant(user_id: int) -> Principal:
@@ -166,17 +173,8 @@ def restore_backlog(url: str) -> None:
     )
 
 
-def make_worker(database: SqlDatabase, mailer: MemoryMailer, poll_interval: float) -> Worker:
-    services = sql_services(database, token_secret=SECRET, clock=SystemClock())
-    links = SignedUnsubscribeLinks(SECRET, APP_URL)
-    return Worker(
-        uow=services.uow,
-        store=services.notification_store,
-        clock=services.clock,
-        mailer=mailer,
-        composer=MailTemplates(IcsCalendar(DOMAIN), links, DOMAIN, app_url=APP_URL),
-        settings=WorkerSettings(poll_interval=poll_interval, tick_interval=0),
-    )
+def make_worker(runtime: Runtime, poll_interval: float) -> Worker:
+    return runtime.worker(settings=WorkerSettings(poll_interval=poll_interval, tick_interval=0))
 
 
 # --- drain: in each worker process ----------------------------------------------------------
@@ -202,10 +200,9 @@ def drain_process(url: str, barrier: Barrier, results: Queue[dict[str, Any]]) ->
 
 async def _drain(url: str, barrier: Barrier) -> dict[str, Any]:
     """Both phases, each started on the barrier; the marks around them and the counts."""
-    database = open_database(url, PoolSettings())
-    mailer = MemoryMailer()
-    worker = make_worker(database, mailer, WorkerSettings().poll_interval)
-    await asyncio.gather(*(database.ping() for _ in range(8)))  # open the pool's connections
+    runtime = open_runtime(url)
+    worker = make_worker(runtime, WorkerSettings().poll_interval)
+    await warm(runtime)
     barrier.wait()
     drain_began, records, failed = mark(), 0, 0
     while (report := await worker.drain_once()).handled + report.failed + report.dropped:
@@ -216,7 +213,7 @@ async def _drain(url: str, barrier: Barrier) -> dict[str, Any]:
     while (sent := await worker.deliver_once()).total:
         mails += sent.sent
     mail_ended = mark()
-    await database.dispose()
+    await runtime.aclose()
     return {"drain": (drain_began, drain_ended), "mail": (mail_began, mail_ended),
             "records": records, "failed": failed, "mails": mails}  # fmt: skip
 
@@ -268,19 +265,18 @@ def run_process(url: str, poll_interval: float, listen: bool, ready: Event, stop
 
 
 async def _run(url: str, poll_interval: float, listen: bool, ready: Event, stop: Event) -> None:
-    database = open_database(url, PoolSettings())
-    worker = make_worker(database, MemoryMailer(), poll_interval)
-    await asyncio.gather(*(database.ping() for _ in range(8)))
-    # as `mov worker` does (Runtime.outbox_wakeups): LISTEN for commits that record changes
-    listener = asyncio.create_task(wake_on_outbox(url, worker.wake)) if listen else None
-    running = asyncio.create_task(worker.run())
-    ready.set()
-    await asyncio.to_thread(stop.wait)
-    worker.stop()
-    await running
-    if listener is not None:
-        listener.cancel()
-    await database.dispose()
+    runtime = open_runtime(url)
+    worker = make_worker(runtime, poll_interval)
+    await warm(runtime)
+    # as `mov worker` does: LISTEN for commits that record changes (or only poll)
+    wakeups = runtime.outbox_wakeups(worker.wake) if listen else contextlib.nullcontext()
+    async with wakeups:
+        running = asyncio.create_task(worker.run())
+        ready.set()
+        await asyncio.to_thread(stop.wait)
+        worker.stop()
+        await running
+    await runtime.aclose()
 
 
 async def offer(
@@ -403,15 +399,15 @@ async def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     with bench_postgres() as url:
         prepare(url, max(args.records, round(args.rate * args.seconds)))
-        database = open_database(url, PoolSettings(size=ENROLLERS, max_overflow=0))
-        services = sql_services(database, token_secret=SECRET, clock=SystemClock())
+        runtime = open_runtime(url, PoolSettings(size=ENROLLERS, max_overflow=0))
+        services = runtime.services
         print(f"PostgreSQL, durable commits, {os.cpu_count()} cores; memory mailer")
         rate = await build_backlog(services, url, args.records)
         print(f"backlog: {args.records} enrollments ({ENROLLERS} concurrent) at {rate:.0f}/s")
         runs = await measure_drains(ctx, url, args.records)
         if not args.skip_lag:
             await measure_lag(ctx, services, url, args)
-        await database.dispose()
+        await runtime.aclose()
         print(f"records_per_s={args.records / runs[1]['drain']['s']:.0f}")
 
 

@@ -7,24 +7,23 @@ Adding an adapter means adding a factory here: the suites and their invariants s
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from tempfile import mkdtemp
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
-from attrs import frozen
+from attrs import evolve, field, frozen
 from hypothesis import settings
 
-from mov_adapters.bootstrap import memory_services, sql_services
+from mov_adapters.bootstrap import MEMORY_URL, Overrides, Runtime, build_runtime
 from mov_adapters.clock import FrozenClock
-from mov_adapters.memory.chat import MemoryChatStore
 from mov_adapters.memory.database import MemoryDatabase
-from mov_adapters.memory.unit_of_work import MemoryUnitOfWork
 from mov_adapters.security.passwords import PasslibHasher
-from mov_adapters.sql.engine import PoolSettings, make_engine
-from mov_adapters.sql.unit_of_work import SqlDatabase
+from mov_adapters.settings import Settings
+from mov_adapters.sql.engine import PoolSettings
 from mov_core.ports.chat import ChatStore
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.bundle import Services
@@ -34,76 +33,128 @@ SECRET = "contract-test-secret-at-least-32-bytes"
 HASHER = PasslibHasher.fast()
 TABLES = ("chat_messages", "chat_rooms", "outbox", "enrollments", "events", "users")
 T = TypeVar("T")
-
-
-async def _nothing() -> None:
-    return None
+_DATA_DIR = mkdtemp(prefix="mov-test-data-")
+"""Where backends' file mailers would write (the tests that read mail use their own mailer)."""
 
 
 @frozen
 class Backend:
+    """One backend's runtime, built by the composition root as the server builds its own, with
+    a frozen clock, a fast hasher and after-commit effects that raise when they fail."""
+
     name: str
-    services: Services
+    runtime: Runtime
     clock: FrozenClock
-    uow: Callable[[], UnitOfWork]
-    chat: ChatStore
-    close: Callable[[], Awaitable[None]] = _nothing
+    options: Options
+
+    @property
+    def services(self) -> Services:
+        return self.runtime.services
+
+    @property
+    def uow(self) -> Callable[[], UnitOfWork]:
+        return self.runtime.services.uow
+
+    @property
+    def chat(self) -> ChatStore:
+        return self.runtime.services.chat_store
+
+    async def close(self) -> None:
+        await self.runtime.aclose()
+
+    def another_process(self, **env: str) -> Backend:
+        """A second runtime on the same database (memory: the same `MemoryDatabase`) and clock,
+        as another process would have: its own caches and dispatcher unless `env` shares
+        them (`MOV_REDIS_URL`)."""
+        options = evolve(self.options, env={**self.options.env, **env})
+        return build_backend(self.name, self.runtime.settings.database_url, options, self.clock)
 
 
 BackendFactory = Callable[[], Backend]
 
 
-def memory_backend() -> Backend:
-    db, clock, chat = MemoryDatabase(), FrozenClock(START), MemoryChatStore()
-    services = memory_services(
-        token_secret=SECRET, clock=clock, hasher=HASHER, database=db, chat=chat
-    )
-    return Backend("memory", services, clock, lambda: MemoryUnitOfWork(db), chat)
-
-
-def _sql_backend(name: str, url: str, pool: PoolSettings | None = None) -> Backend:
-    database = SqlDatabase.for_engine(make_engine(url, pool))
-    clock = FrozenClock(START)
-    services = sql_services(database, token_secret=SECRET, clock=clock, hasher=HASHER)
-    return Backend(
-        name, services, clock, database.unit_of_work, services.chat_store, database.dispose
+def backend_settings(database_url: str, **env: str) -> Settings:
+    """Settings of a test backend: its database, a fixed secret, limits off, no data folder
+    of the working directory."""
+    return Settings.from_env(
+        {
+            "MOV_DATA_DIR": _DATA_DIR,
+            "MOV_DATABASE_URL": database_url,
+            "MOV_JWT_SECRET": SECRET,
+            "MOV_RATE_LIMIT_ENABLED": "false",
+            **env,
+        }
     )
 
 
-def sqlite_backend_factory(template: Path, workdir: Path) -> BackendFactory:
+@frozen
+class Options:
+    """What a test changes in the backends a factory makes: settings (environment names) and
+    adapters put in place (`Overrides` fields, e.g. `mailer`)."""
+
+    pool: PoolSettings | None = None
+    env: Mapping[str, str] = field(factory=dict)
+    overrides: Mapping[str, Any] = field(factory=dict)
+
+
+def build_backend(
+    name: str, database_url: str, options: Options = Options(), clock: FrozenClock | None = None
+) -> Backend:
+    clock = clock or FrozenClock(START)
+    overrides = Overrides(clock=clock, hasher=HASHER, strict_effects=True, **options.overrides)
+    settings = backend_settings(database_url, **options.env).with_overrides(pool=options.pool)
+    return Backend(name, build_runtime(settings, overrides), clock, options)
+
+
+def memory_backend(options: Options = Options()) -> Backend:
+    """A fresh memory database (kept in `options`, so `another_process` shares it)."""
+    if "memory" not in options.overrides:
+        options = evolve(options, overrides={**options.overrides, "memory": MemoryDatabase()})
+    return build_backend("memory", MEMORY_URL, options)
+
+
+def sqlite_backend_factory(
+    template: Path, workdir: Path, options: Options = Options()
+) -> BackendFactory:
     """Each backend gets its own copy of a migrated, empty database file."""
     counter = iter(range(1_000_000))
 
     def make() -> Backend:
         path = workdir / f"mov-{next(counter)}.db"
         shutil.copyfile(template, path)
-        return _sql_backend("sqlite", f"sqlite+aiosqlite:///{path}")
+        return build_backend("sqlite", f"sqlite+aiosqlite:///{path}", options)
 
     return make
 
 
-def postgres_backend_factory(url: str, pool: PoolSettings | None = None) -> BackendFactory:
+def postgres_backend_factory(url: str, options: Options = Options()) -> BackendFactory:
     """Each backend starts from emptied tables of one migrated database (tests run one by one)."""
     plain = url.replace("postgresql+psycopg://", "postgresql://")
 
     def make() -> Backend:
         with psycopg.connect(plain, autocommit=True) as connection:
             connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-        return _sql_backend("postgres", url, pool)
+        return build_backend("postgres", url, options)
 
     return make
 
 
 def factory_for(
-    name: str, request: pytest.FixtureRequest, workdir: Path, pool: PoolSettings | None = None
+    name: str,
+    request: pytest.FixtureRequest,
+    workdir: Path,
+    pool: PoolSettings | None = None,
+    **options: Any,
 ) -> BackendFactory:
     """The factory of backend `name` ("memory", "sqlite", "postgres") for a test, reaching the
-    session's migrated databases through `request` (so PostgreSQL starts only when needed)."""
+    session's migrated databases through `request` (so PostgreSQL starts only when needed).
+    `options` are `Options` fields (`env`, `overrides`)."""
+    chosen = Options(pool=pool, **options)
     if name == "memory":
-        return memory_backend
+        return lambda: memory_backend(chosen)
     if name == "sqlite":
-        return sqlite_backend_factory(request.getfixturevalue("sqlite_template"), workdir)
-    return postgres_backend_factory(request.getfixturevalue("postgres_url"), pool)
+        return sqlite_backend_factory(request.getfixturevalue("sqlite_template"), workdir, chosen)
+    return postgres_backend_factory(request.getfixturevalue("postgres_url"), chosen)
 
 
 ALL_BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)]

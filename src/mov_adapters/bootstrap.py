@@ -1,22 +1,31 @@
-"""The composition root: the one place that knows concrete adapters and wires `Services`."""
+"""The composition root: the one place that knows concrete adapters.
+
+`build_runtime(settings, overrides)` wires every adapter the settings name into `Services`,
+the operators' `Administration`, the after-commit `Dispatcher` and this process's Socket.IO
+server. `mov serve` (through `mov_api.app.create_app`), `mov worker`, every CLI command, the
+benchmarks and the tests all build their runtime here; tests and demos put their own clock,
+hasher, stores or mailer in through `Overrides`, never by reaching into a built runtime.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
-from attrs import Factory, define, field
+import socketio
+from attrs import define, field, frozen
 from sqlalchemy.engine import make_url
 
 from mov_adapters.clock import SystemClock
+from mov_adapters.live.rooms import SocketRooms, socket_server, user_room
+from mov_adapters.logs import configure_logging
 from mov_adapters.memory.cache import MemoryCache
 from mov_adapters.memory.chat import MemoryChatStore
 from mov_adapters.memory.database import MemoryDatabase
-from mov_adapters.memory.mail import MemoryMailer
 from mov_adapters.memory.notifications import MemoryNotificationStore
 from mov_adapters.memory.presence import MemoryPresence
 from mov_adapters.memory.rate_limit import MemoryRateLimiter
@@ -32,6 +41,7 @@ from mov_core.domain.notifications import RetryPolicy
 from mov_core.ports.chat import ChatStore
 from mov_core.ports.clock import Clock
 from mov_core.ports.infra import (
+    Broadcaster,
     Cache,
     Calendar,
     MailComposer,
@@ -41,9 +51,12 @@ from mov_core.ports.infra import (
     UnsubscribeLinks,
 )
 from mov_core.ports.notifications import NotificationStore
-from mov_core.ports.security import PasswordHasher, TokenService
+from mov_core.ports.persistence import UnitOfWork
+from mov_core.ports.security import PasswordHasher
 from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
+from mov_core.services.effects import Dispatcher, ReadVersions, RoomExits, SeatPushes
+from mov_core.services.effects import worker_wake_up as _worker_wake_up
 from mov_core.services.lifecycle_clock import ClockRules
 from mov_core.services.notify import OnNotified
 from mov_core.services.worker import FaultHook, Worker, WorkerSettings
@@ -51,159 +64,64 @@ from mov_core.services.worker import FaultHook, Worker, WorkerSettings
 if TYPE_CHECKING:
     from mov_adapters.mongo.client import MongoConnection
 
+__all__ = [  # what driving adapters may use of the adapters
+    "MEMORY_URL", "HealthCheck", "Overrides", "Runtime", "build_runtime", "configure_logging",
+    "describe_database", "open_database", "schema_status", "upgrade_schema", "user_room",
+]  # fmt: skip
 
-def memory_services(  # noqa: PLR0913 - each optional part replaces a default (tests, demos)
-    *,
-    token_secret: str | bytes,
-    clock: Clock | None = None,
-    hasher: PasswordHasher | None = None,
-    tokens: TokenService | None = None,
-    database: MemoryDatabase | None = None,
-    chat: ChatStore | None = None,
-    notifications: NotificationStore | None = None,
-) -> Services:
-    """Services over the in-memory adapters: no server, nothing kept after the process ends."""
-    db = database if database is not None else MemoryDatabase()
-    return Services(
-        uow=lambda: MemoryUnitOfWork(db),
-        clock=clock or SystemClock(),
-        hasher=hasher or PasslibHasher(),
-        tokens=tokens or JwtTokenService(token_secret),
-        chat_store=chat if chat is not None else MemoryChatStore(),
-        notification_store=notifications if notifications is not None
-        else MemoryNotificationStore(),
-    )  # fmt: skip
-
-
-def sql_services(
-    database: SqlDatabase,
-    *,
-    token_secret: str | bytes,
-    clock: Clock | None = None,
-    hasher: PasswordHasher | None = None,
-) -> Services:
-    """Services over a SQL database (SQLite or PostgreSQL) whose schema is migrated."""
-    return Services(
-        uow=database.unit_of_work,
-        clock=clock or SystemClock(),
-        hasher=hasher or PasslibHasher(),
-        tokens=JwtTokenService(token_secret),
-        chat_store=SqlChatStore(database),
-        notification_store=_sql_notification_store(database),
-    )
-
-
-def open_database(settings: Settings) -> SqlDatabase:
-    """The configured SQL database (not yet connected: connections open on first use)."""
-    engine = make_engine(settings.database_url, settings.pool)
-    return SqlDatabase.for_engine(engine, per_event=settings.per_event_concurrency)
-
-
-def upgrade_schema(settings: Settings) -> str | None:
-    """Apply every migration; returns the revision the database is now at."""
-    migrate.upgrade(settings.database_url)
-    return migrate.current(settings.database_url)
-
-
-def describe_database(settings: Settings) -> str:
-    """The database URL with any password masked, for messages and logs."""
-    return make_url(settings.database_url).render_as_string(hide_password=True)
-
-
-def schema_status(settings: Settings) -> tuple[str | None, str | None]:
-    """(the database's revision, the code's latest revision)."""
-    return migrate.current(settings.database_url), migrate.head()
-
+MEMORY_URL = "memory://"
+"""`MOV_DATABASE_URL=memory://`: everything in this process's memory (demos, tests)."""
+READ_CACHE_ENTRIES = 2_000
 
 HealthCheck = Callable[[], Awaitable[None]]
-READ_CACHE_ENTRIES = 2_000
+Hook = Callable[[], Awaitable[None]]
+
+
+@frozen
+class Overrides:
+    """What a test, a benchmark or a demo puts in place of what the settings would build."""
+
+    clock: Clock | None = None
+    hasher: PasswordHasher | None = None
+    memory: MemoryDatabase | None = None
+    """The memory database behind `MOV_DATABASE_URL=memory://` (to share one, or look in)."""
+    chat_store: ChatStore | None = None
+    notification_store: NotificationStore | None = None
+    mailer: Mailer | None = None
+    strict_effects: bool = False
+    """After-commit effects that fail raise instead of being logged (tests)."""
 
 
 @define
 class Runtime:
-    """Everything a running process needs, built once from `Settings`; `aclose()` releases it."""
+    """Everything one process uses, built once by `build_runtime`; `aclose()` releases it.
+
+    Driving adapters take from it what they use, once, at start-up."""
 
     settings: Settings
     services: Services
+    admin: Administration
+    effects: Dispatcher
+    """Told what every commit made true; its subscribers are the after-commit effects."""
+    reads: ReadVersions
+    """The versions of cached public reads (in `reads.cache`), renewed by `effects`."""
     rate_limiter: RateLimiter
     cache: Cache
-    checks: dict[str, HealthCheck] = field(factory=dict)
-    presence: Presence = field(factory=MemoryPresence)
+    """Short-lived records of this deployment (idempotency keys): Redis's, or this process's."""
+    presence: Presence
     """Who is online in chat rooms: in-process, or in Redis so every process agrees."""
-    """Dependency probes for `/health`: each raises when its dependency is down."""
-    _closers: list[Callable[[], Awaitable[None]]] = field(factory=list)
-    admin: Administration = field(
-        default=Factory(
-            lambda self: Administration(
-                self.services.uow, self.services.clock, self.services.hasher
-            ),
-            takes_self=True,
-        )
-    )
-    """The operators' use cases, over the same units of work, clock and hasher as `services`."""
-    read_cache: Cache = field(
-        default=Factory(
-            lambda self: MemoryCache(self.services.clock, max_entries=READ_CACHE_ENTRIES),
-            takes_self=True,
-        )
-    )
-    """Where `mov_api.read_cache` keeps public reads: a memory cache of its own by default (so
-    a burst of cached pages never evicts an idempotency record from `cache`); Redis's, shared by
-    every process, when Redis is configured."""
-
-    _starters: list[Callable[[], Awaitable[None]]] = field(factory=list)
-
-    mailer: Mailer = field(factory=MemoryMailer)
+    sockets: socketio.AsyncServer
+    """This process's Socket.IO server: `mov serve` serves it, other processes only emit."""
+    broadcaster: Broadcaster
+    mailer: Mailer
     """Where e-mails go: SMTP (`MOV_SMTP_URL`), else .eml files in the data folder."""
-    calendar: Calendar = field(
-        default=Factory(lambda self: _calendar(self.settings), takes_self=True)
-    )
-    unsubscribe: UnsubscribeLinks = field(
-        default=Factory(lambda self: _unsubscribe_links(self.settings), takes_self=True)
-    )
-    composer: MailComposer = field(
-        default=Factory(
-            lambda self: _composer(self.settings, self.calendar, self.unsubscribe),
-            takes_self=True,
-        )
-    )
-
-    wakers: list[Callable[[], None]] = field(factory=list)
-    """Told after every write request (the in-process worker looks at the outbox at once)."""
-
-    nudgers: list[Callable[[], None]] = field(factory=list)
-    """Told after every chat message posted here (the in-process worker looks soon)."""
-
-    def wake_workers(self) -> None:
-        for wake in self.wakers:
-            wake()
-
-    def nudge_workers(self) -> None:
-        for nudge in self.nudgers:
-            nudge()
-
-    @asynccontextmanager
-    async def outbox_wakeups(
-        self, wake: Callable[[], None], nudge: Callable[[], None] | None = None
-    ) -> AsyncIterator[None]:
-        """While open, `wake` is called whenever any process records changes (PostgreSQL's
-        LISTEN/NOTIFY), or `nudge` when given for chat messages; elsewhere a no-op: the
-        worker's poll and in-process wakes remain."""
-        url = self.settings.database_url
-        if make_url(url).get_backend_name() != "postgresql":
-            yield
-            return
-        from mov_adapters.sql.listen import wake_on_outbox  # noqa: PLC0415
-
-        listener = asyncio.create_task(
-            wake_on_outbox(url, wake, nudge=nudge), name="mov-outbox-listen"
-        )
-        try:
-            yield
-        finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+    calendar: Calendar
+    unsubscribe: UnsubscribeLinks
+    composer: MailComposer
+    checks: Mapping[str, HealthCheck]
+    """Dependency probes for `/health`: each raises when its dependency is down."""
+    _starters: list[Hook] = field(factory=list)
+    _closers: list[Hook] = field(factory=list)
 
     def worker_settings(self) -> WorkerSettings:
         settings = self.settings
@@ -223,17 +141,44 @@ class Runtime:
         fault: FaultHook | None = None,
         settings: WorkerSettings | None = None,
     ) -> Worker:
-        """A worker over this runtime's stores, mailer and clock (run it with `run()`)."""
-        return Worker(
+        """A worker over this runtime's stores, mailer and clock (run it with `run()`), woken
+        by this process's commits. New notifications are pushed to their users' sockets."""
+        worker = Worker(
             uow=self.services.uow,
             store=self.services.notification_store,
             clock=self.services.clock,
             mailer=self.mailer,
             composer=self.composer,
             settings=settings or self.worker_settings(),
-            on_notified=on_notified,
+            on_notified=on_notified or self.broadcaster.notification,
+            on_drained=self.reads,
             fault=fault,
         )
+        self.effects.subscribe(_worker_wake_up(worker))
+        return worker
+
+    @asynccontextmanager
+    async def outbox_wakeups(
+        self, wake: Callable[[], None], nudge: Callable[[], None] | None = None
+    ) -> AsyncIterator[None]:
+        """While open, `wake` is called whenever any process records changes (PostgreSQL's
+        LISTEN/NOTIFY), or `nudge` when given for chat messages; elsewhere a no-op: the
+        worker's poll and this process's commits remain."""
+        url = self.settings.database_url
+        if url == MEMORY_URL or make_url(url).get_backend_name() != "postgresql":
+            yield
+            return
+        from mov_adapters.sql.listen import wake_on_outbox  # noqa: PLC0415 - PostgreSQL only
+
+        listener = asyncio.create_task(
+            wake_on_outbox(url, wake, nudge=nudge), name="mov-outbox-listen"
+        )
+        try:
+            yield
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     async def start(self) -> None:
         """Work to do once before serving (indexes of document stores)."""
@@ -245,58 +190,123 @@ class Runtime:
             await close()
 
 
-def build_runtime(
-    settings: Settings, *, clock: Clock | None = None, hasher: PasswordHasher | None = None
-) -> Runtime:
-    """Wire the configured adapters: SQL database; Redis for limits and cache when configured,
-    else in-process ones."""
-    clock = clock or SystemClock()
-    database = open_database(settings)
-    tokens = JwtTokenService(settings.token_secret(), ttl=settings.jwt_ttl)
-    mongo = _mongo(settings)
-    chat_store = _chat_store(settings, database, mongo)
-    notification_store = _notification_store(settings, database, mongo)
+@define
+class _Parts:
+    """What the builder gathers before the runtime exists."""
+
+    checks: dict[str, HealthCheck] = field(factory=dict)
+    starters: list[Hook] = field(factory=list)
+    closers: list[Hook] = field(factory=list)
+
+
+def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Runtime:
+    """Wire the configured adapters: the SQL (or memory) database and stores; Redis for limits,
+    caches, presence and Socket.IO fan-out when configured, else in-process ones."""
+    clock = overrides.clock or SystemClock()
+    effects = Dispatcher(strict=overrides.strict_effects)
+    parts = _Parts()
+    uow, chat_store, notification_store = _storage(settings, overrides, effects, parts)
+    hasher = overrides.hasher or PasslibHasher()
     services = Services(
-        uow=database.unit_of_work,
+        uow=uow,
         clock=clock,
-        hasher=hasher or PasslibHasher(),
-        tokens=tokens,
+        hasher=hasher,
+        tokens=JwtTokenService(settings.token_secret(), ttl=settings.jwt_ttl),
         chat_store=chat_store,
         notification_store=notification_store,
     )
-    runtime = Runtime(
-        settings, services, MemoryRateLimiter(clock), MemoryCache(clock),
-        checks={"database": database.ping}, mailer=_mailer(settings),
-    )  # fmt: skip
-    runtime._closers.append(database.dispose)  # noqa: SLF001 - the builder owns the runtime
+    rate_limiter, cache, read_cache, presence = _shared_state(settings, clock, parts)
+    sockets = socket_server(redis_url=settings.redis_url, cors_origins=settings.cors_origins)
+    broadcaster = SocketRooms(sockets, presence)
+    reads = ReadVersions(read_cache)
+    for subscriber in (reads, SeatPushes(broadcaster, presence), RoomExits(broadcaster)):
+        effects.subscribe(subscriber)
+    mailer = overrides.mailer or _mailer(settings)
     if settings.smtp_url:
-        runtime.checks["mail"] = runtime.mailer.ping
-    if mongo is not None:
-        runtime.checks["mongo"] = mongo.ping
-        for store in (chat_store, notification_store):
-            ensure_indexes = getattr(store, "ensure_indexes", None)
-            if ensure_indexes is not None:
-                runtime._starters.append(ensure_indexes)  # noqa: SLF001
-        runtime._closers.append(mongo.aclose)  # noqa: SLF001
-    if settings.redis_url:
-        _use_redis(runtime, settings.redis_url)
-    return runtime
+        parts.checks["mail"] = mailer.ping
+    calendar, unsubscribe = _calendar(settings), _unsubscribe_links(settings)
+    return Runtime(
+        settings, services, Administration(uow, clock, hasher), effects, reads, rate_limiter,
+        cache, presence, sockets, broadcaster, mailer, calendar, unsubscribe,
+        _composer(settings, calendar, unsubscribe), parts.checks, parts.starters, parts.closers,
+    )  # fmt: skip
 
 
-def _use_redis(runtime: Runtime, url: str) -> None:
-    """Shared rate limits (exact across processes) and cache in Redis."""
+def _storage(
+    settings: Settings, overrides: Overrides, effects: Dispatcher, parts: _Parts
+) -> tuple[Callable[[], UnitOfWork], ChatStore, NotificationStore]:
+    """Units of work and the chat and notification stores, each committing into `effects`."""
+    mongo = _mongo(settings, parts)
+    if settings.database_url == MEMORY_URL:
+        db = overrides.memory if overrides.memory is not None else MemoryDatabase()
+        parts.checks["database"] = _always_up
+
+        def uow() -> UnitOfWork:
+            return MemoryUnitOfWork(db, effects)
+
+        chat = overrides.chat_store or _chat_store(settings, None, mongo)
+        notifications = overrides.notification_store or _notification_store(settings, None, mongo)
+        return uow, chat, notifications
+    engine = make_engine(settings.database_url, settings.pool)
+    database = SqlDatabase.for_engine(
+        engine, per_event=settings.per_event_concurrency, after_commit=effects
+    )
+    parts.checks["database"] = database.ping
+    parts.closers.append(database.dispose)
+    chat = overrides.chat_store or _chat_store(settings, database, mongo)
+    notifications = overrides.notification_store or _notification_store(settings, database, mongo)
+    return database.unit_of_work, chat, notifications
+
+
+async def _always_up() -> None:
+    return None
+
+
+def _shared_state(
+    settings: Settings, clock: Clock, parts: _Parts
+) -> tuple[RateLimiter, Cache, Cache, Presence]:
+    """Rate limits, caches and presence: in Redis (exact and shared across processes) when
+    configured, else this process's. The read cache is a memory cache of its own, so a burst
+    of cached pages never evicts an idempotency record; Redis expires entries itself."""
+    if not settings.redis_url:
+        reads = MemoryCache(clock, max_entries=READ_CACHE_ENTRIES)
+        return MemoryRateLimiter(clock), MemoryCache(clock), reads, MemoryPresence()
     from mov_adapters.redis.client import RedisConnection  # noqa: PLC0415 - optional dependency
 
-    redis = RedisConnection.from_url(url)
-    runtime.rate_limiter = redis.rate_limiter()
-    runtime.cache = redis.cache()
-    runtime.read_cache = runtime.cache  # Redis expires entries itself: nothing to evict
-    runtime.presence = redis.presence()
-    runtime.checks["redis"] = redis.ping
-    runtime._closers.append(redis.aclose)  # noqa: SLF001
+    redis = RedisConnection.from_url(settings.redis_url, clock=clock)
+    parts.checks["redis"] = redis.ping
+    parts.closers.append(redis.aclose)
+    cache = redis.cache()
+    return redis.rate_limiter(), cache, cache, redis.presence()
 
 
-def _mongo(settings: Settings) -> MongoConnection | None:
+def open_database(settings: Settings) -> SqlDatabase:
+    """The configured SQL database (not yet connected: connections open on first use)."""
+    engine = make_engine(settings.database_url, settings.pool)
+    return SqlDatabase.for_engine(engine, per_event=settings.per_event_concurrency)
+
+
+def upgrade_schema(settings: Settings) -> str | None:
+    """Apply every migration; returns the revision the database is now at."""
+    if settings.database_url == MEMORY_URL:
+        return None
+    migrate.upgrade(settings.database_url)
+    return migrate.current(settings.database_url)
+
+
+def describe_database(settings: Settings) -> str:
+    """The database URL with any password masked, for messages and logs."""
+    if settings.database_url == MEMORY_URL:
+        return "memory (nothing kept after the process ends)"
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def schema_status(settings: Settings) -> tuple[str | None, str | None]:
+    """(the database's revision, the code's latest revision)."""
+    return migrate.current(settings.database_url), migrate.head()
+
+
+def _mongo(settings: Settings, parts: _Parts) -> MongoConnection | None:
     """One MongoDB client, when a store is configured to use it."""
     if "mongo" not in {settings.chat_store, settings.notification_store}:
         return None
@@ -306,32 +316,32 @@ def _mongo(settings: Settings) -> MongoConnection | None:
         )
     from mov_adapters.mongo.client import MongoConnection  # noqa: PLC0415 - optional backend
 
-    return MongoConnection.from_url(settings.mongo_url)
+    mongo = MongoConnection.from_url(settings.mongo_url)
+    parts.checks["mongo"] = mongo.ping
+    parts.starters.append(mongo.ensure_indexes)
+    parts.closers.append(mongo.aclose)
+    return mongo
 
 
 def _chat_store(
-    settings: Settings, database: SqlDatabase, mongo: MongoConnection | None
+    settings: Settings, database: SqlDatabase | None, mongo: MongoConnection | None
 ) -> ChatStore:
     """`MOV_CHAT_STORE`: the SQL database (default), MongoDB (`MOV_MONGO_URL`), or memory."""
-    if settings.chat_store == "memory":
+    if settings.chat_store == "mongo" and mongo is not None:
+        return mongo.chat_store()
+    if settings.chat_store == "memory" or database is None:
         return MemoryChatStore()
-    if settings.chat_store == "sql" or mongo is None:
-        return SqlChatStore(database)
-    return mongo.chat_store()
+    return SqlChatStore(database)
 
 
 def _notification_store(
-    settings: Settings, database: SqlDatabase, mongo: MongoConnection | None
+    settings: Settings, database: SqlDatabase | None, mongo: MongoConnection | None
 ) -> NotificationStore:
     """`MOV_NOTIFICATION_STORE`: the SQL database (default), MongoDB, or memory."""
-    if settings.notification_store == "memory":
+    if settings.notification_store == "mongo" and mongo is not None:
+        return mongo.notification_store()
+    if settings.notification_store == "memory" or database is None:
         return MemoryNotificationStore()
-    if settings.notification_store == "sql" or mongo is None:
-        return _sql_notification_store(database)
-    return mongo.notification_store()
-
-
-def _sql_notification_store(database: SqlDatabase) -> NotificationStore:
     from mov_adapters.sql.notifications import SqlNotificationStore  # noqa: PLC0415
 
     return SqlNotificationStore(database)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 import socketio
-import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
@@ -20,14 +17,14 @@ from litestar.types import ASGIApp
 from mov_adapters.bootstrap import Runtime
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
-from mov_api.realtime import SocketBroadcaster, create_socket_server, notification_pusher
+from mov_api.realtime import register_handlers
 from mov_api.routes.auth import AuthController
 from mov_api.routes.chat import ChatController
+from mov_api.routes.deps import dependencies
 from mov_api.routes.enrollments import EnrollmentController
 from mov_api.routes.events import EventController
 from mov_api.routes.notifications import NotificationController
 from mov_api.routes.system import SystemController
-from mov_api.security import provide_services
 from mov_api.worker import BackgroundWorker
 
 MAX_BODY = 1024 * 1024
@@ -51,7 +48,7 @@ def create_litestar(
             NotificationController,
             SystemController,
         ],
-        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        dependencies=dependencies(runtime),
         exception_handlers=exception_handlers(),
         cors_config=CORSConfig(
             allow_origins=origins,
@@ -74,7 +71,8 @@ def create_litestar(
             render_plugins=[SwaggerRenderPlugin(path="/")],
         ),
         request_max_body_size=MAX_BODY,
-        state=State({"runtime": runtime}),
+        # what hooks outside dependency injection use: the read cache's, and error bodies'
+        state=State({"reads": runtime.reads, "clock": runtime.services.clock}),
         on_startup=[runtime.start, *on_startup],
         on_shutdown=[*on_shutdown, runtime.aclose],
         logging_config=None,
@@ -146,11 +144,15 @@ async def _freeze_startup_heap() -> None:
 
 def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     """The served application: Socket.IO at `/socket.io`, everything else Litestar inside the
-    gateway. One process serves both, sharing the same services. `freeze_heap` (a served,
-    long-lived process) freezes the start-up objects out of the garbage collector's sight."""
-    sio = create_socket_server(runtime)
+    gateway. One process serves both, over the same services; with `worker_in_server`, the
+    notification worker runs beside them. `freeze_heap` (a served, long-lived process) freezes
+    the start-up objects out of the garbage collector's sight."""
+    sio = runtime.sockets
+    register_handlers(
+        sio, runtime.services, presence=runtime.presence, rate_limiter=runtime.rate_limiter
+    )
     background = (
-        BackgroundWorker(runtime.worker(on_notified=notification_pusher(sio)), runtime)
+        BackgroundWorker(runtime.worker(), runtime.outbox_wakeups)
         if runtime.settings.worker_in_server
         else None
     )
@@ -163,29 +165,7 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
         on_shutdown=[background.stop] if background else [],
     )
     if background is not None:
-        runtime.wakers.append(background.worker.wake)
-        runtime.nudgers.append(background.worker.nudge)
         litestar.state.worker = background.worker
-    litestar.state.broadcaster = SocketBroadcaster(sio, runtime.presence)
-    asgi: ASGIApp = socketio.ASGIApp(
-        sio, other_asgi_app=Gateway(litestar, runtime), socketio_path="socket.io"
-    )
+    gateway = Gateway(litestar, runtime.rate_limiter, runtime.settings)
+    asgi: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=gateway, socketio_path="socket.io")
     return asgi
-
-
-def configure_logging(level: str, fmt: str) -> None:
-    """Structured logs on stdout: JSON lines by default, readable lines with `console`."""
-    renderer = (
-        structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        cache_logger_on_first_use=True,
-    )

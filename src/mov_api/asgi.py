@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar.types import ASGIApp
 
-from mov_adapters.bootstrap import build_runtime
+from mov_adapters.bootstrap import build_runtime, configure_logging
 from mov_adapters.settings import Settings
-from mov_api.app import configure_logging, create_app
+from mov_api.app import create_app
 
 
 def app_from_env() -> ASGIApp:

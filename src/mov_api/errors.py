@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 import structlog
+from attrs import frozen
 from litestar import Request, Response
 from litestar.exceptions import (
     ClientException,
@@ -75,17 +76,34 @@ def _message(error: BaseException) -> str:
     return str(error)
 
 
-def domain_error_response(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+@frozen
+class Failure:
+    """How an expected error is told to a client, over HTTP or in a Socket.IO ack."""
+
+    status: int
+    code: str
+    message: str
+    errors: list[dict[str, str]] | None = None
+
+
+def failure(error: BaseException) -> Failure | None:
+    """The table's answer for `error`; None for an unexpected error (a 500)."""
     for kind, status, code in TABLE:
         if isinstance(error, kind):
             errors = None
             if isinstance(error, domain.ValidationFailed):
                 errors = [{"field": i.field, "message": i.message} for i in error.issues]
-            headers = {"Retry-After": "5"} if status == 503 else None
-            return Response(
-                error_body(_message(error), code, errors), status_code=status, headers=headers
-            )
-    return internal_error_response(request, error)
+            return Failure(status, code, _message(error), errors)
+    return None
+
+
+def domain_error_response(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    told = failure(error)
+    if told is None:
+        return internal_error_response(request, error)
+    headers = {"Retry-After": "5"} if told.status == 503 else None
+    body = error_body(told.message, told.code, told.errors)
+    return Response(body, status_code=told.status, headers=headers)
 
 
 def http_error_response(  # noqa: PLR0911 - one answer per kind of HTTP error
@@ -136,7 +154,7 @@ def _body_issues(
         return [{"field": "body", "message": MALFORMED}]
     issues = check_fields(parameter.annotation, decoded)
     if isinstance(decoded, dict):
-        now = request.app.state.runtime.services.clock.now()
+        now = request.app.state.clock.now()
         failed = {i["field"] for i in issues}
         issues += value_issues(parameter.annotation, decoded, skip=failed, now=now)
     return issues

@@ -13,9 +13,9 @@ import msgspec
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from mov_adapters.bootstrap import Runtime
+from mov_adapters.settings import Settings
 from mov_core.ports.errors import Unavailable
-from mov_core.ports.infra import RateDecision, RateLimit
+from mov_core.ports.infra import RateDecision, RateLimit, RateLimiter
 
 log = structlog.get_logger("mov.access")
 
@@ -34,16 +34,12 @@ _SECURITY = [
 ]
 
 
-_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
 class Gateway:
     """ASGI wrapper around the Litestar app (outside it, so unknown routes get it too)."""
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, rate_limiter: RateLimiter, settings: Settings) -> None:
         self.app = app
-        self.runtime = runtime
-        settings = runtime.settings
+        self.rate_limiter = rate_limiter
         self.limits_on = settings.rate_limit_enabled
         self.default_limit = settings.rate_limit_default
         self.auth_limit = settings.rate_limit_auth
@@ -81,8 +77,6 @@ class Gateway:
             await self.app(scope, receive, send_with_headers)
         finally:
             self._log(scope, status, began)
-        if scope["method"] in _WRITES and status < 400:
-            self.runtime.wake_workers()  # a committed write may have recorded changes
 
     async def _limit(self, scope: Scope, path: str) -> RateDecision | None:
         """Every /api/v1 request counts against the client IP's default limit; login and
@@ -104,7 +98,7 @@ class Gateway:
         return decision
 
     async def _hit(self, key: str, limit: RateLimit) -> RateDecision:
-        return await self.runtime.rate_limiter.hit(key, limit)
+        return await self.rate_limiter.hit(key, limit)
 
     def _log(self, scope: Scope, status: int, began: float) -> None:
         state = scope.get("state", {})

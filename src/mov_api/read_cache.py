@@ -6,23 +6,18 @@ JSON text for `TTL` and served to every token-less caller before Litestar parses
 or resolves a dependency (`serve_cached` is the routes' `before_request` hook). A request with
 a bearer token, even one that does not verify, is neither served from nor stored in this cache.
 
-Invalidation: each key embeds the version of its scope (the list, or one event). The write
-routes call `changed(runtime, event_id)` once their use case has committed, which gives the
-list and that event new versions, so whatever was stored under the old ones is unreachable at
-once. Versions are random tokens, never counters, and a reader takes the version before it
-reads the database. So an entry stored under a version was read after every commit whose
-change came before that version was written; a later change replaces the version; and no
-version ever comes back (not even after it expired or was evicted), so no stale entry can
-become reachable again. Writes that bypass the API (the admin CLI) show within `TTL`.
+Invalidation is not this module's business: each key embeds the version of its scope (the
+list, or one event) from `ReadVersions`, which the after-commit dispatcher renews for every
+event a commit changed, whoever made it (a request, the CLI, the lifecycle clock; another
+process's through the outbox and the worker, or at once when the versions are in Redis).
 
-The store is `runtime.read_cache`: Redis when configured (exact across processes), else a
-memory cache of each process. If the store is down, reads go to the database as without it.
+The store is `reads.cache`: Redis when configured (exact across processes), else a memory
+cache of each process. If the store is down, reads go to the database as without it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -31,23 +26,16 @@ import structlog
 from litestar import Request, Response
 from litestar.enums import MediaType
 
-from mov_adapters.bootstrap import Runtime
-from mov_api.security import bearer_token, provide_runtime
+from mov_api.routes.deps import bearer_token
 from mov_core.domain.users import Principal
 from mov_core.ports.errors import Unavailable
+from mov_core.services.effects import LIST, ReadVersions, event_scope
 
 log = structlog.get_logger("mov.read_cache")
 
 TTL = timedelta(seconds=3)
-"""How long an answer is served; also the most a write outside the API stays unseen."""
-VERSION_TTL = timedelta(days=1)
-"""A version forgotten after a quiet day only costs a miss: its successor is another token."""
-LIST = "list"
+"""How long an answer is served at most (a store that missed an invalidation heals by then)."""
 _PENDING = "mov.read_cache.key"  # in the request's scope state: where a miss will be stored
-
-
-def _version_key(scope: str) -> str:
-    return f"read:version:{scope}"
 
 
 def _scope(request: Request[Any, Any, Any]) -> str | None:
@@ -56,8 +44,13 @@ def _scope(request: Request[Any, Any, Any]) -> str | None:
     if event_id is None:
         return LIST
     if isinstance(event_id, str) and event_id.isdigit() and event_id == str(int(event_id)):
-        return f"event:{event_id}"
-    return None  # "007" names event 7 too, under a version nobody bumps: not cached
+        return event_scope(int(event_id))
+    return None  # "007" names event 7 too, but is not worth a cache entry of its own
+
+
+def _reads(request: Request[Any, Any, Any]) -> ReadVersions:
+    reads: ReadVersions = request.app.state.reads
+    return reads
 
 
 async def serve_cached(request: Request[Any, Any, Any]) -> Response[bytes] | None:
@@ -68,15 +61,12 @@ async def serve_cached(request: Request[Any, Any, Any]) -> Response[bytes] | Non
     scope = _scope(request)
     if scope is None:
         return None
-    store = provide_runtime(request).read_cache
+    reads = _reads(request)
     try:
-        version = await store.get(_version_key(scope))
-        if version is None:
-            version = secrets.token_hex(8)
-            await store.set(_version_key(scope), version, ttl=VERSION_TTL)
+        version = await reads.current(scope)
         query = request.scope["query_string"].decode("latin-1")
         key = f"read:{scope}:{version}:{request.scope['path']}?{query}"
-        stored = await store.get(key)
+        stored = await reads.cache.get(key)
     except Unavailable:
         log.warning("read cache unavailable; reading the database", path=request.scope["path"])
         return None
@@ -95,15 +85,5 @@ async def remember(
         return body
     text = msgspec.json.encode(body).decode()
     with contextlib.suppress(Unavailable):  # then the next caller reads the database
-        await provide_runtime(request).read_cache.set(key, text, ttl=TTL)
+        await _reads(request).cache.set(key, text, ttl=TTL)
     return body
-
-
-async def changed(runtime: Runtime, *event_ids: int) -> None:
-    """After a committed write: drop every cached list page and the given events."""
-    scopes = [LIST, *(f"event:{event_id}" for event_id in event_ids)]
-    try:
-        for scope in scopes:
-            await runtime.read_cache.set(_version_key(scope), secrets.token_hex(8), ttl=VERSION_TTL)
-    except Unavailable:
-        log.warning("read cache not invalidated; public reads may lag", ttl_s=TTL.seconds)

@@ -1,30 +1,29 @@
 """The Socket.IO chat server: a driving adapter over the same chat use cases as the REST API.
 
 Clients connect with `auth: {token}`; a missing or invalid token refuses the connection. Every
-other failure is answered in the ack (`{ok: false, errorCode, message}`), never by dropping the
-socket. Rooms: `event:{id}` for an event's chat, `user:{id}` for a person's own pushes.
+other failure is answered in the ack (`{ok: false, errorCode, message}`, as the HTTP error
+table says it), never by dropping the socket. Rooms: `event:{id}` for an event's chat,
+`user:{id}` for a person's own pushes (which the runtime's broadcaster sends).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import socketio
 import structlog
 
-from mov_adapters.bootstrap import Runtime
-from mov_api.errors import TABLE
-from mov_api.routes.chat import message_json
-from mov_api.routes.notifications import notification_json
+from mov_adapters.bootstrap import user_room
+from mov_api.errors import failure
+from mov_api.schemas import message_json
 from mov_core.domain.chat import room_of
 from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
-from mov_core.domain.notifications import Notification
 from mov_core.domain.users import MAX_ID, Principal
 from mov_core.ports.errors import PortError
-from mov_core.ports.infra import Presence, RateLimit
-from mov_core.services.notify import OnNotified
+from mov_core.ports.infra import Presence, RateLimit, RateLimiter
+from mov_core.services.bundle import Services
 
 log = structlog.get_logger("mov.realtime")
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -38,97 +37,41 @@ def _event_id(data: Any) -> int:  # noqa: ANN401 - a client's payload
 
 
 def _failure(error: BaseException) -> dict[str, Any]:
-    for kind, _status, code in TABLE:
-        if isinstance(error, kind):
-            message = "Validation error" if isinstance(error, ValidationFailed) else str(error)
-            return {"ok": False, "errorCode": code, "message": message}
-    return {"ok": False, "errorCode": "INTERNAL_ERROR", "message": "Internal server error"}
+    """The ack of a refused request: the same code and message as the HTTP answer would give."""
+    told = failure(error)
+    if told is None:
+        return {"ok": False, "errorCode": "INTERNAL_ERROR", "message": "Internal server error"}
+    ack: dict[str, Any] = {"ok": False, "errorCode": told.code, "message": told.message}
+    if told.errors is not None:
+        ack["errors"] = told.errors
+    return ack
 
 
-class SocketBroadcaster:
-    """The `Broadcaster` port over Socket.IO rooms (across processes when Redis is configured)."""
-
-    def __init__(self, sio: socketio.AsyncServer, presence: Presence) -> None:
-        self._sio = sio
-        self._presence = presence
-
-    async def publish(self, room: str, event: str, payload: Mapping[str, object]) -> None:
-        await self._sio.emit(event, dict(payload), room=room)
-
-    async def remove_user(self, event_id: int, user_id: int) -> None:
-        """Take every socket of `user_id` out of the event's room, on every process (the
-        Redis manager forwards a remote socket's `leave_room` to its process)."""
-        room = room_of(event_id)
-        online: list[int] | None = None
-        for sid in await self._presence.connections(event_id, user_id):
-            await self._sio.leave_room(sid, room)
-            online = await self._presence.leave(event_id, sid)
-        if online is not None:
-            await self._sio.emit("presence", {"eventId": event_id, "online": online}, room=room)
-
-
-def user_room(user_id: int) -> str:
-    """Every socket of a user joins this room on connect: their own live notifications."""
-    return f"user:{user_id}"
-
-
-class _Emitter(Protocol):
-    async def emit(self, event: str, data: Any, *, room: str | None = None) -> None: ...  # noqa: ANN401
-
-
-def notification_pusher(emitter: _Emitter) -> OnNotified:
-    """Push each new in-app notification to its user's sockets, through a Socket.IO server or
-    (in a `mov worker` process) a write-only Redis manager. A failed push is only logged."""
-
-    async def push(notification: Notification) -> None:
-        try:
-            await emitter.emit(
-                "notification",
-                notification_json(notification),
-                room=user_room(notification.user_id),
-            )
-        except Exception:
-            log.exception("notification push failed", notification_id=notification.id)
-
-    return push
-
-
-REDIS_CHANNEL = "mov-socketio"
-
-
-def redis_emitter(url: str) -> _Emitter:
-    """Emits to the sockets of every server process through Redis, from a process that
-    serves none itself (`mov worker`)."""
-    manager: _Emitter = socketio.AsyncRedisManager(url, channel=REDIS_CHANNEL, write_only=True)
-    return manager
-
-
-def create_socket_server(runtime: Runtime) -> socketio.AsyncServer:
-    settings = runtime.settings
-    manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel=REDIS_CHANNEL)
-        if settings.redis_url
-        else None
-    )
-    sio = socketio.AsyncServer(
-        async_mode="asgi",
-        cors_allowed_origins=list(settings.cors_origins),
-        client_manager=manager,
-        logger=False,
-        engineio_logger=False,
-    )
-    RealtimeHandlers(sio, runtime).register()
-    return sio
+def register_handlers(
+    sio: socketio.AsyncServer,
+    services: Services,
+    *,
+    presence: Presence,
+    rate_limiter: RateLimiter,
+) -> None:
+    """Serve the chat protocol of API.md on `sio` (this process's Socket.IO server)."""
+    RealtimeHandlers(sio, services, presence, rate_limiter).register()
 
 
 class RealtimeHandlers:
     MESSAGE_LIMIT = RateLimit(10, timedelta(seconds=10))
 
-    def __init__(self, sio: socketio.AsyncServer, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        services: Services,
+        presence: Presence,
+        rate_limiter: RateLimiter,
+    ) -> None:
         self.sio = sio
-        self.runtime = runtime
-        self.services = runtime.services
-        self.presence = runtime.presence
+        self.services = services
+        self.presence = presence
+        self.rate_limiter = rate_limiter
 
     def register(self) -> None:
         self.sio.on("connect", self.connect)
@@ -207,9 +150,7 @@ class RealtimeHandlers:
             issues.append(FieldIssue("clientMsgId", '"clientMsgId" must be a string'))
         if issues:
             raise ValidationFailed(issues)
-        decision = await self.runtime.rate_limiter.hit(
-            f"chat:{principal.user_id}", self.MESSAGE_LIMIT
-        )
+        decision = await self.rate_limiter.hit(f"chat:{principal.user_id}", self.MESSAGE_LIMIT)
         if not decision.allowed:
             return {
                 "ok": False,
@@ -222,7 +163,6 @@ class RealtimeHandlers:
         session = await self.sio.get_session(sid)
         payload = message_json(posted.message, session["names"])
         if posted.created:
-            self.runtime.nudge_workers()  # its change is for members who are away
             await self.sio.emit("message", payload, room=room_of(event_id))
         return {"ok": True, "message": payload}
 

@@ -8,10 +8,13 @@ from typing import Any, Literal
 
 import msgspec
 
+from mov_adapters.wire import iso, notification_payload
+from mov_core.domain.chat import ChatMessage
 from mov_core.domain.enrollments import Enrollment, Occupancy
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.events import Event, EventDetails
 from mov_core.domain.notices import AnnouncementDraft
+from mov_core.domain.notifications import Notification
 from mov_core.domain.users import Registration, Role, User, check_email
 from mov_core.domain.validation import Issues
 from mov_core.services.events import EventView
@@ -105,15 +108,6 @@ def raise_if(issues: list[FieldIssue]) -> None:
 
 
 # --- JSON of domain objects ------------------------------------------------------------------
-
-
-def iso(moment: datetime | None) -> str | None:
-    """`2030-03-15T09:00:00.000Z`: UTC, milliseconds, `Z`."""
-    if moment is None:
-        return None
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 def user_json(user: User, *, with_active: bool = False) -> dict[str, Any]:
@@ -277,3 +271,21 @@ def value_issues(
         for i in rules(raw, now)
         if i.field not in skip and i.field in raw
     ]
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    """The same JSON as the live `notification` push (one definition, in `mov_adapters.wire`)."""
+    return notification_payload(notification)
+
+
+def message_json(message: ChatMessage, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "eventId": message.event_id,
+        "seq": message.seq,
+        "senderId": message.sender_id,
+        "senderName": names.get(message.sender_id),
+        "body": message.body,
+        "clientMsgId": message.client_msg_id,
+        "createdAt": iso(message.created_at),
+    }

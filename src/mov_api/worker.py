@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 import structlog
 
-from mov_adapters.bootstrap import Runtime
 from mov_core.services.worker import Worker
 
 log = structlog.get_logger("mov.worker")
 
+Wakeups = Callable[[Callable[[], None], Callable[[], None]], AbstractAsyncContextManager[None]]
+
 
 class BackgroundWorker:
-    """Starts the worker's loop with the app and stops it, cleanly, before the app closes."""
+    """Starts the worker's loop with the app and stops it, cleanly, before the app closes.
 
-    def __init__(self, worker: Worker, runtime: Runtime) -> None:
+    The worker is woken by this process's commits (the runtime's dispatcher) and, through
+    `wakeups` (PostgreSQL's LISTEN), by every process's."""
+
+    def __init__(self, worker: Worker, wakeups: Wakeups) -> None:
         self.worker = worker
-        self.runtime = runtime
+        self._wakeups = wakeups
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -27,8 +33,7 @@ class BackgroundWorker:
         log.info("notification worker started in the server process")
 
     async def _run(self) -> None:
-        # woken by this process's writes (the gateway) and, on PostgreSQL, by every process's
-        async with self.runtime.outbox_wakeups(self.worker.wake, self.worker.nudge):
+        async with self._wakeups(self.worker.wake, self.worker.nudge):
             await self.worker.run()
 
     async def stop(self) -> None:

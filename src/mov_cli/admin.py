@@ -12,31 +12,20 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import NoReturn, TypeVar
 
 import typer
 from attrs import evolve, frozen
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from mov_adapters.bootstrap import Runtime, build_runtime, describe_database, upgrade_schema
-from mov_adapters.settings import Settings, SettingsError
+from mov_adapters.bootstrap import Runtime
+from mov_cli.common import DatabaseUrl, add_row, console, data_table, run, utc_minutes
 from mov_core.domain.enrollments import Enrollment, Occupancy
-from mov_core.domain.errors import DomainError, ValidationFailed
 from mov_core.domain.events import Event, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Role
-from mov_core.ports.errors import NotFound, Unavailable
 from mov_core.services.admin import Administration
 from mov_core.services.auth import RegisterUser
 from mov_core.services.events import PAGE_MAX, EventFilter, EventView
-
-T = TypeVar("T")
-
-console = Console()
-errors = Console(stderr=True)
 
 users_app = typer.Typer(
     help="Accounts: create, list, deactivate, change role.", no_args_is_help=True
@@ -44,88 +33,7 @@ users_app = typer.Typer(
 events_app = typer.Typer(help="Every event, whatever its owner or status.", no_args_is_help=True)
 enrollments_app = typer.Typer(help="Who holds a seat and who waits.", no_args_is_help=True)
 
-DatabaseUrl = typer.Option(
-    None, "--database-url", help="Overrides MOV_DATABASE_URL (default: SQLite in MOV_DATA_DIR)."
-)
 HEALTH_TIMEOUT_S = 5.0
-
-
-# --- running a command ----------------------------------------------------------------------
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    errors.print(message, style="red", markup=False, highlight=False)
-    raise typer.Exit(code)
-
-
-def run(
-    database_url: str | None, work: Callable[[Runtime], Awaitable[T]], *, migrate: bool = True
-) -> T:
-    """Run `work` on a runtime built from the environment and `--database-url`, closing it
-    whatever happens; expected failures become a message and an exit code."""
-    settings = load_settings(database_url)
-    if migrate and settings.migrate_on_start:
-        _upgrade(settings)
-    try:
-        runtime = build_runtime(settings)
-    except SettingsError as error:
-        fail(f"configuration error: {error}", 2)
-    try:
-        return asyncio.run(_using(runtime, work))
-    except ValidationFailed as error:
-        for issue in error.issues:
-            errors.print(f"{issue.field}: {issue.message}", style="red", markup=False)
-        raise typer.Exit(1) from None
-    except NotFound as error:
-        fail(f"{error.kind} {error.key} not found")
-    except DomainError as error:
-        fail(str(error))
-    except Unavailable as error:
-        fail(f"cannot use {describe_database(settings)}: {error}")
-
-
-def load_settings(database_url: str | None) -> Settings:
-    try:
-        return Settings.from_env().with_overrides(database_url=database_url)
-    except SettingsError as error:
-        fail(f"configuration error: {error}", 2)
-
-
-def _upgrade(settings: Settings) -> None:
-    """The schema is made current before any use, as `mov serve` does at start."""
-    try:
-        upgrade_schema(settings)
-    except Exception as error:  # noqa: BLE001 - any failure is reported, never a traceback
-        first_line = str(error).splitlines()[0] if str(error) else ""
-        fail(f"cannot migrate {describe_database(settings)}: {type(error).__name__} {first_line}")
-
-
-async def _using(runtime: Runtime, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    try:
-        return await work(runtime)
-    finally:
-        await runtime.aclose()
-
-
-def _table(title: str, *columns: str, fixed: tuple[str, ...] = ("ID",)) -> Table:
-    """Columns in `fixed` (short codes) keep their width on a narrow terminal; the others wrap,
-    at spaces first, so free text gives way before ids and statuses do."""
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        if column in fixed:
-            table.add_column(column, no_wrap=True)
-        else:
-            table.add_column(column, overflow="fold", min_width=6)
-    return table
-
-
-def _row(table: Table, *cells: object) -> None:
-    """Cells are data, never Rich markup (a title may well contain brackets)."""
-    table.add_row(*("" if c is None else escape(str(c)) for c in cells))
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""  # stored and shown in UTC
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -162,14 +70,14 @@ def users_list(
 ) -> None:
     """List accounts by id, active or not."""
     users = run(database_url, lambda rt: rt.admin.list_users(after_id=after_id, limit=limit))
-    table = _table(
+    table = data_table(
         f"{len(users)} users", "ID", "E-mail", "Role", "Name", "Active", "Created (UTC)",
         fixed=("ID", "Role", "Active"),
     )  # fmt: skip
     for u in users:
         name = " ".join(n for n in (u.first_name, u.last_name) if n)
-        _row(table, u.id, u.email, u.role.value, name, "yes" if u.is_active else "no",
-             _when(u.created_at))  # fmt: skip
+        add_row(table, u.id, u.email, u.role.value, name, "yes" if u.is_active else "no",
+             utc_minutes(u.created_at))  # fmt: skip
     console.print(table)
     if len(users) == limit:
         console.print(f"more: mov users list --after-id {users[-1].id}", markup=False)
@@ -210,12 +118,12 @@ def events_list(
     """List every event, Planning and private ones included, by date."""
     statuses = frozenset(status) if status else None
     views = run(database_url, lambda rt: _all_events(rt.admin, statuses, limit))
-    table = _table(f"{len(views)} events", "ID", "Title", "Status", "Starts (UTC)", "Seats",
+    table = data_table(f"{len(views)} events", "ID", "Title", "Status", "Starts (UTC)", "Seats",
                    "Organizer", fixed=("ID",))  # fmt: skip
     for view in views:
         e = view.event
         private = " (private)" if e.visibility is Visibility.PRIVATE else ""
-        _row(table, e.id, e.title, f"{e.status.value}{private}", _when(e.starts_at),
+        add_row(table, e.id, e.title, f"{e.status.value}{private}", utc_minutes(e.starts_at),
              _seats(view.occupancy), e.organizer_id)  # fmt: skip
     console.print(table)
 
@@ -251,17 +159,18 @@ def _seats(seats: Occupancy) -> str:
 
 
 def _event_table(e: Event, seats: Occupancy) -> Table:
-    table = _table(f"Event {e.id} (times in UTC)", "Field", "Value", fixed=("Field",))
+    table = data_table(f"Event {e.id} (times in UTC)", "Field", "Value", fixed=("Field",))
     for name, value in (
         ("title", e.title), ("status", e.status.value), ("organizer", e.organizer_id),
-        ("starts", _when(e.starts_at)), ("ends", _when(e.ends_at)), ("location", e.location),
+        ("starts", utc_minutes(e.starts_at)), ("ends", utc_minutes(e.ends_at)),
+        ("location", e.location),
         ("category", e.category), ("visibility", e.visibility.value),
         ("waitlist", "enabled" if e.waitlist_enabled else "disabled"),
         ("seats", f"{seats.enrolled}/{seats.capacity} taken, {seats.available} free"),
         ("waiting", seats.waitlisted), ("description", e.description),
-        ("created", _when(e.created_at)), ("updated", _when(e.updated_at)),
+        ("created", utc_minutes(e.created_at)), ("updated", utc_minutes(e.updated_at)),
     ):  # fmt: skip
-        _row(table, name, value)
+        add_row(table, name, value)
     return table
 
 
@@ -290,7 +199,7 @@ def enrollments_roster(
         f"Event {event_id}: {len(roster.enrolled)}/{roster.capacity} seats taken, "
         f"{len(roster.waitlist)} waiting"
     )
-    table = _table(
+    table = data_table(
         title, "Status", "Position", "User", "Enrollment", "Since (UTC)", fixed=("Status",)
     )
     for seat, enrollment in enumerate(roster.enrolled, start=1):
@@ -301,8 +210,8 @@ def enrollments_roster(
 
 
 def _roster_row(table: Table, enrollment: Enrollment, position: int | None) -> None:
-    _row(table, enrollment.status.value, position, enrollment.user_id, enrollment.id,
-         _when(enrollment.created_at))  # fmt: skip
+    add_row(table, enrollment.status.value, position, enrollment.user_id, enrollment.id,
+         utc_minutes(enrollment.created_at))  # fmt: skip
 
 
 # --- health ---------------------------------------------------------------------------------
@@ -320,9 +229,11 @@ def health(database_url: str | None = DatabaseUrl) -> None:
     """Check the database (and Redis, when configured): up or down, with latency; exit 1 if
     any is down."""
     probes = run(database_url, _probe_all, migrate=False)
-    table = _table("Dependencies", "Dependency", "Status", "Latency", "Detail", fixed=("Status",))
+    table = data_table(
+        "Dependencies", "Dependency", "Status", "Latency", "Detail", fixed=("Status",)
+    )
     for p in probes:
-        _row(table, p.name, "up" if p.up else "down", f"{p.latency_ms:.1f} ms", p.detail)
+        add_row(table, p.name, "up" if p.up else "down", f"{p.latency_ms:.1f} ms", p.detail)
     console.print(table)
     if not all(p.up for p in probes):
         raise typer.Exit(1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from importlib.metadata import version as package_version
 
 import typer
-from rich.console import Console
 
 from mov_adapters.bootstrap import describe_database, schema_status, upgrade_schema
 from mov_adapters.settings import Settings, SettingsError
 from mov_cli.admin import enrollments_app, events_app, health, users_app
+from mov_cli.common import DatabaseUrl, console, errors
 from mov_cli.seed import seed
 from mov_cli.serve import serve
 from mov_cli.worker import notifications_app, worker
@@ -30,12 +30,6 @@ app.command("health")(health)
 app.command("seed")(seed)
 app.command("serve")(serve)
 app.command("worker")(worker)
-console = Console()
-errors = Console(stderr=True)
-
-DatabaseUrl = typer.Option(
-    None, "--database-url", help="Overrides MOV_DATABASE_URL (default: SQLite in MOV_DATA_DIR)."
-)
 
 
 @app.callback()

@@ -11,7 +11,7 @@ from attrs import evolve, frozen
 from rich.progress import Progress
 
 from mov_adapters.bootstrap import Runtime
-from mov_cli.admin import DatabaseUrl, console, fail, run
+from mov_cli.common import DatabaseUrl, console, fail, run
 from mov_core.domain.errors import EmailTaken
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Role, User

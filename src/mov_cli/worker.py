@@ -8,13 +8,20 @@ import signal
 
 import structlog
 import typer
+from attrs import evolve
 
-from mov_adapters.bootstrap import Runtime
-from mov_api.app import configure_logging
-from mov_api.realtime import notification_pusher, redis_emitter
-from mov_cli.admin import DatabaseUrl, _row, _table, _when, console, load_settings, run
+from mov_adapters.bootstrap import Runtime, configure_logging
+from mov_cli.common import (
+    DatabaseUrl,
+    add_row,
+    console,
+    data_table,
+    load_settings,
+    run,
+    utc_minutes,
+)
 from mov_core.domain.notifications import Delivery
-from mov_core.services.notify import OnNotified, retry_failed
+from mov_core.services.notify import retry_failed
 
 log = structlog.get_logger("mov.worker")
 
@@ -35,20 +42,15 @@ def worker(
     configure_logging(settings.log_level, settings.log_format)
 
     async def work(runtime: Runtime) -> None:
-        pusher: OnNotified | None = None
-        emitter = redis_emitter(settings.redis_url) if settings.redis_url else None
-        if emitter is not None:
-            pusher = notification_pusher(emitter)
         worker_settings = runtime.worker_settings()
         if not clock:
-            from attrs import evolve  # noqa: PLC0415
-
             worker_settings = evolve(worker_settings, tick_interval=0)
-        job = runtime.worker(on_notified=pusher, settings=worker_settings)
+        # new notifications reach their users' sockets on every server through Redis
+        job = runtime.worker(settings=worker_settings)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, job.stop)
-        log.info("worker started", clock=clock, live_push=emitter is not None)
+        log.info("worker started", clock=clock, live_push=settings.redis_url is not None)
         async with runtime.outbox_wakeups(job.wake, job.nudge):
             await job.run()
         log.info("worker stopped")
@@ -63,13 +65,18 @@ def notifications_failed(
 ) -> None:
     """E-mail deliveries that gave up, most recent first, with their last error."""
     failed = run(database_url, lambda rt: _failed(rt, limit))
-    table = _table(
+    table = data_table(
         f"{len(failed)} failed deliveries", "Notification", "Channel", "Attempts",
         "Last error", "Failed at (UTC)", fixed=("Notification", "Channel", "Attempts"),
     )  # fmt: skip
     for d in failed:
-        _row(
-            table, d.notification_id, d.channel.value, d.attempts, d.last_error, _when(d.updated_at)
+        add_row(
+            table,
+            d.notification_id,
+            d.channel.value,
+            d.attempts,
+            d.last_error,
+            utc_minutes(d.updated_at),
         )
     console.print(table)
 

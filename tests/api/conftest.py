@@ -9,9 +9,6 @@ import pytest
 from litestar.testing import TestClient
 from tests.backends import START, factory_for
 
-from mov_adapters.bootstrap import Runtime
-from mov_adapters.memory.cache import MemoryCache
-from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_adapters.settings import Settings
 from mov_api.app import create_app
 
@@ -26,12 +23,7 @@ def make_settings(tmp_path, **env: str) -> Settings:
 @pytest.fixture(params=["memory", "sqlite"])
 def api(request: pytest.FixtureRequest, tmp_path) -> Iterator[Api]:
     backend = factory_for(request.param, request, tmp_path)()
-    settings = make_settings(tmp_path)
-    runtime = Runtime(
-        settings, backend.services, MemoryRateLimiter(backend.clock), MemoryCache(backend.clock)
-    )
-    runtime._closers.append(backend.close)
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
+    with TestClient(create_app(backend.runtime), raise_server_exceptions=False) as client:
         yield Api(client, backend)
 
 

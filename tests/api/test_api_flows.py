@@ -6,12 +6,10 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from tests.api.conftest import PASSWORD, make_settings
-from tests.backends import memory_backend
+from tests.api.conftest import PASSWORD
+from tests.backends import Options, memory_backend
 
 from mov_adapters.bootstrap import Runtime
-from mov_adapters.memory.cache import MemoryCache
-from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_api.app import create_app
 
 ENROLL = "/api/v1/enrollments"
@@ -180,11 +178,7 @@ def test_the_openapi_document_describes_every_route_and_swagger_ui_is_served(api
 
 
 def _runtime(tmp_path, **env: str) -> Runtime:
-    backend = memory_backend()
-    settings = make_settings(tmp_path, **env)
-    return Runtime(
-        settings, backend.services, MemoryRateLimiter(backend.clock), MemoryCache(backend.clock)
-    )
+    return memory_backend(Options(env={"MOV_DATA_DIR": str(tmp_path), **env})).runtime
 
 
 def test_rate_limits_answer_json_429_with_headers_and_spare_health(tmp_path):

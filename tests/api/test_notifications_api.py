@@ -18,13 +18,11 @@ from typing import Any, TypeVar
 import pytest
 from icalendar import Calendar
 from litestar.testing import TestClient
-from tests.api.conftest import Api, make_settings
+from tests.api.conftest import Api
 from tests.backends import ALL_BACKENDS, factory_for
 
 from mov_adapters.bootstrap import Runtime
-from mov_adapters.memory.cache import MemoryCache
 from mov_adapters.memory.mail import MemoryMailer
-from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_api.app import create_app
 from mov_core.domain.notifications import NotificationType
 from mov_core.ports.infra import MailMessage
@@ -132,17 +130,10 @@ def wait_for(what: str, probe: Callable[[], T | None]) -> T:
 
 @pytest.fixture(params=ALL_BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path) -> Iterator[NotifyApi]:
-    backend = factory_for(request.param, request, tmp_path)()
-    runtime = Runtime(
-        make_settings(tmp_path),
-        backend.services,
-        MemoryRateLimiter(backend.clock),
-        MemoryCache(backend.clock),
-        mailer=MemoryMailer(),
-    )
-    runtime._closers.append(backend.close)
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
-        yield NotifyApi(client, backend, runtime)
+    options = {"mailer": MemoryMailer()}
+    backend = factory_for(request.param, request, tmp_path, overrides=options)()
+    with TestClient(create_app(backend.runtime), raise_server_exceptions=False) as client:
+        yield NotifyApi(client, backend, backend.runtime)
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:

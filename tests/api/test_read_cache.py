@@ -1,29 +1,54 @@
 """The read cache of anonymous public event reads (`mov_api.read_cache`): a cached answer is
-served, a write through the API shows at once in the next anonymous read, and callers with a
-token never get (nor fill) the anonymous cache.
+served, a write made in the serving process shows at once in the next anonymous read (whether
+through the API, the use cases or the lifecycle clock: the after-commit dispatcher renews the
+versions, no route does), and callers with a token never get (nor fill) the anonymous cache.
 
-"Behind the API's back" below means through the use cases directly: the database changes, but
-no route tells the read cache, so an anonymous read that still shows the old value was served
-from the cache.
+"Behind the API's back" below means by another process on the same database without a shared
+cache (no Redis): the database changes, this process's cache is not told, so an anonymous read
+that still shows the old value was served from the cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from tests.api.conftest import Api, make_settings, run
-from tests.backends import memory_backend
+from tests.api.conftest import Api, run
+from tests.backends import Options, factory_for, memory_backend
 
-from mov_adapters.bootstrap import Runtime
-from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_api.app import create_app
 from mov_api.read_cache import TTL
 from mov_core.domain.events import EventPatch
+from mov_core.services.bundle import Services
 
 EVENTS = "/api/v1/events"
 ENROLL = "/api/v1/enrollments"
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def api(request: pytest.FixtureRequest, tmp_path) -> Iterator[Api]:
+    """As tests/api/conftest.py's, with no worker in the server: a worker catches this process's
+    cache up with other processes' writes (`test_the_worker_catches_up_...`), which would race
+    with the reads that show what the cache holds."""
+    env = {"MOV_WORKER_IN_SERVER": "false"}
+    backend = factory_for(request.param, request, tmp_path, env=env)()
+    with TestClient(create_app(backend.runtime), raise_server_exceptions=False) as client:
+        yield Api(client, backend)
+
+
+def test_the_worker_catches_up_with_a_write_made_by_another_process(api):
+    owner = api.token("owner@example.com", "ORGANIZER")
+    event_id = api.event(owner, title="First title")
+    assert _one(api, event_id)["title"] == "First title"
+    _rename_behind_the_apis_back(api, owner, event_id, "Second title")
+    assert _one(api, event_id)["title"] == "First title"
+    worker = api.backend.runtime.worker()
+    run(api, worker.drain_once)  # as the server's worker does, at most a poll later
+    assert _one(api, event_id)["title"] == "Second title"
+    assert _listed(api)[event_id]["title"] == "Second title"
 
 
 def _listed(api: Api, headers: dict[str, str] | None = None) -> dict[int, dict[str, Any]]:
@@ -38,14 +63,42 @@ def _one(api: Api, event_id: int | str, headers: dict[str, str] | None = None) -
     return response.json()["data"]["event"]
 
 
-def _rename_behind_the_apis_back(api: Api, owner: dict[str, str], event_id: int, title: str):
-    services = api.backend.services
+def _rename_through(services: Services, api: Api, owner: dict[str, str], event_id: int, title: str):
     actor = services.verify_token(owner["Authorization"].removeprefix("Bearer "))
 
     async def rename() -> None:
         await services.update_event(actor, event_id, EventPatch(title=title))
 
     run(api, rename)
+
+
+def _rename_behind_the_apis_back(
+    api: Api, owner: dict[str, str], event_id: int, title: str, **env: str
+):
+    elsewhere = api.backend.another_process(**env)
+    _rename_through(elsewhere.services, api, owner, event_id, title)
+    run(api, elsewhere.close)
+
+
+def test_a_use_case_write_in_this_process_shows_at_once_without_any_route(api):
+    owner = api.token("owner@example.com", "ORGANIZER")
+    event_id = api.event(owner, title="First title")
+    assert _one(api, event_id)["title"] == "First title"
+    assert _listed(api)[event_id]["title"] == "First title"
+    _rename_through(api.backend.services, api, owner, event_id, "Second title")
+    assert _one(api, event_id)["title"] == "Second title"
+    assert _listed(api)[event_id]["title"] == "Second title"
+
+
+def test_a_status_change_by_the_lifecycle_clock_shows_at_once(api):
+    owner = api.token("owner@example.com", "ORGANIZER")
+    event_id = api.event(owner, date="2030-01-02T09:00:00.000Z")
+    assert _one(api, event_id)["status"] == "Published"
+    api.clock.advance(timedelta(days=1, minutes=1))  # now past the event's start
+    report = run(api, api.backend.runtime.worker().tick_once)
+    assert report.started == (event_id,)
+    assert _one(api, event_id)["status"] == "Running"
+    assert _listed(api)[event_id]["status"] == "Running"
 
 
 def test_a_cached_anonymous_read_is_served_until_a_write_through_the_api(api):
@@ -151,31 +204,28 @@ def test_an_id_spelled_with_leading_zeros_is_answered_but_not_cached(api):
 def test_with_redis_a_write_in_one_process_shows_in_the_others_next_read(tmp_path, redis_url):
     """Two apps on one database and one Redis, as two `mov serve` workers: what one caches the
     other serves, and a write through either is seen at once by both."""
-    from mov_adapters.redis.client import RedisConnection  # noqa: PLC0415 - optional dependency
 
-    backend = memory_backend()
+    backend = memory_backend(Options(env={"MOV_REDIS_URL": redis_url}))
+    other = backend.another_process()
+    cli = backend.another_process()  # as `mov events …` would be, with the same Redis
 
-    def worker() -> TestClient:
-        redis = RedisConnection.from_url(redis_url, clock=backend.clock)
-        runtime = Runtime(
-            make_settings(tmp_path),
-            backend.services,
-            MemoryRateLimiter(backend.clock),
-            redis.cache(),
-            read_cache=redis.cache(),
-        )
-        runtime._closers.append(redis.aclose)
-        return TestClient(create_app(runtime), raise_server_exceptions=False)
-
-    with worker() as first, worker() as second:
-        one = Api(first, backend)
+    with (
+        TestClient(create_app(backend.runtime), raise_server_exceptions=False) as first,
+        TestClient(create_app(other.runtime), raise_server_exceptions=False) as second,
+    ):
+        one, two = Api(first, backend), Api(second, other)
         owner = one.token("owner@example.com", "ORGANIZER")
         event_id = one.event(owner, title="First title")
-        assert _one(Api(second, backend), event_id)["title"] == "First title"
-        _rename_behind_the_apis_back(one, owner, event_id, "Second title")
-        assert _one(one, event_id)["title"] == "First title"  # cached by the other worker
+        assert _one(two, event_id)["title"] == "First title"
+        _rename_behind_the_apis_back(one, owner, event_id, "Second title", MOV_REDIS_URL="")
+        assert _one(one, event_id)["title"] == "First title"  # cached by the other process
 
-        renamed = first.put(f"{EVENTS}/{event_id}", json={"title": "Third title"}, headers=owner)
+        _rename_through(cli.services, one, owner, event_id, "Third title")
+        assert _one(one, event_id)["title"] == "Third title"  # the versions are in Redis
+        assert _one(two, event_id)["title"] == "Third title"
+
+        renamed = first.put(f"{EVENTS}/{event_id}", json={"title": "Fourth title"}, headers=owner)
         assert renamed.status_code == 200, renamed.text
-        assert _one(Api(second, backend), event_id)["title"] == "Third title"
-        assert _listed(Api(second, backend))[event_id]["title"] == "Third title"
+        assert _one(two, event_id)["title"] == "Fourth title"
+        assert _listed(two)[event_id]["title"] == "Fourth title"
+        run(one, cli.close)

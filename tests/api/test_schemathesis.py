@@ -16,7 +16,6 @@ regression cases, per backend; the PostgreSQL ones are marked `integration`.
 from __future__ import annotations
 
 import base64
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,13 +32,9 @@ from litestar.types import ASGIApp
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from structlog.testing import capture_logs
-from tests.api.conftest import PASSWORD, make_settings
-from tests.backends import SECRET, factory_for
+from tests.api.conftest import PASSWORD
+from tests.backends import factory_for, memory_backend
 
-from mov_adapters.bootstrap import Runtime, memory_services
-from mov_adapters.clock import SystemClock
-from mov_adapters.memory.cache import MemoryCache
-from mov_adapters.memory.rate_limit import MemoryRateLimiter
 from mov_api.app import create_app
 
 MAX_EXAMPLES = 75
@@ -50,13 +45,7 @@ STATUSES = ["Planning", "Published", "Running", "Completed", "Canceled"]
 
 def _document_app() -> ASGIApp:
     """An app over the memory adapters, only to serve its OpenAPI document."""
-    runtime = Runtime(
-        make_settings(Path(tempfile.gettempdir())),
-        memory_services(token_secret=SECRET),
-        MemoryRateLimiter(SystemClock()),
-        MemoryCache(SystemClock()),
-    )
-    return create_app(runtime)
+    return create_app(memory_backend().runtime)
 
 
 schema = schemathesis.openapi.from_asgi(DOCUMENT, _document_app())
@@ -141,14 +130,7 @@ def fuzz_backend() -> str:
 def fuzzed(request: pytest.FixtureRequest, tmp_path: Path, fuzz_backend: str) -> Iterator[Fuzzed]:
     """Built like tests/api/conftest.py's `api`, over a fresh database of `fuzz_backend`."""
     backend = factory_for(fuzz_backend, request, tmp_path)()
-    runtime = Runtime(
-        make_settings(tmp_path),
-        backend.services,
-        MemoryRateLimiter(backend.clock),
-        MemoryCache(backend.clock),
-    )
-    runtime._closers.append(backend.close)
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
+    with TestClient(create_app(backend.runtime), raise_server_exceptions=False) as client:
         yield Fuzzed(client)
 
 

@@ -151,21 +151,11 @@ async def test_a_commit_that_records_changes_wakes_listeners_and_a_rollback_does
 
 
 async def test_a_worker_that_polls_rarely_is_woken_by_another_process_commit(
-    backend: Backend, request: pytest.FixtureRequest, tmp_path
+    backend: Backend,
 ) -> None:
-    from mov_adapters.bootstrap import Runtime  # noqa: PLC0415
-    from mov_adapters.memory.cache import MemoryCache  # noqa: PLC0415
-    from mov_adapters.memory.rate_limit import MemoryRateLimiter  # noqa: PLC0415
-    from mov_adapters.settings import Settings  # noqa: PLC0415
-
-    settings = Settings.from_env({
-        "MOV_DATA_DIR": str(tmp_path), "MOV_DATABASE_URL": request.getfixturevalue("postgres_url"),
-    })  # fmt: skip
-    runtime = Runtime(
-        settings, backend.services, MemoryRateLimiter(backend.clock), MemoryCache(backend.clock),
-        mailer=MemoryMailer(),
-    )  # fmt: skip
-    services = backend.services
+    runtime = backend.runtime
+    elsewhere = backend.another_process()  # whose commits this process's dispatcher never sees
+    services = elsewhere.services
     organizer = await register(services, "olga@example.com", Role.ORGANIZER)
     event_id = await published_event(services, organizer)
     person = await register(services, "pia@example.com")
@@ -185,6 +175,7 @@ async def test_a_worker_that_polls_rarely_is_woken_by_another_process_commit(
         finally:
             worker.stop()
             await running
+            await elsewhere.close()
 
 
 async def test_a_chat_message_nudges_listeners_and_a_refused_or_resent_one_does_not(

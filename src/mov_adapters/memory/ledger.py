@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from attrs import evolve
@@ -22,10 +22,18 @@ from mov_core.ports.errors import NotFound
 
 _SEATED = {Placement.ENROLLED, Placement.ALREADY_ENROLLED}
 
+SeatsLeft = Callable[[int, Occupancy], None]
+"""Told an event's seat counts after each write that moved them."""
+
+
+def _ignore(_event_id: int, _seats: Occupancy) -> None:
+    return None
+
 
 class MemoryEnrollmentLedger:
-    def __init__(self, db: MemoryDatabase) -> None:
+    def __init__(self, db: MemoryDatabase, seats_left: SeatsLeft = _ignore) -> None:
         self._db = db
+        self._seats_left = seats_left
 
     async def enroll(self, event_id: int, user_id: int, *, now: datetime) -> EnrollOutcome:
         roster = self._roster(self._event(event_id))
@@ -37,6 +45,7 @@ class MemoryEnrollmentLedger:
             new = Enrollment(self._db.next_id("enrollments"), event_id, user_id, status, now, now)
             self._db.put(self._db.enrollments, new.id, new)
             self._store(roster, {user_id: new.id})
+            self._moved(event_id)
         active = await self.find_active(event_id, user_id)
         assert active is not None  # noqa: S101 - the roster just placed this user
         return EnrollOutcome(placement, active)
@@ -53,6 +62,7 @@ class MemoryEnrollmentLedger:
         if promotion is not None:
             promoted = self._set_status(ids[promotion.user_id], EnrollmentStatus.ENROLLED, now)
         self._store(roster, ids)
+        self._moved(enrollment.event_id)
         return CancelOutcome(
             self._db.enrollments[enrollment_id],
             was_active=True,
@@ -70,6 +80,7 @@ class MemoryEnrollmentLedger:
         ]
         self._store(roster, ids)
         self._db.put(self._db.events, event_id, evolve(event, capacity=capacity))
+        self._moved(event_id)
         return promoted
 
     async def cancel_all(self, event_id: int, *, now: datetime) -> Sequence[Enrollment]:
@@ -79,7 +90,13 @@ class MemoryEnrollmentLedger:
         for enrollment in (*snapshot.enrolled, *snapshot.waitlist):
             self._set_status(enrollment.id, EnrollmentStatus.CANCELED, now)
         self._store(roster, {})
+        self._moved(event_id)
         return [*snapshot.enrolled, *snapshot.waitlist]
+
+    def _moved(self, event_id: int) -> None:
+        event = self._db.events[event_id]
+        enrolled, waitlist = self._db.rosters.get(event_id, ((), ()))
+        self._seats_left(event_id, Occupancy(event.capacity, len(enrolled), len(waitlist)))
 
     async def get(self, enrollment_id: int) -> Enrollment:
         try:

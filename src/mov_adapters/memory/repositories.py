@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from attrs import evolve
@@ -165,10 +165,15 @@ def _matches(event: Event, query: EventQuery) -> bool:  # noqa: PLR0911 - one ex
 
 
 class MemoryOutbox:
-    def __init__(self, db: MemoryDatabase) -> None:
+    def __init__(
+        self, db: MemoryDatabase, recorded: Callable[[Sequence[Change]], None] | None = None
+    ) -> None:
         self._db = db
+        self._recorded = recorded
 
     async def add(self, changes: Sequence[Change], *, now: datetime) -> None:
+        if self._recorded is not None:
+            self._recorded(changes)
         for change in changes:
             record = OutboxRecord(self._db.next_id("outbox"), change, now)
             self._db.put(self._db.outbox, record.id, OutboxEntry(record))

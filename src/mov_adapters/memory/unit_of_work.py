@@ -6,6 +6,7 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from mov_adapters.commits import CommitLog
 from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.memory.ledger import MemoryEnrollmentLedger
 from mov_adapters.memory.repositories import (
@@ -13,21 +14,40 @@ from mov_adapters.memory.repositories import (
     MemoryOutbox,
     MemoryUserRepository,
 )
+from mov_core.ports.persistence import AfterCommit
 
 
 class MemoryUnitOfWork:
     """One transaction over a shared `MemoryDatabase`.
 
     Units of work run one at a time (an asyncio lock), so each sees a consistent state and its
-    journal can undo exactly its own writes. Exiting without `commit()` rolls back.
+    journal can undo exactly its own writes. Exiting without `commit()` rolls back; once the
+    lock is released, what was committed goes to `after_commit`.
     """
 
-    def __init__(self, db: MemoryDatabase) -> None:
+    def __init__(self, db: MemoryDatabase, after_commit: AfterCommit | None = None) -> None:
         self._db = db
-        self.users = MemoryUserRepository(db)
-        self.events = MemoryEventRepository(db)
-        self.enrollments = MemoryEnrollmentLedger(db)
-        self.outbox = MemoryOutbox(db)
+        self._log = CommitLog(after_commit)
+        self._users = MemoryUserRepository(db)
+        self._events = MemoryEventRepository(db)
+        self._enrollments = MemoryEnrollmentLedger(db, self._log.seats)
+        self._outbox = MemoryOutbox(db, self._log.recorded)
+
+    @property
+    def users(self) -> MemoryUserRepository:
+        return self._users
+
+    @property
+    def events(self) -> MemoryEventRepository:
+        return self._events
+
+    @property
+    def enrollments(self) -> MemoryEnrollmentLedger:
+        return self._enrollments
+
+    @property
+    def outbox(self) -> MemoryOutbox:
+        return self._outbox
 
     async def __aenter__(self) -> Self:
         task = asyncio.current_task()
@@ -50,13 +70,16 @@ class MemoryUnitOfWork:
         finally:
             self._db.owner = None
             self._db.lock.release()
+        await self._log.hand_over()
 
     async def commit(self) -> None:
         self._db.commit()
+        self._log.committed()
         self._db.begin()
 
     async def rollback(self) -> None:
         self._db.rollback()
+        self._log.rolled_back()
         self._db.begin()
 
     async def try_lead(self, role: str) -> bool:

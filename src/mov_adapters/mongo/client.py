@@ -63,6 +63,11 @@ class MongoConnection:
         `ensure_indexes()` once at start-up."""
         return MongoNotificationStore(self.database(database))
 
+    async def ensure_indexes(self, database: str | None = None) -> None:
+        """Create the indexes of every store in `database` (idempotent; once at start-up)."""
+        await self.chat_store(database).ensure_indexes()
+        await self.notification_store(database).ensure_indexes()
+
     async def ping(self) -> None:
         """Return once MongoDB answers; raises `Unavailable` when it does not (health check)."""
         with mongo_errors("ping"):

@@ -29,6 +29,7 @@ from mov_core.domain.chat import ChatDraft, ChatMessage
 from mov_core.domain.enrollments import EnrollmentStatus
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.ports.chat import ChangesOf, PostingRefused
+from mov_core.ports.persistence import Committed
 
 _NEXT_SEQ = text(
     "INSERT INTO chat_rooms (event_id, last_seq) VALUES (:event_id, 1) "
@@ -122,15 +123,18 @@ class SqlChatStore:
         (rare: no look before the leap), which rolls the counter back with the rest."""
         try:
             if writable is not None and self._database.engine.dialect.name == "postgresql":
-                return await self._append_checked_pg(draft, changes, writable), True
-            async with self._database.transaction() as db:
-                message = await self._insert(db, draft, writable)
-                if changes is not None:
-                    await SqlOutbox(db).add(changes(message), now=draft.created_at)
+                message = await self._append_checked_pg(draft, changes, writable)
+            else:
+                async with self._database.transaction() as db:
+                    message = await self._insert(db, draft, writable)
+                    if changes is not None:
+                        await SqlOutbox(db).add(changes(message), now=draft.created_at)
         except _Resent:
             original = await self._original(draft)
             assert original is not None  # noqa: S101 - the index refused it for this reason
             return original, False
+        if changes is not None and self._database.after_commit is not None:
+            await self._database.after_commit(Committed(tuple(changes(message))))
         return message, True
 
     async def _insert(

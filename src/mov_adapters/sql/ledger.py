@@ -45,7 +45,7 @@ _PLACE = """
 WITH placed AS (
     UPDATE events SET {counter} = {counter} + 1
     WHERE id = :event_id AND status = 'Published' AND {room}
-    RETURNING id, waitlist_count
+    RETURNING id, capacity, enrolled_count, waitlist_count
 ), inserted AS (
     INSERT INTO enrollments (event_id, user_id, status, created_at, updated_at)
     SELECT :event_id, :user_id, :status, :now, :now FROM placed
@@ -53,7 +53,8 @@ WITH placed AS (
     RETURNING id
 )
 SELECT (SELECT count(*) FROM placed) AS placed, (SELECT id FROM inserted) AS id,
-       (SELECT waitlist_count FROM placed) AS line
+       placed.capacity, placed.enrolled_count, placed.waitlist_count AS line
+FROM (SELECT 1) AS one LEFT JOIN placed ON true
 """
 _SEAT_FREE = "enrolled_count < capacity"
 _LINE_OPEN = "enrolled_count >= capacity AND waitlist_enabled"
@@ -61,10 +62,19 @@ _PG_SEAT = text(_PLACE.format(counter="enrolled_count", room=_SEAT_FREE))
 _PG_LINE = text(_PLACE.format(counter="waitlist_count", room=_LINE_OPEN))
 
 Admit = Callable[[int], Awaitable[None]]
+SeatsLeft = Callable[[int, Occupancy], None]
+"""Told an event's seat counts after each write that moved them (as the write returned them)."""
 
 
 async def _admit_everyone(_event_id: int) -> None:
     return None
+
+
+def _ignore(_event_id: int, _seats: Occupancy) -> None:
+    return None
+
+
+_SEATS = (events.c.capacity, events.c.enrolled_count, events.c.waitlist_count)
 
 
 def _positions() -> Select[Any]:
@@ -105,9 +115,12 @@ def _enrollment(row: RowMapping, *, position: int | None = None) -> Enrollment:
 
 
 class SqlEnrollmentLedger:
-    def __init__(self, db: Db, admit: Admit = _admit_everyone) -> None:
+    def __init__(
+        self, db: Db, admit: Admit = _admit_everyone, seats_left: SeatsLeft = _ignore
+    ) -> None:
         self._db = db
         self._admit = admit
+        self._seats_left = seats_left
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -117,8 +130,10 @@ class SqlEnrollmentLedger:
         await self._admit(event_id)
         while True:
             for status in (ENROLLED, WAITLISTED):
-                placed, enrollment_id, line = await self._place(event_id, user_id, status, now)
+                placed, enrollment_id, seats = await self._place(event_id, user_id, status, now)
+                line = seats.waitlisted
                 if enrollment_id is not None:
+                    self._seats_left(event_id, seats)
                     seated = status == ENROLLED
                     enrollment = Enrollment(
                         enrollment_id, event_id, user_id, EnrollmentStatus(status), now, now,
@@ -156,11 +171,12 @@ class SqlEnrollmentLedger:
         promoted: Sequence[Enrollment] = []
         if was_enrolled:
             promoted = await self._promote(enrollment.event_id, 1, now)
-        await self._count(
+        seats = await self._count(
             enrollment.event_id,
             enrolled=len(promoted) - was_enrolled,
             waiting=-len(promoted) - (not was_enrolled),
         )
+        self._seats_left(enrollment.event_id, seats)
         return CancelOutcome(
             await self.get(enrollment_id),
             was_active=True,
@@ -176,7 +192,7 @@ class SqlEnrollmentLedger:
         if capacity < state["enrolled_count"]:
             raise CapacityBelowEnrolled(capacity, state["enrolled_count"])
         promoted = await self._promote(event_id, capacity - state["enrolled_count"], now)
-        await self._db.execute(
+        left = await self._db.execute(
             update(events)
             .where(events.c.id == event_id)
             .values(
@@ -184,7 +200,9 @@ class SqlEnrollmentLedger:
                 enrolled_count=events.c.enrolled_count + len(promoted),
                 waitlist_count=events.c.waitlist_count - len(promoted),
             )
+            .returning(*_SEATS)
         )
+        self._seats_left(event_id, Occupancy(*left.one()))
         return promoted
 
     async def cancel_all(self, event_id: int, *, now: datetime) -> Sequence[Enrollment]:
@@ -192,9 +210,13 @@ class SqlEnrollmentLedger:
         before = await self.roster(event_id)
         active = [*before.enrolled, *before.waitlist]
         await self._set_status([e.id for e in active], CANCELED, now)
-        await self._db.execute(
-            update(events).where(events.c.id == event_id).values(enrolled_count=0, waitlist_count=0)
+        left = await self._db.execute(
+            update(events)
+            .where(events.c.id == event_id)
+            .values(enrolled_count=0, waitlist_count=0)
+            .returning(*_SEATS)
         )
+        self._seats_left(event_id, Occupancy(*left.one()))
         return active
 
     # --- reads -------------------------------------------------------------------------------
@@ -271,16 +293,18 @@ class SqlEnrollmentLedger:
 
     async def _place(
         self, event_id: int, user_id: int, status: str, now: datetime
-    ) -> tuple[bool, int | None, int]:
-        """Take a seat (ENROLLED) or a place in line (WAITLISTED) if the event has one."""
+    ) -> tuple[bool, int | None, Occupancy]:
+        """Take a seat (ENROLLED) or a place in line (WAITLISTED) if the event has one; the
+        counts are those the write left (zeros when it did not match)."""
         params = {"event_id": event_id, "user_id": user_id, "status": status, "now": now}
         if self._db.is_postgres:
             statement = _PG_SEAT if status == ENROLLED else _PG_LINE
             row = (await self._db.execute(statement, params)).one()
-            return bool(row.placed), row.id, row.line or 0
+            seats = Occupancy(row.capacity or 0, row.enrolled_count or 0, row.line or 0)
+            return bool(row.placed), row.id, seats
         return await self._place_in_steps(params)
 
-    async def _place_in_steps(self, params: dict[str, Any]) -> tuple[bool, int | None, int]:
+    async def _place_in_steps(self, params: dict[str, Any]) -> tuple[bool, int | None, Occupancy]:
         """The same as `_PLACE` in two statements (SQLite has no DML in CTEs; the write lock of
         BEGIN IMMEDIATE makes the pair atomic)."""
         seat = params["status"] == ENROLLED
@@ -294,11 +318,12 @@ class SqlEnrollmentLedger:
             update(events)
             .where(events.c.id == params["event_id"], events.c.status == PUBLISHED, room)
             .values({counter: counter + 1})
-            .returning(events.c.waitlist_count)
+            .returning(*_SEATS)
         )
-        line = placed.scalar()
-        if line is None:
-            return False, None, 0
+        row = placed.first()
+        if row is None:
+            return False, None, Occupancy(0, 0, 0)
+        seats = Occupancy(*row)
         inserted = await self._db.execute(
             sqlite.insert(enrollments)
             .values(
@@ -314,7 +339,7 @@ class SqlEnrollmentLedger:
             )
             .returning(enrollments.c.id)
         )
-        return True, inserted.scalar(), line
+        return True, inserted.scalar(), seats
 
     async def _undo_place(self, event_id: int, status: str) -> None:
         await self._count(event_id, enrolled=-(status == ENROLLED), waiting=-(status != ENROLLED))
@@ -355,12 +380,14 @@ class SqlEnrollmentLedger:
                 .values(status=status, updated_at=now)
             )
 
-    async def _count(self, event_id: int, *, enrolled: int, waiting: int) -> None:
-        await self._db.execute(
+    async def _count(self, event_id: int, *, enrolled: int, waiting: int) -> Occupancy:
+        left = await self._db.execute(
             update(events)
             .where(events.c.id == event_id)
             .values(
                 enrolled_count=events.c.enrolled_count + enrolled,
                 waitlist_count=events.c.waitlist_count + waiting,
             )
+            .returning(*_SEATS)
         )
+        return Occupancy(*left.one())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -269,8 +269,9 @@ _PG_OUTBOX_ADD = text(
 
 
 class SqlOutbox:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, recorded: Callable[[Sequence[Change]], None] | None = None) -> None:
         self._db = db
+        self._recorded = recorded
 
     async def add(self, changes: Sequence[Change], *, now: datetime) -> None:
         """On PostgreSQL one statement inserts the rows and sends `NOTIFY mov_outbox`, which
@@ -278,6 +279,8 @@ class SqlOutbox:
         rollback)."""
         if not changes:
             return
+        if self._recorded is not None:
+            self._recorded(changes)
         if self._db.is_postgres:
             values = {
                 "types": [type(c).__name__ for c in changes],

@@ -16,9 +16,11 @@ from attrs import define, field
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from mov_adapters.commits import CommitLog
 from mov_adapters.sql.connection import Db, translate, translate_driver
 from mov_adapters.sql.ledger import SqlEnrollmentLedger
 from mov_adapters.sql.repositories import SqlEventRepository, SqlOutbox, SqlUserRepository
+from mov_core.ports.persistence import AfterCommit
 
 DEFAULT_EVENT_CONCURRENCY = 4
 
@@ -63,13 +65,20 @@ class SqlDatabase:
     admission: EventAdmission = field(factory=EventAdmission)
     # SQLite admits one writer; queuing here rather than in its busy handler is fairer, faster.
     write_lock: asyncio.Lock | None = None
+    after_commit: AfterCommit | None = None
+    """Told what each unit of work (and each store writing on its own) committed."""
 
     @classmethod
     def for_engine(
-        cls, engine: AsyncEngine, *, per_event: int = DEFAULT_EVENT_CONCURRENCY
+        cls,
+        engine: AsyncEngine,
+        *,
+        per_event: int = DEFAULT_EVENT_CONCURRENCY,
+        after_commit: AfterCommit | None = None,
     ) -> SqlDatabase:
         serialized = engine.dialect.name == "sqlite"
-        return cls(engine, EventAdmission(per_event), asyncio.Lock() if serialized else None)
+        lock = asyncio.Lock() if serialized else None
+        return cls(engine, EventAdmission(per_event), lock, after_commit)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self)
@@ -143,6 +152,33 @@ class SqlUnitOfWork:
         self._database = database
         self._connection: AsyncConnection | None = None
         self._admitted: list[int] = []
+        self._log = CommitLog(database.after_commit)
+        self._repositories: (
+            tuple[SqlUserRepository, SqlEventRepository, SqlEnrollmentLedger, SqlOutbox] | None
+        ) = None
+
+    @property
+    def users(self) -> SqlUserRepository:
+        return self._open[0]
+
+    @property
+    def events(self) -> SqlEventRepository:
+        return self._open[1]
+
+    @property
+    def enrollments(self) -> SqlEnrollmentLedger:
+        return self._open[2]
+
+    @property
+    def outbox(self) -> SqlOutbox:
+        return self._open[3]
+
+    @property
+    def _open(self) -> tuple[SqlUserRepository, SqlEventRepository, SqlEnrollmentLedger, SqlOutbox]:
+        if self._repositories is None:
+            msg = "unit of work used outside `async with`"
+            raise RuntimeError(msg)
+        return self._repositories
 
     async def __aenter__(self) -> Self:
         lock = self._database.write_lock
@@ -155,10 +191,12 @@ class SqlUnitOfWork:
                 lock.release()
             raise translate(error) from error
         db = Db(self._connection)
-        self.users = SqlUserRepository(db)
-        self.events = SqlEventRepository(db)
-        self.enrollments = SqlEnrollmentLedger(db, self._admit)
-        self.outbox = SqlOutbox(db)
+        self._repositories = (
+            SqlUserRepository(db),
+            SqlEventRepository(db),
+            SqlEnrollmentLedger(db, self._admit, self._log.seats),
+            SqlOutbox(db, self._log.recorded),
+        )
         return self
 
     async def __aexit__(
@@ -183,14 +221,18 @@ class SqlUnitOfWork:
             self._admitted.clear()
             if self._database.write_lock is not None:
                 self._database.write_lock.release()
+        await self._log.hand_over()
 
     async def commit(self) -> None:
         try:
             await self._live.commit()
         except exc.SQLAlchemyError as error:
+            self._log.rolled_back()
             raise translate(error) from error
+        self._log.committed()
 
     async def rollback(self) -> None:
+        self._log.rolled_back()
         await self._live.rollback()
 
     async def try_lead(self, role: str) -> bool:

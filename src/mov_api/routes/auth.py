@@ -4,17 +4,14 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.di import Provide
 from litestar.params import JSONBody
 
+from mov_api.routes.deps import ActorDep, ServicesDep
 from mov_api.schemas import LoginIn, PasswordIn, ProfileIn, RegisterIn, ok, user_json
-from mov_api.security import ActorDep, ServicesDep, provide_actor
 from mov_core.domain.events import UNSET
 from mov_core.domain.users import Role, check_email
 from mov_core.domain.validation import Issues
 from mov_core.services.auth import RegisterUser
-
-AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
 
 
 class AuthController(Controller):
@@ -41,17 +38,17 @@ class AuthController(Controller):
         signed_in = await services.authenticate(data.email, data.password)
         return ok("Login successful", {"token": signed_in.token, "user": user_json(signed_in.user)})
 
-    @get("/me", dependencies=AUTHENTICATED)
+    @get("/me")
     async def me(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
         user = await services.profile(actor)
         return ok("Profile retrieved successfully", {"user": user_json(user, with_active=True)})
 
-    @get("/verify", dependencies=AUTHENTICATED)
+    @get("/verify")
     async def verify(self, actor: ActorDep) -> dict[str, Any]:
         user = {"id": actor.user_id, "email": actor.email, "role": actor.role.value}
         return ok("Token is valid", {"user": user})
 
-    @patch("/me", dependencies=AUTHENTICATED)
+    @patch("/me")
     async def update_me(
         self, data: JSONBody[ProfileIn], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
@@ -63,7 +60,7 @@ class AuthController(Controller):
         )
         return ok("Profile updated successfully", {"user": user_json(user, with_active=True)})
 
-    @post("/change-password", status_code=200, dependencies=AUTHENTICATED)
+    @post("/change-password", status_code=200)
     async def change_password(
         self, data: JSONBody[PasswordIn], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:

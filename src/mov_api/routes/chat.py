@@ -2,36 +2,19 @@
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from mov_api.pushes import push
 from mov_api.routes.common import path_id
-from mov_api.schemas import Body, iso, ok
-from mov_api.security import ActorDep, ServicesDep, provide_actor, provide_runtime
-from mov_core.domain.chat import ChatMessage
+from mov_api.routes.deps import ActorDep, PresenceDep, ServicesDep, SocketsDep
+from mov_api.schemas import Body, message_json, ok
+from mov_core.domain.chat import ChatMessage, room_of
 from mov_core.services.bundle import Services
-
-AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
 
 
 class MessageIn(Body):
     body: str
     client_msg_id: str | None = None
-
-
-def message_json(message: ChatMessage, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "eventId": message.event_id,
-        "seq": message.seq,
-        "senderId": message.sender_id,
-        "senderName": names.get(message.sender_id),
-        "body": message.body,
-        "clientMsgId": message.client_msg_id,
-        "createdAt": iso(message.created_at),
-    }
 
 
 async def messages_json(services: Services, messages: list[ChatMessage]) -> list[dict[str, Any]]:
@@ -46,7 +29,6 @@ Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 class ChatController(Controller):
     path = "/api/v1/chat/events"
     tags = ["chat"]
-    dependencies = AUTHENTICATED
 
     @get("/{event_id:str}/messages")
     async def history(
@@ -70,20 +52,22 @@ class ChatController(Controller):
     @post("/{event_id:str}/messages")
     async def post_message(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         data: JSONBody[MessageIn],
         actor: ActorDep,
         services: ServicesDep,
+        presence: PresenceDep,
+        sockets: SocketsDep,
     ) -> Response[dict[str, Any]]:
-        """201 for a new message; 200 with the original when `clientMsgId` was sent before."""
+        """201 for a new message; 200 with the original when `clientMsgId` was sent before;
+        a new one goes to the room's sockets as if it had come from one of them."""
         room = path_id(event_id, "Event")
-        online = await provide_runtime(request).presence.online(room)
+        online = await presence.online(room)
         posted = await services.post_message(
             actor, room, data.body, data.client_msg_id, online=online
         )
         (body,) = await messages_json(services, [posted.message])
         if posted.created:
-            await push(request, posted.message.event_id, "message", body)
+            await sockets.emit("message", body, room=room_of(room))
         message = "Message sent successfully" if posted.created else "Message already sent"
         return Response(ok(message, {"message": body}), status_code=201 if posted.created else 200)

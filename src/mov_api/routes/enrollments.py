@@ -6,20 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
-from mov_api.pushes import seats_changed
 from mov_api.routes.common import path_id
-from mov_api.schemas import EnrollIn, enrollment_json, iso, ok
-from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
+from mov_api.routes.deps import ActorDep, CacheDep, ServicesDep
+from mov_adapters.wire import iso
+from mov_api.schemas import EnrollIn, enrollment_json, ok
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.roster import Placement
 
-AUTHENTICATED = {
-    "actor": Provide(provide_actor, sync_to_thread=False),
-    "runtime": Provide(provide_runtime, sync_to_thread=False),
-}
 IDEMPOTENCY_TTL = timedelta(hours=24)
 KEY_MAX = 255
 MESSAGES = {
@@ -43,7 +38,6 @@ def _idempotency_key(request: Request[Any, Any, Any], actor: ActorDep) -> str | 
 class EnrollmentController(Controller):
     path = "/api/v1/enrollments"
     tags = ["enrollments"]
-    dependencies = AUTHENTICATED
 
     @post("/")
     async def enroll(
@@ -52,25 +46,23 @@ class EnrollmentController(Controller):
         data: JSONBody[EnrollIn],
         actor: ActorDep,
         services: ServicesDep,
-        runtime: RuntimeDep,
+        idempotency: CacheDep,
     ) -> Response[dict[str, Any]]:
         """Take a seat or a waitlist place: 201 when new, 200 with the existing place when
         asked again. The same `Idempotency-Key` replays the first response exactly."""
         cache_key = _idempotency_key(request, actor)
-        if cache_key is not None and (stored := await runtime.cache.get(cache_key)) is not None:
+        if cache_key is not None and (stored := await idempotency.get(cache_key)) is not None:
             first = json.loads(stored)
             if first["eventId"] != data.event_id:
                 issue = FieldIssue("Idempotency-Key", "already used for another request")
                 raise ValidationFailed([issue])
             return Response(first["body"], status_code=first["status"])
         outcome = await services.enroll(actor, data.event_id)
-        if outcome.placement.is_new:
-            await seats_changed(request, runtime, data.event_id)
         status = 201 if outcome.placement.is_new else 200
         body = ok(MESSAGES[outcome.placement], {"enrollment": enrollment_json(outcome.enrollment)})
         if cache_key is not None:
             record = json.dumps({"eventId": data.event_id, "status": status, "body": body})
-            await runtime.cache.set(cache_key, record, ttl=IDEMPOTENCY_TTL)
+            await idempotency.set(cache_key, record, ttl=IDEMPOTENCY_TTL)
         return Response(body, status_code=status)
 
     @get("/me")
@@ -99,17 +91,10 @@ class EnrollmentController(Controller):
 
     @delete("/{enrollment_id:str}", status_code=200)
     async def cancel(
-        self,
-        request: Request[Any, Any, Any],
-        enrollment_id: FromPath[str],
-        actor: ActorDep,
-        services: ServicesDep,
-        runtime: RuntimeDep,
+        self, enrollment_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Give up one's seat or place; the first waiter moves up at once."""
         outcome = await services.cancel_enrollment(actor, path_id(enrollment_id, "Enrollment"))
-        event_id = outcome.enrollment.event_id
-        await seats_changed(request, runtime, event_id, departed=outcome.enrollment.user_id)
         return ok(
             "Enrollment canceled successfully", {"enrollment": enrollment_json(outcome.enrollment)}
         )

@@ -4,12 +4,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, head, patch, post, put
-from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mov_api import read_cache
-from mov_api.pushes import seats_changed
 from mov_api.routes.common import decode_cursor, encode_cursor, path_id
+from mov_api.routes.deps import ActorDep, CalendarDep, ServicesDep, ViewerDep
 from mov_api.schemas import (
     AnnouncementIn,
     EventIn,
@@ -22,26 +21,11 @@ from mov_api.schemas import (
     raise_if,
     view_json,
 )
-from mov_api.security import (
-    ActorDep,
-    RuntimeDep,
-    ServicesDep,
-    ViewerDep,
-    provide_actor,
-    provide_runtime,
-    provide_viewer,
-)
 from mov_core.domain.errors import FieldIssue
 from mov_core.domain.events import UNSET, EventPatch, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.services.events import EventFilter, EventPage, NewEvent
 
-AUTHENTICATED = {
-    "actor": Provide(provide_actor, sync_to_thread=False),
-    "runtime": Provide(provide_runtime, sync_to_thread=False),
-}
-PUBLIC = {"viewer": Provide(provide_viewer, sync_to_thread=False)}
-PUBLIC_WITH_RUNTIME = {**PUBLIC, "runtime": Provide(provide_runtime, sync_to_thread=False)}
 STATUSES = {s.value: s for s in EventStatus}
 
 
@@ -145,7 +129,7 @@ class EventController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
 
-    @get("/", dependencies=PUBLIC, before_request=read_cache.serve_cached)
+    @get("/", before_request=read_cache.serve_cached)
     async def list_events(
         self,
         request: Request[Any, Any, Any],
@@ -166,7 +150,7 @@ class EventController(Controller):
             request, viewer, _page("Events retrieved successfully", page)
         )
 
-    @get("/organizer/me", dependencies=AUTHENTICATED)
+    @get("/organizer/me")
     async def organizer_events(
         self,
         actor: ActorDep,
@@ -182,7 +166,7 @@ class EventController(Controller):
         page = await services.organizer_events(actor, filters)
         return _page("Organizer events retrieved successfully", page)
 
-    @get("/{event_id:str}", dependencies=PUBLIC, before_request=read_cache.serve_cached)
+    @get("/{event_id:str}", before_request=read_cache.serve_cached)
     async def get_event(
         self,
         request: Request[Any, Any, Any],
@@ -194,49 +178,41 @@ class EventController(Controller):
         body = ok("Event retrieved successfully", {"event": view_json(view)})
         return await read_cache.remember(request, viewer, body)
 
-    @post("/", status_code=201, dependencies=AUTHENTICATED)
+    @post("/", status_code=201)
     async def create_event(
-        self, data: JSONBody[EventIn], actor: ActorDep, services: ServicesDep, runtime: RuntimeDep
+        self, data: JSONBody[EventIn], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Organizers plan events; a new event is `Planning`."""
         view = await services.create_event(actor, _new_event(data))
-        await read_cache.changed(runtime, view.event.id)
         return ok("Event created successfully", {"event": view_json(view)})
 
-    @put("/{event_id:str}", dependencies=AUTHENTICATED)
+    @put("/{event_id:str}")
     async def update_event(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         data: JSONBody[EventPatchIn],
         actor: ActorDep,
         services: ServicesDep,
-        runtime: RuntimeDep,
     ) -> dict[str, Any]:
         """Edit (Planning or Published); more seats promote waiters at once."""
         view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
-        await seats_changed(request, runtime, view.event.id)
         return ok("Event updated successfully", {"event": view_json(view)})
 
-    @delete("/{event_id:str}", status_code=200, dependencies=AUTHENTICATED)
+    @delete("/{event_id:str}", status_code=200)
     async def delete_event(
-        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep, runtime: RuntimeDep
+        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
         """Only a Planning event nobody enrolled in."""
-        target = path_id(event_id, "Event")
-        await services.delete_event(actor, target)
-        await read_cache.changed(runtime, target)
+        await services.delete_event(actor, path_id(event_id, "Event"))
         return ok("Event deleted successfully")
 
-    @patch("/{event_id:str}/status", dependencies=AUTHENTICATED)
+    @patch("/{event_id:str}/status")
     async def change_status(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         data: JSONBody[StatusIn],
         actor: ActorDep,
         services: ServicesDep,
-        runtime: RuntimeDep,
     ) -> dict[str, Any]:
         """Planning → Published | Canceled; Published → Running | Canceled; Running → Completed."""
         target = STATUSES.get(data.status)
@@ -244,17 +220,16 @@ class EventController(Controller):
             raise_if([FieldIssue("status", "Invalid event status")])
         assert target is not None  # noqa: S101
         view = await services.change_status(actor, path_id(event_id, "Event"), target)
-        await seats_changed(request, runtime, view.event.id)
         return ok("Event status changed successfully", {"event": view_json(view)})
 
-    @get("/{event_id:str}/availability", dependencies=PUBLIC)
+    @get("/{event_id:str}/availability")
     async def availability(
         self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep
     ) -> dict[str, Any]:
         seats = await services.availability(viewer, path_id(event_id, "Event"))
         return ok("Availability retrieved successfully", availability_json(seats))
 
-    @get("/{event_id:str}/enrollments", dependencies=AUTHENTICATED)
+    @get("/{event_id:str}/enrollments")
     async def roster(
         self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
@@ -266,29 +241,23 @@ class EventController(Controller):
         }
         return ok("Roster retrieved successfully", data)
 
-    @delete(
-        "/{event_id:str}/enrollments/{user_id:str}", status_code=200, dependencies=AUTHENTICATED
-    )
+    @delete("/{event_id:str}/enrollments/{user_id:str}", status_code=200)
     async def remove_participant(
         self,
-        request: Request[Any, Any, Any],
         event_id: FromPath[str],
         user_id: FromPath[str],
         actor: ActorDep,
         services: ServicesDep,
-        runtime: RuntimeDep,
     ) -> dict[str, Any]:
         """The owner takes a participant off the roster; the first waiter is promoted."""
         outcome = await services.remove_participant(
             actor, path_id(event_id, "Event"), path_id(user_id, "Enrollment")
         )
-        enrollment = outcome.enrollment
-        await seats_changed(request, runtime, enrollment.event_id, departed=enrollment.user_id)
         promoted = enrollment_json(outcome.promoted) if outcome.promoted else None
         data = {"enrollment": enrollment_json(outcome.enrollment), "promoted": promoted}
         return ok("Participant removed successfully", data)
 
-    @post("/{event_id:str}/announcements", status_code=202, dependencies=AUTHENTICATED)
+    @post("/{event_id:str}/announcements", status_code=202)
     async def announce(
         self,
         event_id: FromPath[str],
@@ -310,25 +279,33 @@ class EventController(Controller):
         }
         return ok("Announcement accepted", {"announcement": body})
 
-    @get("/{event_id:str}/calendar.ics", dependencies=PUBLIC_WITH_RUNTIME)
+    @get("/{event_id:str}/calendar.ics")
     async def calendar(
-        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep, runtime: RuntimeDep
+        self,
+        event_id: FromPath[str],
+        viewer: ViewerDep,
+        services: ServicesDep,
+        calendar: CalendarDep,
     ) -> Response[bytes]:
         """The event as an iCalendar file, for anyone who may see the event."""
         view = await services.get_event(viewer, path_id(event_id, "Event"))
         return Response(
-            runtime.calendar.event_ics(view.event),
+            calendar.event_ics(view.event),
             media_type=ICS,
             headers={"Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"'},
         )
 
-    @head("/{event_id:str}/calendar.ics", dependencies=PUBLIC_WITH_RUNTIME)
+    @head("/{event_id:str}/calendar.ics")
     async def calendar_head(
-        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep, runtime: RuntimeDep
+        self,
+        event_id: FromPath[str],
+        viewer: ViewerDep,
+        services: ServicesDep,
+        calendar: CalendarDep,
     ) -> Response[None]:
         """What GET would send, without the body: calendar programs ask before subscribing."""
         view = await services.get_event(viewer, path_id(event_id, "Event"))
-        size = len(runtime.calendar.event_ics(view.event))
+        size = len(calendar.event_ics(view.event))
         return Response(
             None,
             media_type=ICS,

@@ -8,38 +8,23 @@ import re
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post, put
-from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from mov_adapters.bootstrap import Runtime
 from mov_api.routes.common import decode_keyset, encode_keyset, invalid_cursor
-from mov_api.schemas import iso, ok
-from mov_api.security import ActorDep, RuntimeDep, ServicesDep, provide_actor, provide_runtime
+from mov_api.routes.deps import ActorDep, LinksDep, ServicesDep
+from mov_api.schemas import notification_json, ok
 from mov_core.domain.errors import FieldIssue, ValidationFailed
-from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
+from mov_core.domain.notifications import Channel, NotificationType, Preferences
 from mov_core.ports.errors import NotFound
+from mov_core.ports.infra import UnsubscribeLinks
 from mov_core.ports.notifications import NotificationCursor
 
-AUTHENTICATED = {"actor": Provide(provide_actor, sync_to_thread=False)}
-RUNTIME = {"runtime": Provide(provide_runtime, sync_to_thread=False)}
 _NOTIFICATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TYPES = {t.value: t for t in NotificationType}
 CHANNELS = {c.value: c for c in Channel}
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Unread = Annotated[bool | None, QueryParameter(description="only unread ones when true")]
-
-
-def notification_json(notification: Notification) -> dict[str, Any]:
-    return {
-        "id": notification.id,
-        "type": notification.type.value,
-        "title": notification.title,
-        "body": notification.body,
-        "eventId": notification.event_id,
-        "readAt": iso(notification.read_at),
-        "createdAt": iso(notification.created_at),
-    }
 
 
 def preferences_json(preferences: Preferences) -> dict[str, dict[str, bool]]:
@@ -107,7 +92,7 @@ class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["notifications"]
 
-    @get("/", dependencies=AUTHENTICATED)
+    @get("/")
     async def list_notifications(
         self,
         actor: ActorDep,
@@ -126,12 +111,12 @@ class NotificationController(Controller):
         }
         return ok("Notifications retrieved successfully", data)
 
-    @get("/unread-count", dependencies=AUTHENTICATED)
+    @get("/unread-count")
     async def unread_count(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
         count = await services.unread_count(actor)
         return ok("Unread count retrieved successfully", {"count": count})
 
-    @post("/{notification_id:str}/read", status_code=200, dependencies=AUTHENTICATED)
+    @post("/{notification_id:str}/read", status_code=200)
     async def mark_read(
         self, notification_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
@@ -139,12 +124,12 @@ class NotificationController(Controller):
         read = await services.mark_notification_read(actor, _notification_id(notification_id))
         return ok("Notification marked as read", {"notification": notification_json(read)})
 
-    @post("/read-all", status_code=200, dependencies=AUTHENTICATED)
+    @post("/read-all", status_code=200)
     async def mark_all_read(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
         updated = await services.mark_all_notifications_read(actor)
         return ok("All notifications marked as read", {"updated": updated})
 
-    @get("/preferences", dependencies=AUTHENTICATED)
+    @get("/preferences")
     async def preferences(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
         """For every type, whether it is sent on each channel (`IN_APP`, `EMAIL`)."""
         preferences = await services.notification_preferences(actor)
@@ -152,7 +137,7 @@ class NotificationController(Controller):
             "Preferences retrieved successfully", {"preferences": preferences_json(preferences)}
         )
 
-    @put("/preferences", dependencies=AUTHENTICATED)
+    @put("/preferences")
     async def save_preferences(
         self, data: JSONBody[dict[str, Any]], actor: ActorDep, services: ServicesDep
     ) -> dict[str, Any]:
@@ -161,11 +146,11 @@ class NotificationController(Controller):
         saved = await services.save_notification_preferences(actor, parse_choices(data))
         return ok("Preferences updated successfully", {"preferences": preferences_json(saved)})
 
-    @get("/unsubscribe", dependencies=RUNTIME, media_type=MediaType.HTML)
-    async def unsubscribe_page(self, token: FromQuery[str], runtime: RuntimeDep) -> Response[str]:
+    @get("/unsubscribe", media_type=MediaType.HTML)
+    async def unsubscribe_page(self, token: FromQuery[str], links: LinksDep) -> Response[str]:
         """The link in every e-mail opens a page asking to confirm: a link checker or a mail
         scanner that merely fetches it changes nothing (the button POSTs)."""
-        _, kind = _verified(runtime, token)
+        _, kind = _verified(links, token)
         label = _label(kind)
         action = html.escape(f"?token={token}", quote=True)
         page = _PAGE.format(
@@ -176,14 +161,18 @@ class NotificationController(Controller):
         )
         return Response(page, media_type=MediaType.HTML)
 
-    @post("/unsubscribe", status_code=200, dependencies=RUNTIME)
+    @post("/unsubscribe", status_code=200)
     async def unsubscribe(
-        self, request: Request[Any, Any, Any], token: FromQuery[str], runtime: RuntimeDep
+        self,
+        request: Request[Any, Any, Any],
+        token: FromQuery[str],
+        links: LinksDep,
+        services: ServicesDep,
     ) -> Response[Any]:
         """The confirmation button, and one-click unsubscribe (RFC 8058) from mail clients:
         no more e-mails of that type. A page for browsers, the JSON envelope otherwise."""
-        user_id, kind = _verified(runtime, token)
-        await runtime.services.unsubscribe(user_id, kind)
+        user_id, kind = _verified(links, token)
+        await services.unsubscribe(user_id, kind)
         if request.accept.best_match([MediaType.JSON, MediaType.HTML]) == MediaType.HTML:
             body = (
                 f"<p>You will no longer get e-mails about <b>{_label(kind)}</b>. You can turn "
@@ -206,9 +195,9 @@ def _label(kind: NotificationType) -> str:
     return html.escape(kind.value.replace("_", " ").lower())
 
 
-def _verified(runtime: Runtime, token: str) -> tuple[int, NotificationType]:
+def _verified(links: UnsubscribeLinks, token: str) -> tuple[int, NotificationType]:
     try:
-        return runtime.unsubscribe.verify(token)
+        return links.verify(token)
     except ValueError:
         issue = FieldIssue("token", "This unsubscribe link is not valid")
         raise ValidationFailed([issue]) from None

@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Response, get
-from litestar.di import Provide
 
-from mov_api.schemas import iso
-from mov_api.security import RuntimeDep, provide_runtime
+from mov_api.routes.deps import ChecksDep
+from mov_adapters.wire import iso
 
 CHECK_TIMEOUT_S = 2.0
 SERVICES = {
@@ -31,33 +30,32 @@ async def _probe(check: Any) -> dict[str, Any]:  # noqa: ANN401 - a HealthCheck
     return {"status": status, "latencyMs": round((time.perf_counter() - began) * 1000, 1)}
 
 
-async def _health(runtime: RuntimeDep) -> Response[dict[str, Any]]:
-    names = list(runtime.checks)
-    results = await asyncio.gather(*(_probe(runtime.checks[n]) for n in names))
-    checks = dict(zip(names, results, strict=True))
+async def _health(checks: ChecksDep) -> Response[dict[str, Any]]:
+    names = list(checks)
+    results = await asyncio.gather(*(_probe(checks[n]) for n in names))
+    statuses = dict(zip(names, results, strict=True))
     healthy = all(r["status"] == "up" for r in results)
     body = {
         "success": healthy,
         "message": "MOV is healthy" if healthy else "MOV is unhealthy",
         "timestamp": iso(datetime.now(UTC)),
-        "checks": checks,
+        "checks": statuses,
     }
     return Response(body, status_code=200 if healthy else 503)
 
 
 class SystemController(Controller):
     tags = ["operations"]
-    dependencies = {"runtime": Provide(provide_runtime, sync_to_thread=False)}
 
     @get("/health")
-    async def health(self, runtime: RuntimeDep) -> Response[dict[str, Any]]:
+    async def health(self, checks: ChecksDep) -> Response[dict[str, Any]]:
         """Every dependency checked: 200 when all are up, else 503."""
-        return await _health(runtime)
+        return await _health(checks)
 
     @get("/health/ready")
-    async def ready(self, runtime: RuntimeDep) -> Response[dict[str, Any]]:
+    async def ready(self, checks: ChecksDep) -> Response[dict[str, Any]]:
         """Ready to serve: the same checks as `/health`."""
-        return await _health(runtime)
+        return await _health(checks)
 
     @get("/health/live")
     async def live(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from attrs import field, frozen
 
+from mov_core.domain.enrollments import Occupancy
 from mov_core.domain.events import Event
 from mov_core.domain.notifications import Notification, NotificationType
 from mov_core.domain.users import User
@@ -60,8 +61,19 @@ class RateLimiter(Protocol):
 
 
 class Broadcaster(Protocol):
-    async def publish(self, room: str, event: str, payload: Mapping[str, object]) -> None:
-        """Push `event` with `payload` to every client in `room` (fire and forget)."""
+    """Live pushes to the people connected now (fire and forget: nobody connected, nothing
+    sent), in every process serving them."""
+
+    async def availability(self, event_id: int, seats: Occupancy) -> None:
+        """The event's room sees its new seat counts."""
+        ...
+
+    async def remove_member(self, event_id: int, user_id: int) -> None:
+        """Every connection of `user_id` leaves the event's room, and is told so."""
+        ...
+
+    async def notification(self, notification: Notification) -> None:
+        """The user's own connections see a new in-app notification."""
         ...
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
-from attrs import frozen
+from attrs import field, frozen
 
 from mov_core.domain.changes import Change
 from mov_core.domain.enrollments import (
@@ -211,13 +211,41 @@ class Outbox(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """One transaction over every repository. Rolls back on exit unless `commit()` ran."""
+@frozen
+class Committed:
+    """What one commit made true: the changes it recorded, and the seat counts its writes left
+    (by event id, read from the writes themselves, for live pushes)."""
 
-    users: UserRepository
-    events: EventRepository
-    enrollments: EnrollmentLedger
-    outbox: Outbox
+    changes: tuple[Change, ...] = ()
+    seats: Mapping[int, Occupancy] = field(factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.seats)
+
+
+AfterCommit = Callable[[Committed], Awaitable[None]]
+"""Told, once a unit of work (or a store writing on its own) has committed, what it committed;
+the composition root's dispatcher turns it into effects (caches, pushes, the worker)."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Rolls back on exit unless `commit()` ran.
+
+    Once it has committed and released its connection, it hands what it committed (the changes
+    its outbox recorded, the seat counts its ledger left) to the `AfterCommit` it was made with.
+    """
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def enrollments(self) -> EnrollmentLedger: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -20,7 +20,7 @@ from mov_core.ports.clock import Clock
 from mov_core.ports.errors import PortError
 from mov_core.ports.infra import MailComposer, Mailer
 from mov_core.ports.notifications import NotificationStore
-from mov_core.ports.persistence import OutboxRecord, UnitOfWork
+from mov_core.ports.persistence import AfterCommit, Committed, OutboxRecord, UnitOfWork
 from mov_core.services.lifecycle_clock import ClockRules, TickReport, tick
 from mov_core.services.notify import (
     ChatMemo,
@@ -78,7 +78,8 @@ class DrainReport:
 
 class Worker:
     """One loop over the three jobs. `wake()` after a commit makes it look at once; `nudge()`
-    after a chat message, soon."""
+    after a chat message, soon. `on_drained` is told the changes of each claimed batch,
+    whichever process recorded them."""
 
     def __init__(  # noqa: PLR0913 - the ports the three jobs need
         self,
@@ -90,6 +91,7 @@ class Worker:
         composer: MailComposer,
         settings: WorkerSettings = WorkerSettings(),
         on_notified: OnNotified | None = None,
+        on_drained: AfterCommit | None = None,
         fault: FaultHook | None = None,
     ) -> None:
         self._uow = uow
@@ -99,6 +101,7 @@ class Worker:
         self._composer = composer
         self.settings = settings
         self._on_notified = on_notified
+        self._on_drained = on_drained
         self._fault = fault
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()
@@ -151,6 +154,10 @@ class Worker:
             async with self._uow() as uow:
                 await uow.outbox.ack(done)
                 await uow.commit()
+        if records and self._on_drained is not None:
+            # changes of every process pass here: what this process keeps of them (its read
+            # cache) catches up with writes made elsewhere (the CLI, another server)
+            await self._on_drained(Committed(tuple(r.change for r in records)))
         results = list(outcomes.values())
         return DrainReport(
             handled=sum(1 for n in results if n >= 0),

@@ -1,0 +1,1 @@
+"""Live pushes over Socket.IO, and the shapes they carry."""
