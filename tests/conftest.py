@@ -38,3 +38,19 @@ def postgres_url(postgres_server: PostgresServer) -> str:
     url = postgres_server.url("mov_test")
     migrate.upgrade(url)
     return url
+
+
+_FOLDER_MARKS = frozenset({"unit", "property", "contract", "api"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers agree with folders: every test carries its folder's marker (`-m unit`), and
+    every test in tests/integration the `integration` marker (it needs a real server), as do
+    the backend-parametrized tests elsewhere that run on PostgreSQL or Redis."""
+    tests = Path(__file__).parent
+    for item in items:
+        folder = Path(str(item.path)).relative_to(tests).parts[0]
+        if folder == "integration":
+            item.add_marker(pytest.mark.integration)
+        elif folder in _FOLDER_MARKS:
+            item.add_marker(getattr(pytest.mark, folder))

@@ -72,7 +72,12 @@ class ServerProcess:
             if not key.startswith(_INHERITED_PREFIXES)
         }
         self.env.update(
-            {"MOV_JWT_SECRET": JWT_SECRET, "MOV_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}
+            {
+                "MOV_JWT_SECRET": JWT_SECRET,
+                "MOV_LOG_LEVEL": "warning",
+                "MOV_INSECURE_FAST_HASHING": "true",  # a server under test need not hash hard
+                "PYTHONUNBUFFERED": "1",
+            }
         )
         for key, value in env.items():
             if value is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parseaddr
@@ -68,6 +69,8 @@ __all__ = [  # what driving adapters may use of the adapters
     "MEMORY_URL", "HealthCheck", "Overrides", "Runtime", "build_runtime", "configure_logging",
     "describe_database", "open_database", "schema_status", "upgrade_schema", "user_room",
 ]  # fmt: skip
+
+logger = logging.getLogger("mov.bootstrap")
 
 MEMORY_URL = "memory://"
 """`MOV_DATABASE_URL=memory://`: everything in this process's memory (demos, tests)."""
@@ -206,7 +209,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
     effects = Dispatcher(strict=overrides.strict_effects)
     parts = _Parts()
     uow, chat_store, notification_store = _storage(settings, overrides, effects, parts)
-    hasher = overrides.hasher or PasslibHasher()
+    hasher = overrides.hasher or _hasher(settings)
     services = Services(
         uow=uow,
         clock=clock,
@@ -345,6 +348,13 @@ def _notification_store(
     from mov_adapters.sql.notifications import SqlNotificationStore  # noqa: PLC0415
 
     return SqlNotificationStore(database)
+
+
+def _hasher(settings: Settings) -> PasswordHasher:
+    if settings.insecure_fast_hashing:
+        logger.warning("MOV_INSECURE_FAST_HASHING is on: password hashes are cheap to crack")
+        return PasslibHasher.fast()
+    return PasslibHasher()
 
 
 def _mailer(settings: Settings) -> Mailer:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from attrs import evolve, frozen
@@ -63,6 +64,10 @@ class Settings:
     default_event_duration: timedelta = timedelta(hours=2)
     clock_interval: timedelta = timedelta(seconds=30)
     mail_max_attempts: int = 6
+    insecure_fast_hashing: bool = False
+    """Tests only: the cheapest argon2 parameters, so a server under test does not spend its
+    time hashing (`MOV_INSECURE_FAST_HASHING`). Never in production: hashes become cheap to
+    crack."""
 
     @property
     def mail_folder(self) -> Path:
@@ -106,9 +111,10 @@ class Settings:
             default_event_duration=_duration(env, "MOV_EVENT_DEFAULT_DURATION", timedelta(hours=2)),
             clock_interval=_duration(env, "MOV_CLOCK_INTERVAL", timedelta(seconds=30)),
             mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
+            insecure_fast_hashing=_bool(env, "MOV_INSECURE_FAST_HASHING", default=False),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:  # noqa: ANN401 - any field's type
         """CLI flags win over the environment; `None` means "not given"."""
         return evolve(self, **{k: v for k, v in changes.items() if v is not None})
 

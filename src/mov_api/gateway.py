@@ -11,7 +11,16 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from mov_adapters.settings import Settings
 from mov_core.ports.errors import Unavailable
@@ -45,12 +54,12 @@ class Gateway:
         self.auth_limit = settings.rate_limit_auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
         request_id = _request_id(scope)
-        state = scope.setdefault("state", {})  # type: ignore[typeddict-unknown-key]
+        state = scope.setdefault("state", {})
         state["request_id"] = request_id
         path: str = scope["path"]
         extra = [(b"x-request-id", request_id.encode())]
@@ -78,7 +87,7 @@ class Gateway:
         finally:
             self._log(scope, status, began)
 
-    async def _limit(self, scope: Scope, path: str) -> RateDecision | None:
+    async def _limit(self, scope: HTTPScope, path: str) -> RateDecision | None:
         """Every /api/v1 request counts against the client IP's default limit; login and
         register also against the stricter auth limit. `/health` and docs are never limited."""
         if not self.limits_on or not path.startswith("/api/v1") or scope["method"] == "OPTIONS":
@@ -148,5 +157,10 @@ async def _too_many(send: Send, decision: RateDecision, extra: list[tuple[bytes,
         *_SECURITY,
         *extra,
     ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 429,
+        "headers": headers,
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

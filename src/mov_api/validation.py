@@ -29,7 +29,7 @@ def _expected(annotation: Any) -> str:  # noqa: ANN401 - any type annotation
     if get_origin(target) is typing.Literal:
         return "one of " + ", ".join(str(a) for a in get_args(target))
     names = {bool: "a boolean", int: "an integer", str: "a string", float: "a number"}
-    return names.get(target, "valid")  # type: ignore[call-overload]
+    return names.get(target, "valid")
 
 
 def check_fields(struct_type: type[msgspec.Struct], raw: object) -> list[dict[str, str]]:

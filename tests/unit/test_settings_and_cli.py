@@ -85,3 +85,15 @@ def test_a_configuration_error_exits_2(monkeypatch):
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 2
     assert "MOV_DB_POOL_SIZE" in result.output
+
+
+def test_fast_hashing_is_off_unless_asked_for_and_then_cheap(tmp_path):
+    from mov_adapters.bootstrap import build_runtime  # noqa: PLC0415
+    from mov_adapters.security.passwords import FAST_COST  # noqa: PLC0415
+
+    base = {"MOV_DATA_DIR": str(tmp_path), "MOV_DATABASE_URL": "memory://"}
+    assert not Settings.from_env(base).insecure_fast_hashing
+    default = build_runtime(Settings.from_env(base)).services.hasher
+    fast = build_runtime(Settings.from_env({**base, "MOV_INSECURE_FAST_HASHING": "true"}))
+    assert fast.services.hasher.cost == FAST_COST  # type: ignore[attr-defined]
+    assert default.cost != FAST_COST  # type: ignore[attr-defined]

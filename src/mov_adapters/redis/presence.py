@@ -39,7 +39,7 @@ class RedisPresence:
     async def connections(self, event_id: int, user_id: int) -> list[str]:
         with unavailable_on_error("presence"):
             members = await self._client.hgetall(f"{self._prefix}{event_id}")
-        return sorted(c for c, u in members.items() if int(u) == user_id)
+        return sorted(str(c) for c, u in members.items() if int(u) == user_id)
 
     async def online(self, event_id: int) -> list[int]:
         with unavailable_on_error("presence"):

@@ -30,7 +30,7 @@ def make_engine(url: str | URL, pool: PoolSettings | None = None) -> AsyncEngine
     pool = pool or PoolSettings()
     url = make_url(url)
     if url.get_backend_name() == "sqlite":
-        _ensure_parent_dir(url)
+        ensure_parent_dir(url)
         engine = create_async_engine(url, pool_size=pool.size, max_overflow=pool.max_overflow)
         _configure_sqlite(engine)
         return engine
@@ -45,7 +45,8 @@ def make_engine(url: str | URL, pool: PoolSettings | None = None) -> AsyncEngine
     )
 
 
-def _ensure_parent_dir(url: URL) -> None:
+def ensure_parent_dir(url: URL) -> None:
+    """A SQLite file's folder exists before the database is opened (or migrated)."""
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 

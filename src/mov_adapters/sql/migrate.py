@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL, make_url
 
-from mov_adapters.sql.engine import _ensure_parent_dir
+from mov_adapters.sql.engine import ensure_parent_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,7 +35,7 @@ def alembic_config(url: str | URL) -> Config:
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
     """Bring the schema up to `revision` (creating the SQLite file and its folder if needed)."""
-    _ensure_parent_dir(make_url(url))
+    ensure_parent_dir(make_url(url))
     command.upgrade(alembic_config(url), revision)
 
 

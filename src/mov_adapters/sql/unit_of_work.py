@@ -20,6 +20,7 @@ from mov_adapters.commits import CommitLog
 from mov_adapters.sql.connection import Db, translate, translate_driver
 from mov_adapters.sql.ledger import SqlEnrollmentLedger
 from mov_adapters.sql.repositories import SqlEventRepository, SqlOutbox, SqlUserRepository
+from mov_core.ports.errors import Unavailable
 from mov_core.ports.persistence import AfterCommit
 
 DEFAULT_EVENT_CONCURRENCY = 4
@@ -112,9 +113,10 @@ class SqlDatabase:
         connection leaves the pool; the others go back to it as they came."""
         try:
             async with self.engine.connect() as connection:
-                driver: psycopg.AsyncConnection[Any] = (
-                    await connection.get_raw_connection()
-                ).driver_connection
+                raw = (await connection.get_raw_connection()).driver_connection
+                if raw is None:  # a pooled connection always has one; the type does not say
+                    raise Unavailable("database unavailable")
+                driver: psycopg.AsyncConnection[Any] = raw
                 try:
                     await driver.set_autocommit(True)
                     yield driver

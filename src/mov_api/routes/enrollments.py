@@ -8,9 +8,9 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
+from mov_adapters.wire import iso
 from mov_api.routes.common import path_id
 from mov_api.routes.deps import ActorDep, CacheDep, ServicesDep
-from mov_adapters.wire import iso
 from mov_api.schemas import EnrollIn, enrollment_json, ok
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.roster import Placement

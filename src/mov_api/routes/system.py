@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import Controller, Response, get
 
-from mov_api.routes.deps import ChecksDep
 from mov_adapters.wire import iso
+from mov_api.routes.deps import ChecksDep
 
 CHECK_TIMEOUT_S = 2.0
 SERVICES = {
