@@ -191,8 +191,9 @@ class RealtimeHandlers:
 
     async def _member_of(self, sid: str, event_id: int) -> None:
         """Typing and read marks go only to rooms the socket joined (membership was checked)."""
-        session = await self.sio.get_session(sid)
-        if event_id not in session.get("rooms", ()):
+        # the server's own rooms, not the session's: a member removed from the event was
+        # taken out of the room (maybe by another process), and may no longer type nor mark
+        if room_of(event_id) not in self.sio.rooms(sid):
             raise ValidationFailed([FieldIssue("eventId", "join the room first")])
 
     async def _announce(self, event_id: int, online: list[int]) -> None:

@@ -69,6 +69,7 @@ class Client:
             "read": [],
             "presence": [],
             "availability": [],
+            "removed": [],
         }
         for name in self.received:
             self.sio.on(name, self._keep(name))
@@ -241,4 +242,42 @@ async def test_a_participant_who_cancels_leaves_the_room_at_once(server, room):
             assert (again["ok"], again["errorCode"]) == (False, "AUTHORIZATION_ERROR")
         finally:
             await leaver.close()
+            await ann.close()
+
+
+async def test_a_removed_participant_is_taken_out_of_the_room_told_and_may_no_longer_type(
+    server, room
+):
+    event_id, tokens = room["event_id"], room["tokens"]
+    owner = {"Authorization": f"Bearer {tokens['owner']}"}
+    token = _token(server.base_url, "removed@example.com")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        enrolled = await http.post(
+            "/api/v1/enrollments",
+            json={"eventId": event_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        user_id = enrolled.json()["data"]["enrollment"]["userId"]
+        removed, ann = Client(), Client()
+        await removed.connect(server.base_url, token)
+        await ann.connect(server.base_url, tokens["ann"])
+        try:
+            assert (await removed.call("join", {"eventId": event_id}))["ok"]
+            await ann.call("join", {"eventId": event_id})
+            gone = await http.delete(
+                f"/api/v1/events/{event_id}/enrollments/{user_id}", headers=owner
+            )
+            assert gone.status_code == 200, gone.text
+            for _ in range(50):
+                if removed.received["removed"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert removed.received["removed"] == [{"eventId": event_id}]
+            typing = await removed.call("typing", {"eventId": event_id, "isTyping": True})
+            assert typing["ok"] is False
+            await ann.call("message", {"eventId": event_id, "body": "after your removal"})
+            await _settle()
+            assert "after your removal" not in [m["body"] for m in removed.received["message"]]
+        finally:
+            await removed.close()
             await ann.close()
