@@ -71,10 +71,10 @@ from mov_adapters.memory.mail import MemoryMailer
 from mov_adapters.settings import Settings
 from mov_adapters.sql import migrate
 from mov_adapters.sql.engine import PoolSettings
+from mov_core.domain.events import NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
 from mov_core.services.bundle import Services
-from mov_core.services.events import NewEvent
 from mov_core.services.worker import Worker, WorkerSettings
 
 SECRET = "bench-secret-" + "x" * 32

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mov_core.domain.errors import EmailTaken
-from mov_core.domain.events import Visibility
+from mov_core.domain.events import NewEvent, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
 from mov_core.services.auth import RegisterUser
 from mov_core.services.bundle import Services
-from mov_core.services.events import EventFilter, NewEvent
+from mov_core.services.events import EventFilter
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the person running the demo
 ORGANIZERS = [("olga@demo.mov", "Olga", "Organizer"), ("oscar@demo.mov", "Oscar", "Host")]

@@ -13,12 +13,12 @@ from rich.progress import Progress
 from mov_adapters.bootstrap import Runtime
 from mov_cli.common import DatabaseUrl, console, fail, run
 from mov_core.domain.errors import EmailTaken
+from mov_core.domain.events import NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Role, User
 from mov_core.ports.security import PasswordHasher
 from mov_core.services.admin import Administration
 from mov_core.services.auth import RegisterUser
-from mov_core.services.events import NewEvent
 
 SEED_PASSWORD = "mov-demo-password"  # noqa: S105 - demo accounts: printed after seeding
 

@@ -17,10 +17,10 @@ from tests.backends import SQL_BACKENDS, Backend, factory_for
 
 from mov_adapters.sql.engine import PoolSettings
 from mov_core.domain.enrollments import EnrollmentStatus
+from mov_core.domain.events import NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.roster import Placement
 from mov_core.domain.users import Principal, Registration, Role, User
-from mov_core.services.events import NewEvent
 
 CROWD, SEATS, LEAVERS = 500, 100, 50
 

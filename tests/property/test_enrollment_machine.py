@@ -43,13 +43,12 @@ from mov_core.domain.errors import (
     EventNotOpen,
     NotOnRoster,
 )
-from mov_core.domain.events import EventPatch
+from mov_core.domain.events import EventPatch, NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.roster import Placement, Roster
 from mov_core.domain.users import Role
 from mov_core.ports.errors import NotFound
 from mov_core.services.auth import RegisterUser
-from mov_core.services.events import NewEvent
 
 PEOPLE = 6
 capacities = st.integers(min_value=1, max_value=2)

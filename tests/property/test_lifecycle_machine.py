@@ -26,12 +26,11 @@ from tests.backends import (
 )
 
 from mov_core.domain.errors import EventNotDeletable, EventNotEditable, InvalidTransition
-from mov_core.domain.events import EventPatch
+from mov_core.domain.events import EventPatch, NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Role
 from mov_core.ports.errors import NotFound
 from mov_core.services.auth import RegisterUser
-from mov_core.services.events import NewEvent
 
 ALLOWED = {
     ("Planning", "Published"),

@@ -13,11 +13,10 @@ from mov_adapters.settings import Settings
 from mov_cli import admin as admin_cli
 from mov_cli.main import app
 from mov_cli.seed import SeedRequest, plan_seed
-from mov_core.domain.events import Visibility
+from mov_core.domain.events import NewEvent, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
 from mov_core.services.auth import RegisterUser
-from mov_core.services.events import NewEvent
 
 PASSWORD = "correct horse battery"
 UNREACHABLE = "postgresql+psycopg://mov:hunter2@127.0.0.1:1/mov?connect_timeout=1"

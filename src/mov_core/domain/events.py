@@ -50,8 +50,8 @@ def to_utc_millis(moment: datetime) -> datetime:
 
 
 @frozen
-class EventDetails:
-    """What an organizer describes; built only through `validate`, so always valid."""
+class NewEvent:
+    """What an organizer submits to plan an event, as given (not yet validated)."""
 
     title: str
     description: str | None
@@ -62,6 +62,12 @@ class EventDetails:
     capacity: int
     visibility: Visibility = Visibility.PUBLIC
     waitlist_enabled: bool = True
+
+
+@frozen
+class EventDetails(NewEvent):
+    """What an organizer describes, once it passed `validate`: built only there, so always
+    valid (the same fields as `NewEvent`)."""
 
     @classmethod
     def validate(  # noqa: PLR0913 - one argument per field an organizer fills in

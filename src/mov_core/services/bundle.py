@@ -15,7 +15,7 @@ from mov_core.domain.enrollments import (
     Occupancy,
     RosterSnapshot,
 )
-from mov_core.domain.events import UNSET, EventPatch, Unset
+from mov_core.domain.events import UNSET, EventPatch, NewEvent, Unset
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
 from mov_core.domain.users import Principal, User
@@ -28,7 +28,7 @@ from mov_core.services import auth, chat, enrollments, events, inbox
 from mov_core.services.auth import Credentials, PasswordChange, RegisterUser, SignedIn
 from mov_core.services.chat import Posted
 from mov_core.services.enrollments import MyEnrollment
-from mov_core.services.events import EventFilter, EventPage, EventView, NewEvent
+from mov_core.services.events import EventFilter, EventPage, EventView
 from mov_core.services.inbox import Announcement, NotificationPage
 
 

@@ -25,7 +25,7 @@ from mov_core.domain.events import (
     Event,
     EventDetails,
     EventPatch,
-    Visibility,
+    NewEvent,
     can_view,
 )
 from mov_core.domain.lifecycle import EventStatus
@@ -36,21 +36,6 @@ from mov_core.ports.persistence import EventCursor, EventQuery, UnitOfWork
 
 PAGE_MAX = 100
 SEARCH_MAX = 200
-
-
-@frozen
-class NewEvent:
-    """What an organizer submits to plan an event (validated by `EventDetails.validate`)."""
-
-    title: str
-    description: str | None
-    starts_at: datetime
-    ends_at: datetime | None
-    location: str
-    category: str
-    capacity: int
-    visibility: Visibility = Visibility.PUBLIC
-    waitlist_enabled: bool = True
 
 
 @frozen

@@ -7,12 +7,11 @@ from datetime import timedelta
 from tests.backends import START, Backend
 
 from mov_core.domain.changes import Change
-from mov_core.domain.events import Event
+from mov_core.domain.events import Event, NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role, User
 from mov_core.services.auth import RegisterUser
 from mov_core.services.bundle import Services
-from mov_core.services.events import NewEvent
 
 NOW = START
 PASSWORD = "correct horse battery"
