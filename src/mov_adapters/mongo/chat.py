@@ -22,14 +22,14 @@ attempts in all, which a chat room's rate of messages keeps small.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from pymongo import ASCENDING, DESCENDING, errors
 from pymongo.asynchronous.database import AsyncDatabase
 
+from mov_adapters.mongo.documents import BSON
 from mov_core.domain.chat import ChatDraft, ChatMessage
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.ports.chat import CANNOT_CHECK_POSTING, ChangesOf
@@ -123,7 +123,7 @@ class MongoChatStore:
 
     async def _insert(self, draft: ChatDraft, *, seq: int) -> tuple[ChatMessage, bool]:
         for _ in range(MAX_ATTEMPTS):
-            document = _document(draft, seq=seq)
+            document = BSON.unstructure(draft.stored_as(uuid.uuid4().hex, seq))
             try:
                 await self._messages.insert_one(document)
             except errors.DuplicateKeyError as error:
@@ -135,7 +135,8 @@ class MongoChatStore:
                 seq = await self._newest_seq(draft.event_id) + 1
                 continue
             await self._raise_counter(draft.event_id, seq)
-            return _message(document), True
+            # the document's values, not the draft's: the date as MongoDB gives it back
+            return BSON.structure(document, ChatMessage), True
         raise Conflict(f"no free chat seq after {MAX_ATTEMPTS} attempts")
 
     async def _original(self, draft: ChatDraft) -> ChatMessage | None:
@@ -148,7 +149,7 @@ class MongoChatStore:
                 "clientMsgId": draft.client_msg_id,
             }
         )
-        return None if document is None else _message(document)
+        return None if document is None else BSON.structure(document, ChatMessage)
 
     async def _newest_seq(self, event_id: int) -> int:
         document = await self._messages.find_one(
@@ -176,7 +177,7 @@ class MongoChatStore:
         with mongo_errors("read chat history"):
             cursor = self._messages.find(query).sort("seq", DESCENDING).limit(limit)
             documents = await cursor.to_list()
-        return [_message(document) for document in documents]
+        return [BSON.structure(document, ChatMessage) for document in documents]
 
     async def last_seq(self, event_id: int) -> int:
         """The highest `seq` in the room, 0 when empty."""
@@ -191,41 +192,3 @@ def _may_be_resend(error: errors.DuplicateKeyError, draft: ChatDraft) -> bool:
     # MongoDB names the refusing index's keys; a server (or fake) that does not, may mean either
     key_pattern = (error.details or {}).get("keyPattern")
     return key_pattern is None or "clientMsgId" in key_pattern
-
-
-def _document(draft: ChatDraft, *, seq: int) -> dict[str, Any]:
-    return {
-        "_id": uuid.uuid4().hex,
-        "eventId": draft.event_id,
-        "seq": seq,
-        "senderId": draft.sender_id,
-        "body": draft.body,
-        "clientMsgId": draft.client_msg_id,
-        "createdAt": _bson_date(draft.created_at),
-    }
-
-
-def _message(document: Mapping[str, Any]) -> ChatMessage:
-    return ChatMessage(
-        id=document["_id"],
-        event_id=document["eventId"],
-        seq=document["seq"],
-        sender_id=document["senderId"],
-        body=document["body"],
-        client_msg_id=document["clientMsgId"],
-        created_at=_utc(document["createdAt"]),
-    )
-
-
-def _bson_date(moment: datetime) -> datetime:
-    """`moment` as MongoDB will give it back: UTC, to the millisecond (what a BSON date holds).
-
-    `append` answers with the stored value, so it equals what `history` reads later.
-    """
-    moment = _utc(moment)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC, whether the client decodes dates naive (UTC) or aware (`tz_aware=True`)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from attrs import evolve
@@ -27,10 +27,10 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, errors
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mov_adapters.mongo.chat import mongo_errors
+from mov_adapters.mongo.documents import BSON
 from mov_adapters.notifications import bind_deliveries
-from mov_core.domain.events import to_utc_millis
+from mov_adapters.serialization import utc, utc_millis
 from mov_core.domain.notifications import (
-    Channel,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -111,15 +111,11 @@ class MongoNotificationStore:
             ValueError: a delivery names another notification, or two share a channel.
             Unavailable: MongoDB failed or could not be reached.
         """
-        stored = _as_stored(
-            notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
-        )
-        planned = [_as_stored_delivery(d) for d in bind_deliveries(stored, deliveries)]
-        document = {
-            **_notification_document(stored),
-            "dedupeKey": dedupe_key,
-            _OWED: [_delivery_document(d) for d in planned],
-        }
+        named = notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
+        document: dict[str, Any] = BSON.unstructure(named)
+        stored = BSON.structure(document, Notification)  # as `get` will read it back
+        document["dedupeKey"] = dedupe_key
+        document[_OWED] = [BSON.unstructure(d) for d in bind_deliveries(stored, deliveries)]
         with mongo_errors("add a notification"):
             try:
                 await self._notifications.insert_one(document)
@@ -128,7 +124,7 @@ class MongoNotificationStore:
                 if first is None:  # not the key: the id is taken
                     raise Conflict(f"notification {stored.id} already exists") from None
                 await self._store_owed(first)
-                return _notification(first), False
+                return BSON.structure(first, Notification), False
             await self._store_owed(document)
         return stored, True
 
@@ -174,7 +170,7 @@ class MongoNotificationStore:
         with mongo_errors("list notifications"):
             cursor = self._notifications.find(query).sort(_NEWEST_FIRST).limit(limit)
             documents = await cursor.to_list()
-        return [_notification(document) for document in documents]
+        return [BSON.structure(document, Notification) for document in documents]
 
     async def unread_count(self, user_id: int) -> int:
         with mongo_errors("count unread notifications"):
@@ -192,7 +188,7 @@ class MongoNotificationStore:
             document = await self._notifications.find_one({"_id": notification_id})
         if document is None:
             raise NotFound("Notification", notification_id)
-        return _notification(document)
+        return BSON.structure(document, Notification)
 
     async def notified_since(
         self,
@@ -210,7 +206,7 @@ class MongoNotificationStore:
             "userId": {"$in": sorted(set(user_ids))},
             "eventId": event_id,
             "type": type.value,
-            "createdAt": {"$gte": to_utc_millis(since)},
+            "createdAt": {"$gte": utc_millis(since)},
         }
         with mongo_errors("read recent notifications"):
             found = await self._notifications.find(
@@ -218,7 +214,7 @@ class MongoNotificationStore:
             ).to_list()
         told: dict[int, datetime] = {}
         for document in found:
-            at = _utc(document["createdAt"])
+            at = utc(document["createdAt"])
             told[document["userId"]] = max(at, told.get(document["userId"], at))
         return told
 
@@ -232,12 +228,12 @@ class MongoNotificationStore:
         mine = {"_id": notification_id, "userId": user_id, "inApp": True}
         with mongo_errors("mark a notification read"):
             await self._notifications.update_one(
-                {**mine, "readAt": None}, {"$set": {"readAt": to_utc_millis(now)}}
+                {**mine, "readAt": None}, {"$set": {"readAt": utc_millis(now)}}
             )
             document = await self._notifications.find_one(mine)
         if document is None:
             raise NotFound("Notification", notification_id)
-        return _notification(document)
+        return BSON.structure(document, Notification)
 
     async def mark_all_read(self, user_id: int, *, now: datetime) -> int:
         """Mark every unread in-app notification of the user read; returns how many were
@@ -245,7 +241,7 @@ class MongoNotificationStore:
         with mongo_errors("mark notifications read"):
             result = await self._notifications.update_many(
                 {"userId": user_id, "inApp": True, "readAt": None},
-                {"$set": {"readAt": to_utc_millis(now)}},
+                {"$set": {"readAt": utc_millis(now)}},
             )
         return result.modified_count
 
@@ -260,31 +256,12 @@ class MongoNotificationStore:
             return {}
         with mongo_errors("read notification preferences"):
             documents = await self._preferences.find({"_id": {"$in": wanted}}).to_list()
-        saved = {d["_id"]: d for d in documents}
-        known_types = {t.value for t in NotificationType}
-        return {
-            user_id: Preferences(
-                user_id,
-                {
-                    (NotificationType(c["type"]), Channel(c["channel"])): bool(c["enabled"])
-                    for c in saved[user_id]["choices"]
-                    if c["type"] in known_types  # a type since retired is no longer a choice
-                }
-                if user_id in saved
-                else {},
-            )
-            for user_id in wanted
-        }
+        saved = {d["_id"]: BSON.structure(d, Preferences) for d in documents}
+        return {u: saved[u] if u in saved else Preferences.defaults(u) for u in wanted}
 
     async def save_preferences(self, preferences: Preferences) -> None:
         """Replace the user's choices, every one of them."""
-        document = {
-            "_id": preferences.user_id,
-            "choices": [
-                {"type": kind.value, "channel": channel.value, "enabled": enabled}
-                for (kind, channel), enabled in preferences.choices.items()
-            ],
-        }
+        document = BSON.unstructure(preferences)
         user = {"_id": preferences.user_id}
         with mongo_errors("save notification preferences"):
             try:
@@ -299,7 +276,7 @@ class MongoNotificationStore:
         """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
         were; the stored ones are not due again before `now + lease`."""
         claimed: list[dict[str, Any]] = []
-        leased = {"$set": {"nextAttemptAt": to_utc_millis(now + lease)}}
+        leased = {"$set": {"nextAttemptAt": utc_millis(now + lease)}}
         with mongo_errors("claim deliveries"):
             while len(claimed) < limit:
                 document = await self._deliveries.find_one_and_update(
@@ -316,7 +293,7 @@ class MongoNotificationStore:
                 if document is None:
                     break
                 claimed.append(document)
-        return [_delivery(document) for document in claimed]
+        return [BSON.structure(document, Delivery) for document in claimed]
 
     async def save_delivery(self, delivery: Delivery) -> None:
         """Replace the stored delivery of the same (notification, channel).
@@ -326,9 +303,7 @@ class MongoNotificationStore:
         """
         key = {"notificationId": delivery.notification_id, "channel": delivery.channel.value}
         with mongo_errors("save a delivery"):
-            result = await self._deliveries.update_one(
-                key, {"$set": _delivery_document(_as_stored_delivery(delivery))}
-            )
+            result = await self._deliveries.update_one(key, {"$set": BSON.unstructure(delivery)})
         if result.matched_count == 0:
             raise NotFound("Delivery", (delivery.notification_id, delivery.channel))
 
@@ -339,7 +314,7 @@ class MongoNotificationStore:
                 [("channel", ASCENDING)]
             )
             documents = await cursor.to_list()
-        return [_delivery(document) for document in documents]
+        return [BSON.structure(document, Delivery) for document in documents]
 
     async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
         """FAILED deliveries, most recently failed first (what an operator looks at first)."""
@@ -357,86 +332,4 @@ class MongoNotificationStore:
                 .limit(limit)
             )
             documents = await cursor.to_list()
-        return [_delivery(document) for document in documents]
-
-
-def _as_stored(notification: Notification) -> Notification:
-    """The notification as MongoDB gives it back (dates to the millisecond), so `add` answers
-    what `get` reads later."""
-    read_at = notification.read_at
-    return evolve(
-        notification,
-        created_at=to_utc_millis(notification.created_at),
-        read_at=None if read_at is None else to_utc_millis(read_at),
-    )
-
-
-def _as_stored_delivery(delivery: Delivery) -> Delivery:
-    due = delivery.next_attempt_at
-    return evolve(
-        delivery,
-        created_at=to_utc_millis(delivery.created_at),
-        updated_at=to_utc_millis(delivery.updated_at),
-        next_attempt_at=None if due is None else to_utc_millis(due),
-    )
-
-
-def _notification_document(notification: Notification) -> dict[str, Any]:
-    return {
-        "_id": notification.id,
-        "userId": notification.user_id,
-        "type": notification.type.value,
-        "title": notification.title,
-        "body": notification.body,
-        "eventId": notification.event_id,
-        "createdAt": notification.created_at,
-        "readAt": notification.read_at,
-        "inApp": notification.in_app,
-    }
-
-
-def _notification(document: Mapping[str, Any]) -> Notification:
-    read_at = document["readAt"]
-    return Notification(
-        id=document["_id"],
-        user_id=document["userId"],
-        type=NotificationType(document["type"]),
-        title=document["title"],
-        body=document["body"],
-        event_id=document["eventId"],
-        created_at=_utc(document["createdAt"]),
-        read_at=None if read_at is None else _utc(read_at),
-        in_app=document["inApp"],
-    )
-
-
-def _delivery_document(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "notificationId": delivery.notification_id,
-        "channel": delivery.channel.value,
-        "status": delivery.status.value,
-        "attempts": delivery.attempts,
-        "lastError": delivery.last_error,
-        "nextAttemptAt": delivery.next_attempt_at,
-        "createdAt": delivery.created_at,
-        "updatedAt": delivery.updated_at,
-    }
-
-
-def _delivery(document: Mapping[str, Any]) -> Delivery:
-    due = document["nextAttemptAt"]
-    return Delivery(
-        notification_id=document["notificationId"],
-        channel=Channel(document["channel"]),
-        status=DeliveryStatus(document["status"]),
-        created_at=_utc(document["createdAt"]),
-        updated_at=_utc(document["updatedAt"]),
-        attempts=document["attempts"],
-        last_error=document["lastError"],
-        next_attempt_at=None if due is None else _utc(due),
-    )
-
-
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC, whether the client decodes dates naive (UTC) or aware (`tz_aware=True`)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return [BSON.structure(document, Delivery) for document in documents]

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 import attrs
 import psycopg
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.engine import RowMapping
 
 from mov_adapters.serialization import change_to_json
 from mov_adapters.sql.connection import Db
 from mov_adapters.sql.listen import CHAT_CHANNEL
 from mov_adapters.sql.repositories import SqlOutbox
+from mov_adapters.sql.rows import ROWS
 from mov_adapters.sql.tables import UtcDateTime, chat_messages, chat_rooms
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.chat import ChatDraft, ChatMessage
@@ -93,18 +93,6 @@ class _Resent(Exception):
     """A concurrent resend of the same `clientMsgId` was stored first: roll the counter back."""
 
 
-def _message(row: RowMapping) -> ChatMessage:
-    return ChatMessage(
-        id=row["id"],
-        event_id=row["event_id"],
-        seq=row["seq"],
-        sender_id=row["sender_id"],
-        body=row["body"],
-        client_msg_id=row["client_msg_id"],
-        created_at=row["created_at"],
-    )
-
-
 class SqlChatStore:
     in_events_database = True  # so are the outbox, the events and the enrollments
 
@@ -153,7 +141,7 @@ class SqlChatStore:
             if seq is None:
                 raise PostingRefused
         message = draft.stored_as(uuid.uuid4().hex, seq)
-        if (await db.execute(_INSERT, attrs.asdict(message))).first() is None:
+        if (await db.execute(_INSERT, ROWS.unstructure(message))).first() is None:
             raise _Resent  # a concurrent resend won: roll the counter back with us
         return message
 
@@ -165,14 +153,9 @@ class SqlChatStore:
         message = draft.stored_as(uuid.uuid4().hex, _SEQ_PLACEHOLDER)
         recorded = [] if changes is None else list(changes(message))
         values = {
-            "event_id": draft.event_id,
-            "sender_id": draft.sender_id,
+            **ROWS.unstructure(message),  # its seq (the placeholder) is not one of the statement's
             "writable": sorted(status.value for status in writable),
             "seated": EnrollmentStatus.ENROLLED.value,
-            "id": message.id,
-            "body": message.body,
-            "client_msg_id": message.client_msg_id,
-            "created_at": message.created_at,
             "placeholder": str(_SEQ_PLACEHOLDER),
             "types": [type(c).__name__ for c in recorded],
             "payloads": [change_to_json(c) for c in recorded],
@@ -197,7 +180,7 @@ class SqlChatStore:
         )
         async with self._database.transaction() as db:
             row = (await db.execute(query)).mappings().first()
-        return None if row is None else _message(row)
+        return None if row is None else ROWS.structure(row, ChatMessage)
 
     async def history(
         self, event_id: int, *, before_seq: int | None = None, limit: int = 50
@@ -210,7 +193,7 @@ class SqlChatStore:
         query = query.order_by(chat_messages.c.seq.desc()).limit(limit)
         async with self._database.transaction() as db:
             rows = (await db.execute(query)).mappings().all()
-        return [_message(r) for r in rows]
+        return [ROWS.structure(r, ChatMessage) for r in rows]
 
     async def last_seq(self, event_id: int) -> int:
         query = select(chat_rooms.c.last_seq).where(chat_rooms.c.event_id == event_id)

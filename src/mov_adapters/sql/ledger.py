@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import RowMapping
 
 from mov_adapters.sql.connection import Db
+from mov_adapters.sql.rows import ROWS
 from mov_adapters.sql.tables import ACTIVE, enrollments, events
 from mov_core.domain.enrollments import (
     CancelOutcome,
@@ -95,23 +96,6 @@ def _positions() -> Select[Any]:
 _WITH_POSITIONS = _positions()
 """Enrollments with their place in line. Built once: a new alias per query would cost
 SQLAlchemy a fresh cache key (and its column collections) every time."""
-
-
-def _enrollment(row: RowMapping, *, position: int | None = None) -> Enrollment:
-    status = EnrollmentStatus(row["status"])
-    if status is EnrollmentStatus.WAITLISTED:
-        position = position if position is not None else row.get("position")
-    else:
-        position = None
-    return Enrollment(
-        id=row["id"],
-        event_id=row["event_id"],
-        user_id=row["user_id"],
-        status=status,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        waitlist_position=position,
-    )
 
 
 class SqlEnrollmentLedger:
@@ -202,7 +186,7 @@ class SqlEnrollmentLedger:
             )
             .returning(*_SEATS)
         )
-        self._seats_left(event_id, Occupancy(*left.one()))
+        self._seats_left(event_id, ROWS.structure(left.mappings().one(), Occupancy))
         return promoted
 
     async def cancel_all(self, event_id: int, *, now: datetime) -> Sequence[Enrollment]:
@@ -216,7 +200,7 @@ class SqlEnrollmentLedger:
             .values(enrolled_count=0, waitlist_count=0)
             .returning(*_SEATS)
         )
-        self._seats_left(event_id, Occupancy(*left.one()))
+        self._seats_left(event_id, ROWS.structure(left.mappings().one(), Occupancy))
         return active
 
     # --- reads -------------------------------------------------------------------------------
@@ -226,7 +210,7 @@ class SqlEnrollmentLedger:
         row = (await self._db.execute(query)).mappings().first()
         if row is None:
             raise NotFound("Enrollment", enrollment_id)
-        return _enrollment(row)
+        return ROWS.structure(row, Enrollment)
 
     async def find_active(self, event_id: int, user_id: int) -> Enrollment | None:
         query = _WITH_POSITIONS.where(
@@ -235,7 +219,7 @@ class SqlEnrollmentLedger:
             enrollments.c.status.in_(ACTIVE),
         )
         row = (await self._db.execute(query)).mappings().first()
-        return None if row is None else _enrollment(row)
+        return None if row is None else ROWS.structure(row, Enrollment)
 
     async def has_enrollments(self, event_id: int, *, user_id: int | None = None) -> bool:
         query = select(enrollments.c.id).where(enrollments.c.event_id == event_id)
@@ -251,9 +235,11 @@ class SqlEnrollmentLedger:
             .order_by(enrollments.c.id)
         )
         rows = (await self._db.execute(query)).mappings().all()
-        seated = tuple(_enrollment(r) for r in rows if r["status"] == ENROLLED)
+        seated = tuple(ROWS.structure(r, Enrollment) for r in rows if r["status"] == ENROLLED)
         waiting = [r for r in rows if r["status"] == WAITLISTED]
-        line = tuple(_enrollment(r, position=n) for n, r in enumerate(waiting, start=1))
+        line = tuple(
+            ROWS.structure({**r, "position": n}, Enrollment) for n, r in enumerate(waiting, 1)
+        )
         return RosterSnapshot(event_id, state["capacity"], seated, line)
 
     async def seated_user_ids(self, event_id: int) -> tuple[int, ...]:
@@ -279,7 +265,7 @@ class SqlEnrollmentLedger:
         query = _WITH_POSITIONS.where(enrollments.c.user_id == user_id).order_by(
             enrollments.c.created_at.desc(), enrollments.c.id.desc()
         )
-        return [_enrollment(r) for r in (await self._db.execute(query)).mappings()]
+        return [ROWS.structure(r, Enrollment) for r in (await self._db.execute(query)).mappings()]
 
     # --- the statements behind the rules ------------------------------------------------------
 
@@ -320,10 +306,10 @@ class SqlEnrollmentLedger:
             .values({counter: counter + 1})
             .returning(*_SEATS)
         )
-        row = placed.first()
+        row = placed.mappings().first()
         if row is None:
             return False, None, Occupancy(0, 0, 0)
-        seats = Occupancy(*row)
+        seats = ROWS.structure(row, Occupancy)
         inserted = await self._db.execute(
             sqlite.insert(enrollments)
             .values(
@@ -390,4 +376,4 @@ class SqlEnrollmentLedger:
             )
             .returning(*_SEATS)
         )
-        return Occupancy(*left.one())
+        return ROWS.structure(left.mappings().one(), Occupancy)

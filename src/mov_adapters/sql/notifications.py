@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from attrs import evolve
 from sqlalchemy import delete, func, insert, literal, select, tuple_, update
@@ -24,6 +23,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
 
 from mov_adapters.notifications import bind_deliveries
+from mov_adapters.sql.rows import ROWS
 from mov_adapters.sql.tables import (
     UtcDateTime,
     notification_deliveries,
@@ -32,7 +32,6 @@ from mov_adapters.sql.tables import (
 )
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.notifications import (
-    Channel,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -107,8 +106,7 @@ class SqlNotificationStore:
         self, stored: list[Notification], planned: list[list[Delivery]], keys: list[str]
     ) -> list[tuple[Notification, bool]]:
         rows = [
-            {**_notification_values(n), "dedupe_key": key}
-            for n, key in zip(stored, keys, strict=True)
+            {**ROWS.unstructure(n), "dedupe_key": key} for n, key in zip(stored, keys, strict=True)
         ]
         async with self._database.transaction() as db:
             dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
@@ -126,9 +124,9 @@ class SqlNotificationStore:
                 # waited for it, and this new statement's snapshot sees it.)
                 query = select(notifications).where(_n.dedupe_key.in_(repeated))
                 for row in (await db.execute(query)).mappings():
-                    firsts[row["dedupe_key"]] = _notification(row)
+                    firsts[row["dedupe_key"]] = ROWS.structure(row, Notification)
             owed = [
-                _delivery_values(d)
+                ROWS.unstructure(d)
                 for n, deliveries in zip(stored, planned, strict=True)
                 if n.id in inserted
                 for d in deliveries
@@ -162,7 +160,7 @@ class SqlNotificationStore:
         query = query.order_by(_n.created_at.desc(), _n.id.desc()).limit(limit)
         async with self._database.transaction() as db:
             rows = (await db.execute(query)).mappings().all()
-        return [_notification(row) for row in rows]
+        return [ROWS.structure(row, Notification) for row in rows]
 
     async def unread_count(self, user_id: int) -> int:
         query = select(func.count()).where(_n.user_id == user_id, _IN_APP, _n.read_at.is_(None))
@@ -180,7 +178,7 @@ class SqlNotificationStore:
             row = (await db.execute(query)).mappings().first()
         if row is None:
             raise NotFound("Notification", notification_id)
-        return _notification(row)
+        return ROWS.structure(row, Notification)
 
     async def notified_since(
         self,
@@ -195,7 +193,7 @@ class SqlNotificationStore:
         if not user_ids:
             return {}
         query = (
-            select(_n.user_id, func.max(_n.created_at))
+            select(_n.user_id, func.max(_n.created_at).label("latest"))
             .where(
                 _n.user_id.in_(sorted(set(user_ids))),
                 _n.event_id == event_id,
@@ -205,7 +203,8 @@ class SqlNotificationStore:
             .group_by(_n.user_id)
         )
         async with self._database.transaction() as db:
-            return dict((await db.execute(query)).all())
+            rows = (await db.execute(query)).mappings()
+            return {row["user_id"]: row["latest"] for row in rows}
 
     async def mark_read(self, user_id: int, notification_id: str, *, now: datetime) -> Notification:
         """Idempotent: the first read time is kept.
@@ -224,7 +223,7 @@ class SqlNotificationStore:
             row = (await db.execute(statement)).mappings().first()
         if row is None:
             raise NotFound("Notification", notification_id)
-        return _notification(row)
+        return ROWS.structure(row, Notification)
 
     async def mark_all_read(self, user_id: int, *, now: datetime) -> int:
         """Mark every unread in-app notification of the user read; returns how many were
@@ -246,17 +245,16 @@ class SqlNotificationStore:
         wanted = sorted(set(user_ids))
         if not wanted:
             return {}
-        query = select(_p.user_id, _p.type, _p.channel, _p.enabled).where(_p.user_id.in_(wanted))
+        query = select(notification_preferences).where(_p.user_id.in_(wanted))
         async with self._database.transaction() as db:
-            rows = (await db.execute(query)).all()
-        known_types = {t.value for t in NotificationType}
-        choices: dict[int, dict[tuple[NotificationType, Channel], bool]] = {u: {} for u in wanted}
+            rows = (await db.execute(query)).mappings().all()
+        choices: dict[int, list[RowMapping]] = {u: [] for u in wanted}
         for row in rows:
-            if row.type in known_types:  # a type since retired is no longer a choice
-                choices[row.user_id][(NotificationType(row.type), Channel(row.channel))] = bool(
-                    row.enabled
-                )
-        return {user_id: Preferences(user_id, chosen) for user_id, chosen in choices.items()}
+            choices[row["user_id"]].append(row)
+        return {
+            user_id: ROWS.structure({"user_id": user_id, "choices": chosen}, Preferences)
+            for user_id, chosen in choices.items()
+        }
 
     async def save_preferences(self, preferences: Preferences) -> None:
         """Replace the user's choices, every one of them.
@@ -264,15 +262,8 @@ class SqlNotificationStore:
         Raises:
             Conflict: no such user.
         """
-        rows = [
-            {
-                "user_id": preferences.user_id,
-                "type": kind.value,
-                "channel": channel.value,
-                "enabled": enabled,
-            }
-            for (kind, channel), enabled in preferences.choices.items()
-        ]
+        saved = ROWS.unstructure(preferences)  # one row per choice
+        rows = [{"user_id": saved["user_id"], **choice} for choice in saved["choices"]]
         async with self._database.transaction() as db:
             await db.execute(
                 delete(notification_preferences).where(_p.user_id == preferences.user_id)
@@ -302,7 +293,7 @@ class SqlNotificationStore:
                     .where(tuple_(_d.notification_id, _d.channel).in_(keys))
                     .values(next_attempt_at=now + lease)
                 )
-        return [_delivery(row) for row in rows]
+        return [ROWS.structure(row, Delivery) for row in rows]
 
     async def save_delivery(self, delivery: Delivery) -> None:
         """Replace the stored delivery of the same (notification, channel).
@@ -310,7 +301,7 @@ class SqlNotificationStore:
         Raises:
             NotFound: that delivery was never added.
         """
-        values = _delivery_values(delivery)
+        values = ROWS.unstructure(delivery)
         statement = (
             update(notification_deliveries)
             .where(_d.notification_id == values.pop("notification_id"))
@@ -332,7 +323,7 @@ class SqlNotificationStore:
         )
         async with self._database.transaction() as db:
             rows = (await db.execute(query)).mappings().all()
-        return [_delivery(row) for row in rows]
+        return [ROWS.structure(row, Delivery) for row in rows]
 
     async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
         """FAILED deliveries, most recently failed first (what an operator looks at first)."""
@@ -346,58 +337,4 @@ class SqlNotificationStore:
         )
         async with self._database.transaction() as db:
             rows = (await db.execute(query)).mappings().all()
-        return [_delivery(row) for row in rows]
-
-
-def _notification_values(notification: Notification) -> dict[str, Any]:
-    return {
-        "id": notification.id,
-        "user_id": notification.user_id,
-        "type": notification.type.value,
-        "title": notification.title,
-        "body": notification.body,
-        "event_id": notification.event_id,
-        "created_at": notification.created_at,
-        "read_at": notification.read_at,
-        "in_app": notification.in_app,
-    }
-
-
-def _notification(row: RowMapping) -> Notification:
-    return Notification(
-        id=row["id"],
-        user_id=row["user_id"],
-        type=NotificationType(row["type"]),
-        title=row["title"],
-        body=row["body"],
-        event_id=row["event_id"],
-        created_at=row["created_at"],
-        read_at=row["read_at"],
-        in_app=bool(row["in_app"]),
-    )
-
-
-def _delivery_values(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "notification_id": delivery.notification_id,
-        "channel": delivery.channel.value,
-        "status": delivery.status.value,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "next_attempt_at": delivery.next_attempt_at,
-        "created_at": delivery.created_at,
-        "updated_at": delivery.updated_at,
-    }
-
-
-def _delivery(row: RowMapping) -> Delivery:
-    return Delivery(
-        notification_id=row["notification_id"],
-        channel=Channel(row["channel"]),
-        status=DeliveryStatus(row["status"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        next_attempt_at=row["next_attempt_at"],
-    )
+        return [ROWS.structure(row, Delivery) for row in rows]

@@ -2,49 +2,31 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import evolve
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
 
 from mov_adapters.serialization import change_from_json, change_to_json
 from mov_adapters.sql.connection import Db
+from mov_adapters.sql.rows import ROWS
 from mov_adapters.sql.tables import UtcDateTime, enrollments, events, outbox, users
 from mov_core.domain.changes import Change
 from mov_core.domain.events import Event, Visibility
 from mov_core.domain.lifecycle import PUBLICLY_LISTED, EventStatus
-from mov_core.domain.users import Principal, Role, User
+from mov_core.domain.users import Principal, User
 from mov_core.ports.errors import Conflict, NotFound
 from mov_core.ports.persistence import EventQuery, OutboxRecord
 
-_USER_COLUMNS = [c for c in users.c if c.name != "id"]
-_EVENT_FIELDS = [
-    "organizer_id", "title", "description", "starts_at", "ends_at", "location", "category",
-    "capacity", "waitlist_enabled", "version", "created_at", "updated_at",
-]  # fmt: skip
 
-
-def user_from_row(row: RowMapping) -> User:
-    return User(
-        id=row["id"],
-        email=row["email"],
-        role=Role(row["role"]),
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        password_hash=row["password_hash"],
-        is_active=row["is_active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _user_values(user: User) -> dict[str, Any]:
-    values = {c.name: getattr(user, c.name) for c in _USER_COLUMNS}
-    values["role"] = user.role.value
+def _new_row(entity: User | Event) -> dict[str, Any]:
+    """The values to insert or update: all but the id, which the database assigns."""
+    values: dict[str, Any] = ROWS.unstructure(entity)
+    del values["id"]
     return values
 
 
@@ -58,48 +40,34 @@ class SqlUserRepository:
         )
         if row is None:
             raise NotFound("User", user_id)
-        return user_from_row(row)
+        return ROWS.structure(row, User)
 
     async def get_many(self, user_ids: Sequence[int]) -> dict[int, User]:
         if not user_ids:
             return {}
         query = select(users).where(users.c.id.in_(list(user_ids)))
-        return {r["id"]: user_from_row(r) for r in (await self._db.execute(query)).mappings()}
+        return {
+            r["id"]: ROWS.structure(r, User) for r in (await self._db.execute(query)).mappings()
+        }
 
     async def find_by_email(self, email: str) -> User | None:
         query = select(users).where(users.c.email == email)
         row = (await self._db.execute(query)).mappings().first()
-        return None if row is None else user_from_row(row)
+        return None if row is None else ROWS.structure(row, User)
 
     async def add(self, user: User) -> User:
-        statement = insert(users).values(_user_values(user)).returning(users.c.id)
+        statement = insert(users).values(_new_row(user)).returning(users.c.id)
         user_id = (await self._db.execute(statement)).scalar_one()
         return evolve(user, id=user_id)
 
     async def save(self, user: User) -> None:
-        statement = update(users).where(users.c.id == user.id).values(_user_values(user))
+        statement = update(users).where(users.c.id == user.id).values(_new_row(user))
         if (await self._db.execute(statement)).rowcount == 0:
             raise NotFound("User", user.id)
 
     async def list(self, *, after_id: int = 0, limit: int = 100) -> Sequence[User]:
         query = select(users).where(users.c.id > after_id).order_by(users.c.id).limit(limit)
-        return [user_from_row(r) for r in (await self._db.execute(query)).mappings()]
-
-
-def event_from_row(row: RowMapping) -> Event:
-    return Event(
-        id=row["id"],
-        status=EventStatus(row["status"]),
-        visibility=Visibility(row["visibility"]),
-        **{name: row[name] for name in _EVENT_FIELDS},
-    )
-
-
-def _event_values(event: Event) -> dict[str, Any]:
-    values = {name: getattr(event, name) for name in _EVENT_FIELDS}
-    values["status"] = event.status.value
-    values["visibility"] = event.visibility.value
-    return values
+        return [ROWS.structure(r, User) for r in (await self._db.execute(query)).mappings()]
 
 
 _EVENT_COLUMNS = [
@@ -116,23 +84,25 @@ class SqlEventRepository:
         row = (await self._db.execute(query)).mappings().first()
         if row is None:
             raise NotFound("Event", event_id)
-        return event_from_row(row)
+        return ROWS.structure(row, Event)
 
     async def get_many(self, event_ids: Sequence[int]) -> dict[int, Event]:
         if not event_ids:
             return {}
         query = select(*_EVENT_COLUMNS).where(events.c.id.in_(list(event_ids)))
-        return {r["id"]: event_from_row(r) for r in (await self._db.execute(query)).mappings()}
+        return {
+            r["id"]: ROWS.structure(r, Event) for r in (await self._db.execute(query)).mappings()
+        }
 
     async def add(self, event: Event) -> Event:
-        statement = insert(events).values(_event_values(event)).returning(events.c.id)
+        statement = insert(events).values(_new_row(event)).returning(events.c.id)
         return evolve(event, id=(await self._db.execute(statement)).scalar_one())
 
     async def save(self, event: Event) -> None:
         statement = (
             update(events)
             .where(events.c.id == event.id, events.c.version == event.version - 1)
-            .values(_event_values(event))
+            .values(_new_row(event))
         )
         if (await self._db.execute(statement)).rowcount == 0:
             await self.get(event.id)  # NotFound when it is gone
@@ -188,7 +158,7 @@ class SqlEventRepository:
             .order_by(events.c.starts_at, events.c.id)
             .limit(max(limit, 0))
         )
-        return [event_from_row(r) for r in (await self._db.execute(statement)).mappings()]
+        return [ROWS.structure(r, Event) for r in (await self._db.execute(statement)).mappings()]
 
     async def list(self, query: EventQuery) -> Sequence[Event]:
         conditions = self._filters(query)
@@ -200,9 +170,9 @@ class SqlEventRepository:
             .order_by(events.c.starts_at, events.c.id)
             .limit(query.limit)
         )
-        return [event_from_row(r) for r in (await self._db.execute(statement)).mappings()]
+        return [ROWS.structure(r, Event) for r in (await self._db.execute(statement)).mappings()]
 
-    def _filters(self, query: EventQuery) -> list[ColumnElement[bool]]:
+    def _filters(self, query: EventQuery) -> builtins.list[ColumnElement[bool]]:  # not .list
         found: list[ColumnElement[bool]] = []
         if query.statuses is not None:
             found.append(events.c.status.in_([s.value for s in query.statuses]))
