@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from mov_adapters import bootstrap
 from mov_adapters.bootstrap import Runtime, build_runtime
-from mov_adapters.security.passwords import PasslibHasher
 from mov_adapters.settings import Settings
 from mov_cli import admin as admin_cli
+from mov_cli import common as cli_common
 from mov_cli.main import app
 from mov_cli.seed import SeedRequest, plan_seed
 from mov_core.domain.events import NewEvent, Visibility
@@ -31,9 +30,9 @@ def embedded(tmp_path, monkeypatch):
     for name in ("MOV_DATABASE_URL", "MOV_REDIS_URL", "MOV_JWT_SECRET", "MOV_MIGRATE_ON_START"):
         monkeypatch.delenv(name, raising=False)
     # The CLI builds its hasher in the composition root; production argon2 costs ~0.1 s a hash.
-    monkeypatch.setattr(bootstrap, "PasslibHasher", PasslibHasher.fast)
-    monkeypatch.setattr(admin_cli.console, "width", 200)
-    monkeypatch.setattr(admin_cli.errors, "width", 200)
+    monkeypatch.setenv("MOV_INSECURE_FAST_HASHING", "true")
+    monkeypatch.setattr(cli_common.console, "width", 200)
+    monkeypatch.setattr(cli_common.errors, "width", 200)
 
 
 def mov(*args: str, stdin: str | None = None):
