@@ -3,9 +3,10 @@ the Socket.IO pushes (`mov_adapters.live`), from any process. One definition eac
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from mov_adapters.serialization import utc_millis
 from mov_core.domain.enrollments import Occupancy
 from mov_core.domain.notifications import Notification
 
@@ -14,8 +15,7 @@ def iso(moment: datetime | None) -> str | None:
     """`2030-03-15T09:00:00.000Z`: UTC, milliseconds, `Z` (API.md's one timestamp form)."""
     if moment is None:
         return None
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc_millis(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def notification_payload(notification: Notification) -> dict[str, Any]:
