@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import structlog
@@ -35,6 +35,7 @@ log = structlog.get_logger("mov.read_cache")
 
 TTL = timedelta(seconds=3)
 """How long an answer is served at most (a store that missed an invalidation heals by then)."""
+S = TypeVar("S", bound=msgspec.Struct)
 _PENDING = "mov.read_cache.key"  # in the request's scope state: where a miss will be stored
 
 
@@ -76,10 +77,10 @@ async def serve_cached(request: Request[Any, Any, Any]) -> Response[bytes] | Non
     return None
 
 
-async def remember(
-    request: Request[Any, Any, Any], viewer: Principal | None, body: dict[str, Any]
-) -> dict[str, Any]:
-    """Store `body` (a 200 answer) for the token-less callers after this one; returns it."""
+async def remember(request: Request[Any, Any, Any], viewer: Principal | None, body: S) -> S:
+    """Store `body` (a 200 answer) for the token-less callers after this one; returns it.
+    It is stored as msgspec encodes it, which is how Litestar sends it: a hit is byte for
+    byte what the handler answered."""
     key = request.scope.get("state", {}).pop(_PENDING, None)
     if key is None or viewer is not None:
         return body

@@ -4,7 +4,7 @@ of domain objects. Domain types never cross the edge themselves."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -15,7 +15,7 @@ from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.events import Event, EventDetails
 from mov_core.domain.notices import AnnouncementDraft
 from mov_core.domain.notifications import Notification
-from mov_core.domain.users import Registration, Role, User, check_email
+from mov_core.domain.users import Principal, Registration, Role, User, check_email
 from mov_core.domain.validation import Issues
 from mov_core.services.events import EventView
 
@@ -107,73 +107,354 @@ def raise_if(issues: list[FieldIssue]) -> None:
         raise ValidationFailed(issues)
 
 
-# --- JSON of domain objects ------------------------------------------------------------------
+# --- response bodies ---------------------------------------------------------------------
+# Every answer is a Struct, so the OpenAPI document describes it. Fields typed `X | None` are
+# always sent, as `null` when empty (API.md shows them so).
+
+EventStatusName = Literal["Planning", "Published", "Running", "Completed", "Canceled"]
+EnrollmentStatusName = Literal["ENROLLED", "WAITLISTED", "CANCELED"]
+NotificationTypeName = Literal[
+    "ENROLLMENT_CONFIRMED",
+    "WAITLISTED",
+    "PROMOTED_FROM_WAITLIST",
+    "ENROLLMENT_CANCELED",
+    "EVENT_UPDATED",
+    "EVENT_CANCELED",
+    "EVENT_REMINDER",
+    "ANNOUNCEMENT",
+    "CHAT_MESSAGE",
+]
+RoleName = Literal["ORGANIZER", "PARTICIPANT"]
+VisibilityName = Literal["PUBLIC", "PRIVATE"]
+T = TypeVar("T")
 
 
-def user_json(user: User, *, with_active: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": user.id,
-        "email": user.email,
-        "role": user.role.value,
-        "firstName": user.first_name,
-        "lastName": user.last_name,
-    }
-    if with_active:
-        data["isActive"] = user.is_active
-    return data
+class Out(msgspec.Struct, rename="camel"):
+    """Base of response bodies."""
 
 
-def event_json(event: Event, seats: Occupancy) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "organizerId": event.organizer_id,
-        "title": event.title,
-        "description": event.description,
-        "date": iso(event.starts_at),
-        "endDate": iso(event.ends_at),
-        "location": event.location,
-        "category": event.category,
-        "maxParticipants": event.capacity,
-        "currentParticipants": seats.enrolled,
-        "waitlistCount": seats.waitlisted,
-        "visibility": event.visibility.value,
-        "waitlistEnabled": event.waitlist_enabled,
-        "status": event.status.value,
-        "createdAt": iso(event.created_at),
-        "updatedAt": iso(event.updated_at),
-    }
+class Ok(Out, Generic[T]):
+    """API.md's success envelope."""
+
+    success: Literal[True]
+    message: str
+    data: T
 
 
-def view_json(view: EventView) -> dict[str, Any]:
-    return event_json(view.event, view.occupancy)
+class Done(Out):
+    """The success envelope of answers without `data` (deletions, password change)."""
+
+    success: Literal[True]
+    message: str
 
 
-def enrollment_json(enrollment: Enrollment) -> dict[str, Any]:
+def ok(message: str, data: T) -> Ok[T]:
+    return Ok(success=True, message=message, data=data)
+
+
+def done(message: str) -> Done:
+    return Done(success=True, message=message)
+
+
+class TokenUserOut(Out):
+    """Who a token names, as `/auth/verify` tells it."""
+
+    id: int
+    email: str
+    role: RoleName
+
+
+class UserOut(TokenUserOut):
+    first_name: str | None
+    last_name: str | None
+
+
+class ProfileOut(UserOut):
+    is_active: bool
+
+
+class UserData(Out, Generic[T]):
+    user: T
+
+
+class LoginData(Out):
+    token: str
+    user: UserOut
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(user.id, user.email, user.role.value, user.first_name, user.last_name)
+
+
+def token_user_out(principal: Principal) -> TokenUserOut:
+    return TokenUserOut(principal.user_id, principal.email, principal.role.value)
+
+
+def profile_out(user: User) -> ProfileOut:
+    names = (user.first_name, user.last_name)
+    return ProfileOut(user.id, user.email, user.role.value, *names, user.is_active)
+
+
+class EventOut(Out):
+    id: int
+    organizer_id: int
+    title: str
+    description: str | None
+    date: str
+    end_date: str | None
+    location: str
+    category: str
+    max_participants: int
+    current_participants: int
+    waitlist_count: int
+    visibility: VisibilityName
+    waitlist_enabled: bool
+    status: EventStatusName
+    created_at: str
+    updated_at: str
+
+
+class EventData(Out):
+    event: EventOut
+
+
+class EventPageOut(Out):
+    events: list[EventOut]
+    next_cursor: str | None
+
+
+def event_out(event: Event, seats: Occupancy) -> EventOut:
+    return EventOut(
+        id=event.id,
+        organizer_id=event.organizer_id,
+        title=event.title,
+        description=event.description,
+        date=iso_moment(event.starts_at),
+        end_date=iso(event.ends_at),
+        location=event.location,
+        category=event.category,
+        max_participants=event.capacity,
+        current_participants=seats.enrolled,
+        waitlist_count=seats.waitlisted,
+        visibility=event.visibility.value,
+        waitlist_enabled=event.waitlist_enabled,
+        status=event.status.value,
+        created_at=iso_moment(event.created_at),
+        updated_at=iso_moment(event.updated_at),
+    )
+
+
+def view_out(view: EventView) -> EventOut:
+    return event_out(view.event, view.occupancy)
+
+
+class AvailabilityOut(Out):
+    capacity: int
+    enrolled: int
+    available: int
+    waitlist_count: int
+
+
+def availability_out(seats: Occupancy) -> AvailabilityOut:
+    return AvailabilityOut(seats.capacity, seats.enrolled, seats.available, seats.waitlisted)
+
+
+class EnrollmentOut(Out):
+    id: int
+    event_id: int
+    user_id: int
+    status: EnrollmentStatusName
+    waitlist_position: int | None
+    created_at: str
+    updated_at: str
+
+
+class EnrollmentData(Out):
+    enrollment: EnrollmentOut
+
+
+class EventSummaryOut(Out):
+    id: int
+    title: str
+    date: str
+    location: str
+    status: EventStatusName
+
+
+class MyEnrollmentOut(EnrollmentOut):
+    event: EventSummaryOut
+
+
+class MyEnrollmentsData(Out):
+    enrollments: list[MyEnrollmentOut]
+
+
+class RosterOut(Out):
+    enrolled: list[EnrollmentOut]
+    waitlist: list[EnrollmentOut]
+
+
+class RemovalOut(Out):
+    enrollment: EnrollmentOut
+    promoted: EnrollmentOut | None
+
+
+def _enrollment_fields(enrollment: Enrollment) -> dict[str, Any]:
     return {
         "id": enrollment.id,
-        "eventId": enrollment.event_id,
-        "userId": enrollment.user_id,
+        "event_id": enrollment.event_id,
+        "user_id": enrollment.user_id,
         "status": enrollment.status.value,
-        "waitlistPosition": enrollment.waitlist_position,
-        "createdAt": iso(enrollment.created_at),
-        "updatedAt": iso(enrollment.updated_at),
+        "waitlist_position": enrollment.waitlist_position,
+        "created_at": iso_moment(enrollment.created_at),
+        "updated_at": iso_moment(enrollment.updated_at),
     }
 
 
-def availability_json(seats: Occupancy) -> dict[str, int]:
-    return {
-        "capacity": seats.capacity,
-        "enrolled": seats.enrolled,
-        "available": seats.available,
-        "waitlistCount": seats.waitlisted,
-    }
+def enrollment_out(enrollment: Enrollment) -> EnrollmentOut:
+    return EnrollmentOut(**_enrollment_fields(enrollment))
 
 
-def ok(message: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"success": True, "message": message}
-    if data is not None:
-        body["data"] = data
-    return body
+def my_enrollment_out(enrollment: Enrollment, event: Event) -> MyEnrollmentOut:
+    summary = EventSummaryOut(
+        id=event.id,
+        title=event.title,
+        date=iso_moment(event.starts_at),
+        location=event.location,
+        status=event.status.value,
+    )
+    return MyEnrollmentOut(**_enrollment_fields(enrollment), event=summary)
+
+
+class AnnouncementOut(Out):
+    id: str
+    event_id: int
+    subject: str
+    body: str
+    recipients: int
+
+
+class AnnouncementData(Out):
+    announcement: AnnouncementOut
+
+
+class NotificationOut(Out):
+    id: str
+    type: NotificationTypeName
+    title: str
+    body: str
+    event_id: int | None
+    read_at: str | None
+    created_at: str
+
+
+class NotificationData(Out):
+    notification: NotificationOut
+
+
+class NotificationPageOut(Out):
+    notifications: list[NotificationOut]
+    next_cursor: str | None
+
+
+class CountOut(Out):
+    count: int
+
+
+class UpdatedOut(Out):
+    updated: int
+
+
+class PreferencesData(Out):
+    preferences: dict[str, dict[str, bool]]
+    """type → channel (`IN_APP`, `EMAIL`) → whether it is sent"""
+
+
+class UnsubscribedOut(Out):
+    type: NotificationTypeName
+    channel: str
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    """The same JSON as the live `notification` push (one definition, in `mov_adapters.wire`)."""
+    return notification_payload(notification)
+
+
+def notification_out(notification: Notification) -> NotificationOut:
+    """`notification_json` as a Struct: the REST answer cannot drift from the live push."""
+    return msgspec.convert(notification_json(notification), NotificationOut)
+
+
+class MessageOut(Out):
+    id: str
+    event_id: int
+    seq: int
+    sender_id: int
+    sender_name: str | None
+    body: str
+    client_msg_id: str | None
+    created_at: str
+
+
+class MessageData(Out):
+    message: MessageOut
+
+
+class MessagesData(Out):
+    messages: list[MessageOut]
+
+
+def message_out(message: ChatMessage, names: dict[int, str]) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        event_id=message.event_id,
+        seq=message.seq,
+        sender_id=message.sender_id,
+        sender_name=names.get(message.sender_id),
+        body=message.body,
+        client_msg_id=message.client_msg_id,
+        created_at=iso_moment(message.created_at),
+    )
+
+
+def message_json(message: ChatMessage, names: dict[int, str]) -> dict[str, Any]:
+    """A message as the Socket.IO room events carry it (the REST shape, as plain JSON)."""
+    as_json: dict[str, Any] = msgspec.to_builtins(message_out(message, names))
+    return as_json
+
+
+class CheckOut(Out):
+    status: Literal["up", "down"]
+    latency_ms: float
+
+
+class HealthOut(Out):
+    """`/health`: `success` is false (and the status 503) when a required check is down."""
+
+    success: bool
+    message: str
+    timestamp: str
+    checks: dict[str, CheckOut]
+
+
+class LiveOut(Out):
+    success: Literal[True]
+    message: str
+    timestamp: str
+
+
+class ServiceMapOut(Out):
+    success: Literal[True]
+    message: str
+    version: str
+    services: dict[str, str]
+
+
+def iso_moment(moment: datetime) -> str:
+    """`iso` of a moment that is always there."""
+    text = iso(moment)
+    assert text is not None  # noqa: S101 - iso answers None only for None
+    return text
 
 
 # --- value rules of the fields that had the right shape ---------------------------------------
@@ -271,21 +552,3 @@ def value_issues(
         for i in rules(raw, now)
         if i.field not in skip and i.field in raw
     ]
-
-
-def notification_json(notification: Notification) -> dict[str, Any]:
-    """The same JSON as the live `notification` push (one definition, in `mov_adapters.wire`)."""
-    return notification_payload(notification)
-
-
-def message_json(message: ChatMessage, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "eventId": message.event_id,
-        "seq": message.seq,
-        "senderId": message.sender_id,
-        "senderName": names.get(message.sender_id),
-        "body": message.body,
-        "clientMsgId": message.client_msg_id,
-        "createdAt": iso(message.created_at),
-    }

@@ -1,13 +1,28 @@
 """/api/v1/auth: register, login, profile, token check, password change."""
 
-from typing import Any
-
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import JSONBody
 
 from mov_api.routes.deps import ActorDep, ServicesDep
-from mov_api.schemas import LoginIn, PasswordIn, ProfileIn, RegisterIn, ok, user_json
+from mov_api.schemas import (
+    Done,
+    LoginData,
+    LoginIn,
+    Ok,
+    PasswordIn,
+    ProfileIn,
+    ProfileOut,
+    RegisterIn,
+    TokenUserOut,
+    UserData,
+    UserOut,
+    done,
+    ok,
+    profile_out,
+    token_user_out,
+    user_out,
+)
 from mov_core.domain.events import UNSET
 from mov_core.domain.users import Role, check_email
 from mov_core.domain.validation import Issues
@@ -19,16 +34,18 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", status_code=201)
-    async def register(self, data: JSONBody[RegisterIn], services: ServicesDep) -> dict[str, Any]:
+    async def register(
+        self, data: JSONBody[RegisterIn], services: ServicesDep
+    ) -> Ok[UserData[UserOut]]:
         """Create an account (e-mail unique case-insensitively; password 8–128 characters)."""
         cmd = RegisterUser(
             data.email, data.password, Role(data.role), data.first_name, data.last_name
         )
         user = await services.register_user(cmd)
-        return ok("User registered successfully", {"user": user_json(user)})
+        return ok("User registered successfully", UserData(user_out(user)))
 
     @post("/login", status_code=200)
-    async def login(self, data: JSONBody[LoginIn], services: ServicesDep) -> dict[str, Any]:
+    async def login(self, data: JSONBody[LoginIn], services: ServicesDep) -> Ok[LoginData]:
         """Exchange e-mail and password for a bearer token (24 h by default)."""
         issues = Issues()
         check_email(issues, data.email)
@@ -36,34 +53,33 @@ class AuthController(Controller):
             issues.add("password", "Password is required")
         issues.raise_if_any()
         signed_in = await services.authenticate(data.email, data.password)
-        return ok("Login successful", {"token": signed_in.token, "user": user_json(signed_in.user)})
+        return ok("Login successful", LoginData(signed_in.token, user_out(signed_in.user)))
 
     @get("/me")
-    async def me(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+    async def me(self, actor: ActorDep, services: ServicesDep) -> Ok[UserData[ProfileOut]]:
         user = await services.profile(actor)
-        return ok("Profile retrieved successfully", {"user": user_json(user, with_active=True)})
+        return ok("Profile retrieved successfully", UserData(profile_out(user)))
 
     @get("/verify")
-    async def verify(self, actor: ActorDep) -> dict[str, Any]:
-        user = {"id": actor.user_id, "email": actor.email, "role": actor.role.value}
-        return ok("Token is valid", {"user": user})
+    async def verify(self, actor: ActorDep) -> Ok[UserData[TokenUserOut]]:
+        return ok("Token is valid", UserData(token_user_out(actor)))
 
     @patch("/me")
     async def update_me(
         self, data: JSONBody[ProfileIn], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[UserData[ProfileOut]]:
         """Change first and/or last name; `null` clears one."""
         user = await services.update_profile(
             actor,
             first_name=UNSET if data.first_name is msgspec.UNSET else data.first_name,
             last_name=UNSET if data.last_name is msgspec.UNSET else data.last_name,
         )
-        return ok("Profile updated successfully", {"user": user_json(user, with_active=True)})
+        return ok("Profile updated successfully", UserData(profile_out(user)))
 
     @post("/change-password", status_code=200)
     async def change_password(
         self, data: JSONBody[PasswordIn], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Done:
         """Prove the current password; the new one meets the policy."""
         await services.change_password(actor, data.current_password, data.new_password)
-        return ok("Password changed successfully")
+        return done("Password changed successfully")

@@ -1,13 +1,14 @@
 """/api/v1/chat: an event room's history, and posting for clients without websockets."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mov_api.routes.common import path_id
 from mov_api.routes.deps import ActorDep, PresenceDep, ServicesDep, SocketsDep
-from mov_api.schemas import Body, message_json, ok
+from mov_api.schemas import Body, MessageData, MessageOut, MessagesData, Ok, message_out, ok
 from mov_core.domain.chat import ChatMessage, room_of
 from mov_core.services.bundle import Services
 
@@ -17,9 +18,9 @@ class MessageIn(Body):
     client_msg_id: str | None = None
 
 
-async def messages_json(services: Services, messages: list[ChatMessage]) -> list[dict[str, Any]]:
+async def messages_out(services: Services, messages: list[ChatMessage]) -> list[MessageOut]:
     names = await services.display_names([m.sender_id for m in messages])
-    return [message_json(m, names) for m in messages]
+    return [message_out(m, names) for m in messages]
 
 
 Before = Annotated[int | None, QueryParameter(ge=1, description="exclusive upper seq")]
@@ -38,16 +39,15 @@ class ChatController(Controller):
         services: ServicesDep,
         before: Before = None,
         limit: Limit = 50,
-    ) -> dict[str, Any]:
+    ) -> Ok[MessagesData]:
         """Newest first; pass the smallest `seq` seen as `before` for the previous page."""
         found = list(
             await services.chat_history(
                 actor, path_id(event_id, "Event"), before_seq=before, limit=limit
             )
         )
-        return ok(
-            "Messages retrieved successfully", {"messages": await messages_json(services, found)}
-        )
+        data = MessagesData(await messages_out(services, found))
+        return ok("Messages retrieved successfully", data)
 
     @post("/{event_id:str}/messages")
     async def post_message(
@@ -58,7 +58,7 @@ class ChatController(Controller):
         services: ServicesDep,
         presence: PresenceDep,
         sockets: SocketsDep,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[Ok[MessageData]]:
         """201 for a new message; 200 with the original when `clientMsgId` was sent before;
         a new one goes to the room's sockets as if it had come from one of them."""
         room = path_id(event_id, "Event")
@@ -66,8 +66,9 @@ class ChatController(Controller):
         posted = await services.post_message(
             actor, room, data.body, data.client_msg_id, online=online
         )
-        (body,) = await messages_json(services, [posted.message])
+        (body,) = await messages_out(services, [posted.message])
         if posted.created:
-            await sockets.emit("message", body, room=room_of(room))
+            await sockets.emit("message", msgspec.to_builtins(body), room=room_of(room))
         message = "Message sent successfully" if posted.created else "Message already sent"
-        return Response(ok(message, {"message": body}), status_code=201 if posted.created else 200)
+        status = 201 if posted.created else 200
+        return Response(ok(message, MessageData(body)), status_code=status)

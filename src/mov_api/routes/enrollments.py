@@ -5,13 +5,21 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from mov_adapters.wire import iso
 from mov_api.routes.common import path_id
 from mov_api.routes.deps import ActorDep, CacheDep, ServicesDep
-from mov_api.schemas import EnrollIn, enrollment_json, ok
+from mov_api.schemas import (
+    EnrollIn,
+    EnrollmentData,
+    MyEnrollmentsData,
+    Ok,
+    enrollment_out,
+    my_enrollment_out,
+    ok,
+)
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.roster import Placement
 
@@ -47,7 +55,7 @@ class EnrollmentController(Controller):
         actor: ActorDep,
         services: ServicesDep,
         idempotency: CacheDep,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[Ok[EnrollmentData]]:
         """Take a seat or a waitlist place: 201 when new, 200 with the existing place when
         asked again. The same `Idempotency-Key` replays the first response exactly."""
         cache_key = _idempotency_key(request, actor)
@@ -56,45 +64,38 @@ class EnrollmentController(Controller):
             if first["eventId"] != data.event_id:
                 issue = FieldIssue("Idempotency-Key", "already used for another request")
                 raise ValidationFailed([issue])
-            return Response(first["body"], status_code=first["status"])
+            replayed = msgspec.convert(first["body"], Ok[EnrollmentData])
+            return Response(replayed, status_code=first["status"])
         outcome = await services.enroll(actor, data.event_id)
         status = 201 if outcome.placement.is_new else 200
-        body = ok(MESSAGES[outcome.placement], {"enrollment": enrollment_json(outcome.enrollment)})
+        body = ok(MESSAGES[outcome.placement], EnrollmentData(enrollment_out(outcome.enrollment)))
         if cache_key is not None:
-            record = json.dumps({"eventId": data.event_id, "status": status, "body": body})
+            sent = msgspec.to_builtins(body)
+            record = json.dumps({"eventId": data.event_id, "status": status, "body": sent})
             await idempotency.set(cache_key, record, ttl=IDEMPOTENCY_TTL)
         return Response(body, status_code=status)
 
     @get("/me")
-    async def mine(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+    async def mine(self, actor: ActorDep, services: ServicesDep) -> Ok[MyEnrollmentsData]:
         """The caller's enrollments, newest first, each with a summary of its event."""
-        items = []
-        for mine in await services.my_enrollments(actor):
-            event = mine.event
-            summary = {
-                "id": event.id,
-                "title": event.title,
-                "date": iso(event.starts_at),
-                "location": event.location,
-                "status": event.status.value,
-            }
-            items.append({**enrollment_json(mine.enrollment), "event": summary})
-        return ok("Enrollments retrieved successfully", {"enrollments": items})
+        items = [
+            my_enrollment_out(m.enrollment, m.event) for m in await services.my_enrollments(actor)
+        ]
+        return ok("Enrollments retrieved successfully", MyEnrollmentsData(items))
 
     @get("/{enrollment_id:str}")
     async def get_enrollment(
         self, enrollment_id: FromPath[str], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[EnrollmentData]:
         """Seen by its participant and by the event's organizer."""
         enrollment = await services.get_enrollment(actor, path_id(enrollment_id, "Enrollment"))
-        return ok("Enrollment retrieved successfully", {"enrollment": enrollment_json(enrollment)})
+        return ok("Enrollment retrieved successfully", EnrollmentData(enrollment_out(enrollment)))
 
     @delete("/{enrollment_id:str}", status_code=200)
     async def cancel(
         self, enrollment_id: FromPath[str], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[EnrollmentData]:
         """Give up one's seat or place; the first waiter moves up at once."""
         outcome = await services.cancel_enrollment(actor, path_id(enrollment_id, "Enrollment"))
-        return ok(
-            "Enrollment canceled successfully", {"enrollment": enrollment_json(outcome.enrollment)}
-        )
+        data = EnrollmentData(enrollment_out(outcome.enrollment))
+        return ok("Enrollment canceled successfully", data)

@@ -10,21 +10,31 @@ from mov_api import read_cache
 from mov_api.routes.common import decode_cursor, encode_cursor, path_id
 from mov_api.routes.deps import ActorDep, CalendarDep, ServicesDep, ViewerDep
 from mov_api.schemas import (
+    AnnouncementData,
     AnnouncementIn,
+    AnnouncementOut,
+    AvailabilityOut,
+    Done,
+    EventData,
     EventIn,
+    EventPageOut,
     EventPatchIn,
+    Ok,
+    RemovalOut,
+    RosterOut,
     StatusIn,
-    availability_json,
-    enrollment_json,
+    availability_out,
+    done,
+    enrollment_out,
     ok,
     parse_moment,
     raise_if,
-    view_json,
+    view_out,
 )
 from mov_core.domain.errors import FieldIssue
-from mov_core.domain.events import UNSET, EventPatch, Visibility
+from mov_core.domain.events import UNSET, EventPatch, NewEvent, Visibility
 from mov_core.domain.lifecycle import EventStatus
-from mov_core.services.events import EventFilter, EventPage, NewEvent
+from mov_core.services.events import EventFilter, EventPage
 
 STATUSES = {s.value: s for s in EventStatus}
 
@@ -64,9 +74,9 @@ def _filters(
     )
 
 
-def _page(message: str, page: EventPage) -> dict[str, Any]:
-    events = [view_json(v) for v in page.items]
-    return ok(message, {"events": events, "nextCursor": encode_cursor(page.next_cursor)})
+def _page(message: str, page: EventPage) -> Ok[EventPageOut]:
+    events = [view_out(v) for v in page.items]
+    return ok(message, EventPageOut(events, encode_cursor(page.next_cursor)))
 
 
 def _new_event(data: JSONBody[EventIn]) -> NewEvent:
@@ -142,7 +152,7 @@ class EventController(Controller):
         starts_to: To = None,
         limit: Limit = 20,
         cursor: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> Ok[EventPageOut]:
         """Events the caller may see, by date then id; keyset pages via `nextCursor`."""
         filters = _filters(status, category, q, starts_from, starts_to, limit, cursor)
         page = await services.list_events(viewer, filters)
@@ -160,7 +170,7 @@ class EventController(Controller):
         q: FromQuery[str | None] = None,
         limit: Limit = 20,
         cursor: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> Ok[EventPageOut]:
         """The calling organizer's own events, every status."""
         filters = _filters(status, category, q, None, None, limit, cursor)
         page = await services.organizer_events(actor, filters)
@@ -173,18 +183,18 @@ class EventController(Controller):
         event_id: FromPath[str],
         viewer: ViewerDep,
         services: ServicesDep,
-    ) -> dict[str, Any]:
+    ) -> Ok[EventData]:
         view = await services.get_event(viewer, path_id(event_id, "Event"))
-        body = ok("Event retrieved successfully", {"event": view_json(view)})
+        body = ok("Event retrieved successfully", EventData(view_out(view)))
         return await read_cache.remember(request, viewer, body)
 
     @post("/", status_code=201)
     async def create_event(
         self, data: JSONBody[EventIn], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[EventData]:
         """Organizers plan events; a new event is `Planning`."""
         view = await services.create_event(actor, _new_event(data))
-        return ok("Event created successfully", {"event": view_json(view)})
+        return ok("Event created successfully", EventData(view_out(view)))
 
     @put("/{event_id:str}")
     async def update_event(
@@ -193,18 +203,18 @@ class EventController(Controller):
         data: JSONBody[EventPatchIn],
         actor: ActorDep,
         services: ServicesDep,
-    ) -> dict[str, Any]:
+    ) -> Ok[EventData]:
         """Edit (Planning or Published); more seats promote waiters at once."""
         view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
-        return ok("Event updated successfully", {"event": view_json(view)})
+        return ok("Event updated successfully", EventData(view_out(view)))
 
     @delete("/{event_id:str}", status_code=200)
     async def delete_event(
         self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Done:
         """Only a Planning event nobody enrolled in."""
         await services.delete_event(actor, path_id(event_id, "Event"))
-        return ok("Event deleted successfully")
+        return done("Event deleted successfully")
 
     @patch("/{event_id:str}/status")
     async def change_status(
@@ -213,32 +223,32 @@ class EventController(Controller):
         data: JSONBody[StatusIn],
         actor: ActorDep,
         services: ServicesDep,
-    ) -> dict[str, Any]:
+    ) -> Ok[EventData]:
         """Planning → Published | Canceled; Published → Running | Canceled; Running → Completed."""
         target = STATUSES.get(data.status)
         if target is None:
             raise_if([FieldIssue("status", "Invalid event status")])
         assert target is not None  # noqa: S101
         view = await services.change_status(actor, path_id(event_id, "Event"), target)
-        return ok("Event status changed successfully", {"event": view_json(view)})
+        return ok("Event status changed successfully", EventData(view_out(view)))
 
     @get("/{event_id:str}/availability")
     async def availability(
         self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[AvailabilityOut]:
         seats = await services.availability(viewer, path_id(event_id, "Event"))
-        return ok("Availability retrieved successfully", availability_json(seats))
+        return ok("Availability retrieved successfully", availability_out(seats))
 
     @get("/{event_id:str}/enrollments")
     async def roster(
         self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[RosterOut]:
         """The owner's view: who holds a seat, and the waitlist in order with positions."""
         snapshot = await services.roster(actor, path_id(event_id, "Event"))
-        data = {
-            "enrolled": [enrollment_json(e) for e in snapshot.enrolled],
-            "waitlist": [enrollment_json(e) for e in snapshot.waitlist],
-        }
+        data = RosterOut(
+            enrolled=[enrollment_out(e) for e in snapshot.enrolled],
+            waitlist=[enrollment_out(e) for e in snapshot.waitlist],
+        )
         return ok("Roster retrieved successfully", data)
 
     @delete("/{event_id:str}/enrollments/{user_id:str}", status_code=200)
@@ -248,13 +258,13 @@ class EventController(Controller):
         user_id: FromPath[str],
         actor: ActorDep,
         services: ServicesDep,
-    ) -> dict[str, Any]:
+    ) -> Ok[RemovalOut]:
         """The owner takes a participant off the roster; the first waiter is promoted."""
         outcome = await services.remove_participant(
             actor, path_id(event_id, "Event"), path_id(user_id, "Enrollment")
         )
-        promoted = enrollment_json(outcome.promoted) if outcome.promoted else None
-        data = {"enrollment": enrollment_json(outcome.enrollment), "promoted": promoted}
+        promoted = enrollment_out(outcome.promoted) if outcome.promoted else None
+        data = RemovalOut(enrollment_out(outcome.enrollment), promoted)
         return ok("Participant removed successfully", data)
 
     @post("/{event_id:str}/announcements", status_code=202)
@@ -264,22 +274,22 @@ class EventController(Controller):
         data: JSONBody[AnnouncementIn],
         actor: ActorDep,
         services: ServicesDep,
-    ) -> dict[str, Any]:
+    ) -> Ok[AnnouncementData]:
         """Tell every enrolled participant (in the app and by e-mail, by their preferences).
         Accepted now, delivered by the notification worker."""
         announcement = await services.announce(
             actor, path_id(event_id, "Event"), data.subject, data.body
         )
-        body = {
-            "id": announcement.id,
-            "eventId": announcement.event_id,
-            "subject": announcement.subject,
-            "body": announcement.body,
-            "recipients": announcement.recipients,
-        }
-        return ok("Announcement accepted", {"announcement": body})
+        body = AnnouncementOut(
+            id=announcement.id,
+            event_id=announcement.event_id,
+            subject=announcement.subject,
+            body=announcement.body,
+            recipients=announcement.recipients,
+        )
+        return ok("Announcement accepted", AnnouncementData(body))
 
-    @get("/{event_id:str}/calendar.ics")
+    @get("/{event_id:str}/calendar.ics", media_type=ICS)
     async def calendar(
         self,
         event_id: FromPath[str],
@@ -295,7 +305,7 @@ class EventController(Controller):
             headers={"Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"'},
         )
 
-    @head("/{event_id:str}/calendar.ics")
+    @head("/{event_id:str}/calendar.ics", media_type=ICS)
     async def calendar_head(
         self,
         event_id: FromPath[str],

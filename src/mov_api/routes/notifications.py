@@ -8,11 +8,22 @@ import re
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mov_api.routes.common import decode_keyset, encode_keyset, invalid_cursor
 from mov_api.routes.deps import ActorDep, LinksDep, ServicesDep
-from mov_api.schemas import notification_json, ok
+from mov_api.schemas import (
+    CountOut,
+    NotificationData,
+    NotificationPageOut,
+    Ok,
+    PreferencesData,
+    UnsubscribedOut,
+    UpdatedOut,
+    notification_out,
+    ok,
+)
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.notifications import Channel, NotificationType, Preferences
 from mov_core.ports.errors import NotFound
@@ -27,11 +38,13 @@ Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Unread = Annotated[bool | None, QueryParameter(description="only unread ones when true")]
 
 
-def preferences_json(preferences: Preferences) -> dict[str, dict[str, bool]]:
-    return {
-        kind.value: {channel.value: preferences.allows(kind, channel) for channel in Channel}
-        for kind in NotificationType
-    }
+def preferences_out(preferences: Preferences) -> PreferencesData:
+    return PreferencesData(
+        {
+            kind.value: {channel.value: preferences.allows(kind, channel) for channel in Channel}
+            for kind in NotificationType
+        }
+    )
 
 
 def _encode(cursor: NotificationCursor | None) -> str | None:
@@ -88,6 +101,9 @@ def parse_choices(raw: Any) -> dict[tuple[NotificationType, Channel], bool]:  # 
     return choices
 
 
+_UNSUBSCRIBED = "Unsubscribed: this envelope, or an HTML page for a client that prefers text/html"
+
+
 class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["notifications"]
@@ -100,51 +116,48 @@ class NotificationController(Controller):
         unread: Unread = None,
         limit: Limit = 20,
         cursor: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> Ok[NotificationPageOut]:
         """Newest first; pass `nextCursor` back as `cursor` for the next page."""
         page = await services.notifications(
             actor, unread_only=bool(unread), before=_decode(cursor), limit=limit
         )
-        data = {
-            "notifications": [notification_json(n) for n in page.notifications],
-            "nextCursor": _encode(page.next_cursor),
-        }
+        data = NotificationPageOut(
+            [notification_out(n) for n in page.notifications], _encode(page.next_cursor)
+        )
         return ok("Notifications retrieved successfully", data)
 
     @get("/unread-count")
-    async def unread_count(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+    async def unread_count(self, actor: ActorDep, services: ServicesDep) -> Ok[CountOut]:
         count = await services.unread_count(actor)
-        return ok("Unread count retrieved successfully", {"count": count})
+        return ok("Unread count retrieved successfully", CountOut(count))
 
     @post("/{notification_id:str}/read", status_code=200)
     async def mark_read(
         self, notification_id: FromPath[str], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[NotificationData]:
         """Idempotent; another user's notification is answered 404, as a missing one."""
         read = await services.mark_notification_read(actor, _notification_id(notification_id))
-        return ok("Notification marked as read", {"notification": notification_json(read)})
+        return ok("Notification marked as read", NotificationData(notification_out(read)))
 
     @post("/read-all", status_code=200)
-    async def mark_all_read(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+    async def mark_all_read(self, actor: ActorDep, services: ServicesDep) -> Ok[UpdatedOut]:
         updated = await services.mark_all_notifications_read(actor)
-        return ok("All notifications marked as read", {"updated": updated})
+        return ok("All notifications marked as read", UpdatedOut(updated))
 
     @get("/preferences")
-    async def preferences(self, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+    async def preferences(self, actor: ActorDep, services: ServicesDep) -> Ok[PreferencesData]:
         """For every type, whether it is sent on each channel (`IN_APP`, `EMAIL`)."""
         preferences = await services.notification_preferences(actor)
-        return ok(
-            "Preferences retrieved successfully", {"preferences": preferences_json(preferences)}
-        )
+        return ok("Preferences retrieved successfully", preferences_out(preferences))
 
     @put("/preferences")
     async def save_preferences(
         self, data: JSONBody[dict[str, Any]], actor: ActorDep, services: ServicesDep
-    ) -> dict[str, Any]:
+    ) -> Ok[PreferencesData]:
         """Body `{TYPE: {CHANNEL: bool}}` (or the same under `preferences`); only the
         choices given change."""
         saved = await services.save_notification_preferences(actor, parse_choices(data))
-        return ok("Preferences updated successfully", {"preferences": preferences_json(saved)})
+        return ok("Preferences updated successfully", preferences_out(saved))
 
     @get("/unsubscribe", media_type=MediaType.HTML)
     async def unsubscribe_page(self, token: FromQuery[str], links: LinksDep) -> Response[str]:
@@ -161,14 +174,19 @@ class NotificationController(Controller):
         )
         return Response(page, media_type=MediaType.HTML)
 
-    @post("/unsubscribe", status_code=200)
+    @post(
+        "/unsubscribe",
+        status_code=200,
+        # the JSON answer; the union of the annotation would document no schema at all
+        responses={200: ResponseSpec(Ok[UnsubscribedOut], description=_UNSUBSCRIBED)},
+    )
     async def unsubscribe(
         self,
         request: Request[Any, Any, Any],
         token: FromQuery[str],
         links: LinksDep,
         services: ServicesDep,
-    ) -> Response[Any]:
+    ) -> Response[Ok[UnsubscribedOut] | str]:
         """The confirmation button, and one-click unsubscribe (RFC 8058) from mail clients:
         no more e-mails of that type. A page for browsers, the JSON envelope otherwise."""
         user_id, kind = _verified(links, token)
@@ -181,7 +199,7 @@ class NotificationController(Controller):
             return Response(
                 _PAGE.format(title="Unsubscribed", body=body), media_type=MediaType.HTML
             )
-        data = {"type": kind.value, "channel": Channel.EMAIL.value}
+        data = UnsubscribedOut(kind.value, Channel.EMAIL.value)
         return Response(ok("Unsubscribed", data), media_type=MediaType.JSON)
 
 
