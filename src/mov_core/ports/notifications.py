@@ -26,7 +26,9 @@ class Addition:
     dedupe_key: str
 
 
-class NotificationStore(Protocol):
+class Inbox(Protocol):
+    """People's notifications: stored once per reason, listed, counted and marked read."""
+
     async def add(
         self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
     ) -> tuple[Notification, bool]:
@@ -86,6 +88,10 @@ class NotificationStore(Protocol):
         """Mark the user's unread in-app notifications read; returns how many were unread."""
         ...
 
+
+class PreferenceStore(Protocol):
+    """Each person's choices of type × channel."""
+
     async def preferences(self, user_id: int) -> Preferences:
         """The user's choices (defaults when never saved)."""
         ...
@@ -95,6 +101,10 @@ class NotificationStore(Protocol):
         ...
 
     async def save_preferences(self, preferences: Preferences) -> None: ...
+
+
+class DeliveryQueue(Protocol):
+    """Notifications waiting to go out on a channel (e-mail): claimed, sent, retried."""
 
     async def claim_deliveries(
         self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
@@ -114,3 +124,8 @@ class NotificationStore(Protocol):
     async def deliveries(self, notification_id: str) -> Sequence[Delivery]: ...
 
     async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]: ...
+
+
+class NotificationStore(Inbox, PreferenceStore, DeliveryQueue, Protocol):
+    """The three, as one store keeps them (they share its tables or collections); each use
+    case asks only for the one it needs."""

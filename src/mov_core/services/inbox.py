@@ -14,7 +14,7 @@ from mov_core.domain.notices import AnnouncementDraft, ensure_announceable
 from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
 from mov_core.domain.users import Principal, Role
 from mov_core.ports.clock import Clock
-from mov_core.ports.notifications import NotificationCursor, NotificationStore
+from mov_core.ports.notifications import Inbox, NotificationCursor, PreferenceStore
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.events import visible_event
 
@@ -33,7 +33,7 @@ async def list_notifications(
     unread_only: bool,
     before: NotificationCursor | None,
     limit: int,
-    store: NotificationStore,
+    store: Inbox,
 ) -> NotificationPage:
     """Newest first, one keyset page at a time.
 
@@ -50,7 +50,7 @@ async def list_notifications(
 
 
 async def mark_read(
-    actor: Principal, notification_id: str, *, store: NotificationStore, clock: Clock
+    actor: Principal, notification_id: str, *, store: Inbox, clock: Clock
 ) -> Notification:
     """Raises `NotFound` for another user's notification, as for one that does not exist."""
     return await store.mark_read(actor.user_id, notification_id, now=clock.now())
@@ -60,7 +60,7 @@ async def save_preferences(
     actor: Principal,
     choices: Mapping[tuple[NotificationType, Channel], bool],
     *,
-    store: NotificationStore,
+    store: PreferenceStore,
 ) -> Preferences:
     """Change some choices; the others keep their saved (or default) value."""
     current = await store.preferences(actor.user_id)
@@ -70,7 +70,7 @@ async def save_preferences(
 
 
 async def unsubscribe(
-    user_id: int, kind: NotificationType, *, uow: UnitOfWork, store: NotificationStore
+    user_id: int, kind: NotificationType, *, uow: UnitOfWork, store: PreferenceStore
 ) -> None:
     """A one-click link from an e-mail: no more e-mails of this type (in-app stays).
 

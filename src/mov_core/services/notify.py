@@ -32,7 +32,7 @@ from mov_core.domain.notifications import (
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import NotFound, Unavailable
 from mov_core.ports.infra import MailComposer, Mailer
-from mov_core.ports.notifications import Addition, NotificationStore
+from mov_core.ports.notifications import Addition, DeliveryQueue, NotificationStore
 from mov_core.ports.persistence import OutboxRecord, UnitOfWork
 
 OnNotified = Callable[[Notification], Awaitable[None]]
@@ -267,7 +267,7 @@ async def _send(  # noqa: PLR0913, PLR0917 - one delivery and the ports it needs
 
 
 async def _failed(
-    delivery: Delivery, reason: str, store: NotificationStore, clock: Clock, policy: RetryPolicy
+    delivery: Delivery, reason: str, store: DeliveryQueue, clock: Clock, policy: RetryPolicy
 ) -> DeliveryReport:
     """Record a failed attempt: due again after the backoff, or FAILED for good."""
     outcome = delivery.attempt_failed(reason, now=clock.now(), policy=policy)
@@ -278,7 +278,7 @@ async def _failed(
 
 
 async def retry_failed(
-    store: NotificationStore, *, clock: Clock, notification_ids: Sequence[str] | None = None
+    store: DeliveryQueue, *, clock: Clock, notification_ids: Sequence[str] | None = None
 ) -> int:
     """Make FAILED deliveries due again (those of `notification_ids`, else all); returns how
     many. Their attempts are kept, so the history stays honest."""
