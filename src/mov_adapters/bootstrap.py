@@ -56,6 +56,7 @@ from mov_core.ports.persistence import UnitOfWork
 from mov_core.ports.security import PasswordHasher
 from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
+from mov_core.services.chat import CheckedPosting
 from mov_core.services.effects import Dispatcher, ReadVersions, RoomExits, SeatPushes
 from mov_core.services.effects import worker_wake_up as _worker_wake_up
 from mov_core.services.lifecycle_clock import ClockRules
@@ -209,6 +210,10 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
     effects = Dispatcher(strict=overrides.strict_effects)
     parts = _Parts()
     uow, chat_store, notification_store = _storage(settings, overrides, effects, parts)
+    # a store in the events' database checks and records in the message's own transaction
+    posting = (
+        chat_store if isinstance(chat_store, SqlChatStore) else CheckedPosting(chat_store, uow)
+    )
     hasher = overrides.hasher or _hasher(settings)
     services = Services(
         uow=uow,
@@ -216,6 +221,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         hasher=hasher,
         tokens=JwtTokenService(settings.token_secret(), ttl=settings.jwt_ttl),
         chat_store=chat_store,
+        chat_posting=posting,
         notification_store=notification_store,
     )
     rate_limiter, cache, read_cache, presence = _shared_state(settings, clock, parts)

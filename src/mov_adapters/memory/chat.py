@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from typing import TypeAlias
 
 from mov_core.domain.chat import ChatDraft, ChatMessage
-from mov_core.domain.lifecycle import EventStatus
-from mov_core.ports.chat import CANNOT_CHECK_POSTING, ChangesOf
 
 _ResendKey: TypeAlias = tuple[int, int, str]
 """(event, sender, client message id): what makes a message a resend of an earlier one."""
@@ -26,21 +24,11 @@ class MemoryChatStore:
         self._rooms: dict[int, list[ChatMessage]] = {}
         self._by_resend_key: dict[_ResendKey, ChatMessage] = {}
 
-    in_events_database = False  # the caller checks who may post, and records the changes
-
-    async def append(
-        self,
-        draft: ChatDraft,
-        *,
-        changes: ChangesOf | None = None,  # noqa: ARG002 - not in_events_database
-        writable: frozenset[EventStatus] | None = None,
-    ) -> tuple[ChatMessage, bool]:
+    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
         """Store the draft as the room's next message; a resend returns the original and False.
 
         Messages without a `client_msg_id` are never treated as resends.
         """
-        if writable is not None:
-            raise ValueError(CANNOT_CHECK_POSTING)
         key = _resend_key(draft)
         if key is not None and (original := self._by_resend_key.get(key)) is not None:
             return original, False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -137,7 +138,7 @@ class MemoryEventRepository:
         return True
 
     @staticmethod
-    def _earliest(events: Iterable[Event], limit: int) -> list[Event]:
+    def _earliest(events: Iterable[Event], limit: int) -> builtins.list[Event]:
         return sorted(events, key=lambda e: (e.starts_at, e.id))[: max(limit, 0)]
 
 

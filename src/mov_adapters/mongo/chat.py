@@ -31,8 +31,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from mov_adapters.mongo.documents import BSON
 from mov_core.domain.chat import ChatDraft, ChatMessage
-from mov_core.domain.lifecycle import EventStatus
-from mov_core.ports.chat import CANNOT_CHECK_POSTING, ChangesOf
 from mov_core.ports.errors import Conflict, Unavailable
 
 MESSAGES: Final = "chat_messages"
@@ -96,15 +94,7 @@ class MongoChatStore:
                 partialFilterExpression={"clientMsgId": {"$type": "string"}},
             )
 
-    in_events_database = False  # the caller checks who may post, and records the changes
-
-    async def append(
-        self,
-        draft: ChatDraft,
-        *,
-        changes: ChangesOf | None = None,  # noqa: ARG002 - not in_events_database
-        writable: frozenset[EventStatus] | None = None,
-    ) -> tuple[ChatMessage, bool]:
+    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
         """Store the draft as the room's next message; a resend returns the original and False.
 
         Resends are matched on (event, sender, `client_msg_id`); without one, never.
@@ -113,8 +103,6 @@ class MongoChatStore:
             Conflict: `MAX_ATTEMPTS` numbers in a row were taken by other messages.
             Unavailable: MongoDB failed or could not be reached.
         """
-        if writable is not None:
-            raise ValueError(CANNOT_CHECK_POSTING)
         with mongo_errors("append a chat message"):
             original = await self._original(draft)
             if original is not None:

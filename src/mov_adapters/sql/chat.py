@@ -27,7 +27,7 @@ from mov_adapters.sql.tables import UtcDateTime, chat_messages, chat_rooms
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.chat import ChatDraft, ChatMessage
 from mov_core.domain.enrollments import EnrollmentStatus
-from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.lifecycle import CHAT_WRITABLE, EventStatus
 from mov_core.ports.chat import ChangesOf, PostingRefused
 from mov_core.ports.persistence import Committed
 
@@ -94,21 +94,23 @@ class _Resent(Exception):
 
 
 class SqlChatStore:
-    in_events_database = True  # so are the outbox, the events and the enrollments
+    """`ChatStore` and `ChatPosting`: the store shares the events' database (and the outbox),
+    so posting checks the sender and records the changes in the message's transaction."""
 
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
 
-    async def append(
-        self,
-        draft: ChatDraft,
-        *,
-        changes: ChangesOf | None = None,
-        writable: frozenset[EventStatus] | None = None,
-    ) -> tuple[ChatMessage, bool]:
-        """One transaction: the room's counter (with `writable`, only if the sender may post),
+    async def append(self, draft: ChatDraft) -> tuple[ChatMessage, bool]:
+        return await self._store(draft, None)
+
+    async def post(self, draft: ChatDraft, *, changes: ChangesOf) -> tuple[ChatMessage, bool]:
+        return await self._store(draft, changes)
+
+    async def _store(self, draft: ChatDraft, changes: ChangesOf | None) -> tuple[ChatMessage, bool]:
+        """One transaction: the room's counter (when posting, only if the sender may post),
         the message, and its changes in the outbox. A resend is told by the unique index
         (rare: no look before the leap), which rolls the counter back with the rest."""
+        writable = None if changes is None else CHAT_WRITABLE
         try:
             if writable is not None and self._database.engine.dialect.name == "postgresql":
                 message = await self._append_checked_pg(draft, changes, writable)

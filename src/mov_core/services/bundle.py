@@ -19,7 +19,7 @@ from mov_core.domain.events import UNSET, EventPatch, NewEvent, Unset
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
 from mov_core.domain.users import Principal, User
-from mov_core.ports.chat import ChatStore
+from mov_core.ports.chat import ChatPosting, ChatStore
 from mov_core.ports.clock import Clock
 from mov_core.ports.notifications import NotificationCursor, NotificationStore
 from mov_core.ports.persistence import UnitOfWork
@@ -41,6 +41,7 @@ class Services:
     hasher: PasswordHasher
     tokens: TokenService
     chat_store: ChatStore
+    chat_posting: ChatPosting
     notification_store: NotificationStore
 
     # --- accounts ---------------------------------------------------------------------------
@@ -153,7 +154,7 @@ class Services:
     ) -> Posted:
         return await chat.post_message(
             actor, event_id, body, client_msg_id, online=online,
-            uow=self.uow(), chat=self.chat_store, clock=self.clock,
+            uow=self.uow(), posting=self.chat_posting, clock=self.clock,
         )  # fmt: skip
 
     async def chat_history(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from attrs import frozen
 
@@ -14,14 +14,16 @@ from mov_core.domain.chat import (
     check_body,
     ensure_can_post,
     ensure_can_read,
+    is_chat_member,
 )
 from mov_core.domain.enrollments import EnrollmentStatus
-from mov_core.domain.errors import FieldIssue, ValidationFailed
+from mov_core.domain.errors import FieldIssue, NotChatMember, ValidationFailed
 from mov_core.domain.events import Event
 from mov_core.domain.lifecycle import CHAT_WRITABLE
 from mov_core.domain.users import Principal
-from mov_core.ports.chat import ChatStore, PostingRefused
+from mov_core.ports.chat import ChangesOf, ChatPosting, ChatStore, PostingRefused
 from mov_core.ports.clock import Clock
+from mov_core.ports.errors import NotFound
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.events import visible_event
 
@@ -49,20 +51,17 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
     client_msg_id: str | None,
     *,
     uow: UnitOfWork,
-    chat: ChatStore,
+    posting: ChatPosting,
     clock: Clock,
     online: Sequence[int] = (),
 ) -> Posted:
     """A member posts while the event is Published or Running. A resent `clientMsgId` from the
     same sender returns the original message.
 
-    A store in the events' database checks that the sender may post, and records
-    `ChatMessagePosted`, in the message's own transaction: one transaction per message. When
-    it refuses, the rules are checked here to say why. Another store (MongoDB) is checked for
-    first, stores the message, then the change is recorded: if the process dies in between,
-    the message exists but offline members are not told of it (chat notifications are
-    coalesced hints, not a delivery guarantee). `online` are the users
-    connected to the room as it is posted: they see it live, so they are not notified.
+    `posting` checks that the sender may post, stores the message and records
+    `ChatMessagePosted` (in one transaction when the store lives in the events' database).
+    When it refuses, the rules are checked here to say why. `online` are the users connected
+    to the room as it is posted: they see it live, so they are not notified.
 
     Raises:
         NotFound, NotChatMember, ChatClosed, ValidationFailed.
@@ -77,25 +76,46 @@ async def post_message(  # noqa: PLR0913 - the message's parts and the ports it 
         ]
 
     draft = ChatDraft(event_id, actor.user_id, text, client_msg_id, now)
-    if chat.in_events_database:  # the common case: one transaction checks, counts and stores
+    for _ in range(2):  # a second try only if the sender became a member in between
         try:
-            message, created = await chat.append(draft, changes=changes, writable=CHAT_WRITABLE)
-            return Posted(message, created)
+            message, created = await posting.post(draft, changes=changes)
         except PostingRefused:
-            pass  # the check below says why (or, should the sender have just become a member,
-            # lets the message through as if it had come a moment later)
-    async with uow:
-        event, seated = await _room(uow, actor, event_id)
-        ensure_can_post(event, actor.user_id, is_enrolled=seated)
-    if chat.in_events_database:
-        message, created = await chat.append(draft, changes=changes)
-    else:
-        message, created = await chat.append(draft)
-        if created:
             async with uow:
-                await uow.outbox.add(changes(message), now=now)
+                event, seated = await _room(uow, actor, event_id)
+                ensure_can_post(event, actor.user_id, is_enrolled=seated)  # raises the reason
+        else:
+            return Posted(message, created)
+    raise NotChatMember(event_id)
+
+
+@frozen
+class CheckedPosting:
+    """`ChatPosting` over a store outside the events' database (MongoDB, memory): the rules
+    are checked in a unit of work, then the message is stored, then its change is recorded.
+    If the process dies in between, the message exists but offline members are not told of it
+    (chat notifications are coalesced hints, not a delivery guarantee)."""
+
+    store: ChatStore
+    uow: Callable[[], UnitOfWork]
+
+    async def post(self, draft: ChatDraft, *, changes: ChangesOf) -> tuple[ChatMessage, bool]:
+        async with self.uow() as uow:
+            try:
+                event = await uow.events.get(draft.event_id)
+            except NotFound:
+                raise PostingRefused from None
+            active = await uow.enrollments.find_active(draft.event_id, draft.sender_id)
+        seated = active is not None and active.status is EnrollmentStatus.ENROLLED
+        if event.status not in CHAT_WRITABLE or not is_chat_member(
+            event, draft.sender_id, is_enrolled=seated
+        ):
+            raise PostingRefused
+        message, created = await self.store.append(draft)
+        if created:
+            async with self.uow() as uow:
+                await uow.outbox.add(changes(message), now=draft.created_at)
                 await uow.commit()
-    return Posted(message, created)
+        return message, created
 
 
 async def history(  # noqa: PLR0913 - the page's bounds and the ports it needs

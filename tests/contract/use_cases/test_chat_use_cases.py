@@ -11,7 +11,7 @@ from tests.contract.use_cases.support import drain_outbox, new_event, published_
 from mov_core.domain.changes import ChatMessagePosted
 from mov_core.domain.chat import ChatDraft
 from mov_core.domain.errors import ChatClosed, NotChatMember, ValidationFailed
-from mov_core.domain.lifecycle import CHAT_WRITABLE, EventStatus
+from mov_core.domain.lifecycle import EventStatus
 from mov_core.ports.chat import PostingRefused
 from mov_core.ports.errors import NotFound
 from mov_core.services import chat
@@ -24,7 +24,7 @@ def _post(backend, actor, event_id, body, client_msg_id=None):
         body,
         client_msg_id,
         uow=backend.uow(),
-        chat=backend.chat,
+        posting=backend.services.chat_posting,
         clock=backend.clock,
     )
 
@@ -139,28 +139,28 @@ async def test_the_organizer_cannot_post_before_the_event_is_published(backend, 
     assert (await _post(backend, organizer, plan, "now")).message.seq == 1
 
 
-async def test_a_store_that_checks_posting_refuses_exactly_who_the_rules_refuse(
+async def test_posting_refuses_exactly_who_the_rules_refuse(
     backend, organizer, participants, room
 ):
-    """The store's own check (one statement on SQL) against the domain's rules."""
-    store = backend.chat
-    if not store.in_events_database:
-        with pytest.raises(ValueError, match="cannot check"):
-            await store.append(draft(room, organizer.user_id), writable=CHAT_WRITABLE)
-        return
+    """The backend's posting (one statement on SQL; checked in steps elsewhere) against the
+    domain's rules."""
+    posting = backend.services.chat_posting
+
+    def no_changes(_message):
+        return []
+
     for person in (participants[2], participants[5]):  # waitlisted, stranger
         with pytest.raises(PostingRefused):
-            await store.append(draft(room, person.user_id), writable=CHAT_WRITABLE)
+            await posting.post(draft(room, person.user_id), changes=no_changes)
     with pytest.raises(PostingRefused):  # no such event
-        await store.append(draft(room + 1000, organizer.user_id), writable=CHAT_WRITABLE)
-    with pytest.raises(PostingRefused):  # the room is open, but not in the statuses given
-        await store.append(
-            draft(room, organizer.user_id), writable=frozenset({EventStatus.RUNNING})
-        )
+        await posting.post(draft(room + 1000, organizer.user_id), changes=no_changes)
     for n, person in enumerate((organizer, participants[0], participants[1]), start=1):
-        message, created = await store.append(draft(room, person.user_id), writable=CHAT_WRITABLE)
+        message, created = await posting.post(draft(room, person.user_id), changes=no_changes)
         assert (message.seq, created) == (n, True)
-    assert await store.last_seq(room) == 3
+    assert await backend.chat.last_seq(room) == 3
+    await backend.services.change_status(organizer, room, EventStatus.CANCELED)
+    with pytest.raises(PostingRefused):  # the room is read-only now
+        await posting.post(draft(room, organizer.user_id), changes=no_changes)
 
 
 async def test_concurrent_resends_store_one_message_and_leave_no_gap(backend, participants, room):
