@@ -139,9 +139,7 @@ async def test_the_organizer_cannot_post_before_the_event_is_published(backend, 
     assert (await _post(backend, organizer, plan, "now")).message.seq == 1
 
 
-async def test_posting_refuses_exactly_who_the_rules_refuse(
-    backend, organizer, participants, room
-):
+async def test_posting_refuses_exactly_who_the_rules_refuse(backend, organizer, participants, room):
     """The backend's posting (one statement on SQL; checked in steps elsewhere) against the
     domain's rules."""
     posting = backend.services.chat_posting
