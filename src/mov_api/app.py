@@ -17,6 +17,7 @@ from litestar.types import ASGIApp
 from mov_adapters.bootstrap import Runtime
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
+from mov_api.json_bodies import JsonBodies
 from mov_api.realtime import register_handlers
 from mov_api.routes.auth import AuthController
 from mov_api.routes.chat import ChatController
@@ -49,6 +50,7 @@ def create_litestar(
             SystemController,
         ],
         dependencies=dependencies(runtime),
+        middleware=[JsonBodies()],
         exception_handlers=exception_handlers(),
         cors_config=CORSConfig(
             allow_origins=origins,
