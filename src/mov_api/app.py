@@ -151,7 +151,11 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     the start-up objects out of the garbage collector's sight."""
     sio = runtime.sockets
     register_handlers(
-        sio, runtime.services, presence=runtime.presence, rate_limiter=runtime.rate_limiter
+        sio,
+        runtime.services,
+        presence=runtime.presence,
+        rate_limiter=runtime.rate_limiter,
+        settings=runtime.settings,
     )
     background = (
         BackgroundWorker(runtime.worker(), runtime.outbox_wakeups)

@@ -13,6 +13,7 @@ import math
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
@@ -214,14 +215,14 @@ def canonical_path(path: str) -> str:
 Networks = tuple[IPv4Network | IPv6Network, ...]
 
 
-def client_address(scope: HTTPScope, trusted: Networks) -> str:
+def client_address(scope: Mapping[str, Any], trusted: Networks) -> str:
     """The peer, unless it is a trusted proxy: then the nearest address it forwarded that is
     not itself a trusted proxy (right to left in `X-Forwarded-For`, else `Forwarded: for=`).
     Anything unparsable stops the walk at the last trusted hop."""
-    peer = (scope.get("client") or ("unknown", 0))[0]
+    peer: str = (scope.get("client") or ("unknown", 0))[0]
     if not _is_trusted(peer, trusted):
         return peer
-    headers = dict(scope["headers"])
+    headers = dict(scope.get("headers", ()))
     forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
     hops = [h.strip() for h in forwarded.split(",") if h.strip()]
     if not hops:

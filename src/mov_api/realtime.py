@@ -16,12 +16,14 @@ import socketio
 import structlog
 
 from mov_adapters.bootstrap import user_room
+from mov_adapters.settings import Settings
 from mov_api.errors import failure
+from mov_api.gateway import client_address
 from mov_api.schemas import message_json
 from mov_core.domain.chat import room_of
 from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
 from mov_core.domain.users import MAX_ID, Principal
-from mov_core.ports.errors import PortError
+from mov_core.ports.errors import PortError, Unavailable
 from mov_core.ports.infra import Presence, RateLimit, RateLimiter
 from mov_core.services.bundle import Services
 
@@ -53,13 +55,31 @@ def register_handlers(
     *,
     presence: Presence,
     rate_limiter: RateLimiter,
+    settings: Settings,
 ) -> None:
     """Serve the chat protocol of API.md on `sio` (this process's Socket.IO server)."""
-    RealtimeHandlers(sio, services, presence, rate_limiter).register()
+    RealtimeHandlers(sio, services, presence, rate_limiter, settings).register()
+
+
+_TEN_SECONDS = timedelta(seconds=10)
+CONNECTION_LIMITS = {
+    "join": RateLimit(20, _TEN_SECONDS),
+    "typing": RateLimit(20, _TEN_SECONDS),
+    "read": RateLimit(30, _TEN_SECONDS),
+}
+"""Per connection: a socket that floods a room with typing marks or re-joins is refused."""
+_RATE_LIMITED = {
+    "ok": False,
+    "errorCode": "RATE_LIMITED",
+    "message": "Too many requests, slow down",
+}
 
 
 class RealtimeHandlers:
-    MESSAGE_LIMIT = RateLimit(10, timedelta(seconds=10))
+    MESSAGE_LIMIT = RateLimit(10, _TEN_SECONDS)
+    """Per person, on every connection and process."""
+    CONNECT_LIMIT = RateLimit(30, timedelta(minutes=1))
+    """Per client address."""
 
     def __init__(
         self,
@@ -67,11 +87,15 @@ class RealtimeHandlers:
         services: Services,
         presence: Presence,
         rate_limiter: RateLimiter,
+        settings: Settings,
     ) -> None:
         self.sio = sio
         self.services = services
         self.presence = presence
         self.rate_limiter = rate_limiter
+        self.trusted = settings.trusted_proxies
+        self.limits_on = settings.rate_limit_enabled
+        """Connection limits (`MOV_RATE_LIMIT_ENABLED`); a person's message limit always holds."""
 
     def register(self) -> None:
         self.sio.on("connect", self.connect)
@@ -83,10 +107,16 @@ class RealtimeHandlers:
             "typing": self.typing,
             "read": self.read,
         }.items():
-            self.sio.on(name, self._answered(handler))
+            self.sio.on(name, self._answered(handler, CONNECTION_LIMITS.get(name)))
 
-    def _answered(self, handler: Handler) -> Handler:
+    def _answered(self, handler: Handler, limit: RateLimit | None) -> Handler:
         async def wrapped(sid: str, data: Any = None) -> dict[str, Any]:  # noqa: ANN401
+            if (
+                limit is not None
+                and self.limits_on
+                and not await self._allowed(f"socket:{sid}:{handler.__name__}", limit)
+            ):
+                return _RATE_LIMITED
             try:
                 return await handler(sid, data)
             except (DomainError, PortError) as error:
@@ -97,12 +127,25 @@ class RealtimeHandlers:
 
         return wrapped
 
+    async def _allowed(self, key: str, limit: RateLimit) -> bool:
+        try:
+            return (await self.rate_limiter.hit(key, limit)).allowed
+        except Unavailable:  # the limiter's store is down: serve rather than refuse everyone
+            log.warning("rate limiter unavailable; socket event let through", key=key)
+            return True
+
     async def _principal(self, sid: str) -> Principal:
         session = await self.sio.get_session(sid)
         principal: Principal = session["principal"]
         return principal
 
-    async def connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:  # noqa: ANN401
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:  # noqa: ANN401
+        scope = environ.get("asgi.scope") or {}
+        client = client_address(scope, self.trusted) if scope else "unknown"
+        if self.limits_on and not await self._allowed(
+            f"socket-connect:{client}", self.CONNECT_LIMIT
+        ):
+            raise socketio.exceptions.ConnectionRefusedError("Too many connections, slow down")
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError("No token provided")
@@ -150,8 +193,7 @@ class RealtimeHandlers:
             issues.append(FieldIssue("clientMsgId", '"clientMsgId" must be a string'))
         if issues:
             raise ValidationFailed(issues)
-        decision = await self.rate_limiter.hit(f"chat:{principal.user_id}", self.MESSAGE_LIMIT)
-        if not decision.allowed:
+        if not await self._allowed(f"chat:{principal.user_id}", self.MESSAGE_LIMIT):
             return {
                 "ok": False,
                 "errorCode": "RATE_LIMITED",
