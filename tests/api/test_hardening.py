@@ -152,3 +152,43 @@ def test_a_refused_cors_preflight_answers_in_the_envelope():
         )
         assert allowed.status_code in (200, 204)
         assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+def test_answers_carrying_tokens_are_never_stored(api):
+    api.register("pia@example.com")
+    login = api.client.post(
+        "/api/v1/auth/login", json={"email": "pia@example.com", "password": PASSWORD}
+    )
+    assert login.status_code == 200
+    assert login.headers["cache-control"] == "no-store"
+
+
+def test_a_signed_token_naming_an_impossible_user_id_is_invalid_not_a_500(api):
+    from tests.backends import SECRET, START  # noqa: PLC0415
+
+    from mov_adapters.security.tokens import JwtTokenService  # noqa: PLC0415
+    from mov_core.domain.users import Principal, Role  # noqa: PLC0415
+
+    tokens = JwtTokenService(SECRET)
+    for user_id in (2**63, 2**64 + 5):
+        token = tokens.issue(Principal(user_id, "x@example.com", Role.PARTICIPANT), now=START)
+        response = api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, response.text
+        assert response.json()["message"] == "Invalid token"
+
+
+@pytest.mark.parametrize(
+    "name", ["Pia\r\nBcc: x@example.com", "Pia\nX", "Pia\u2028Bcc", "Pia\x1b[31m"]
+)
+def test_names_are_one_line(api, name):
+    body = {
+        "email": "pia@example.com",
+        "password": PASSWORD,
+        "role": "PARTICIPANT",
+        "firstName": name,
+    }
+    response = api.client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"] == [
+        {"field": "firstName", "message": "FirstName must be a single line of text"}
+    ]

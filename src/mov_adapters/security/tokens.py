@@ -15,7 +15,7 @@ from typing import Any, Final
 import jwt
 
 from mov_core.domain.errors import InvalidToken, TokenExpired
-from mov_core.domain.users import Principal, Role
+from mov_core.domain.users import Principal, Role, is_valid_id
 
 # RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
 MIN_SECRET_BYTES: Final[Mapping[str, int]] = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -128,8 +128,8 @@ class JwtTokenService:
 def _principal(claims: Mapping[str, Any]) -> Principal:
     """Rebuild the principal, refusing any claim whose type or value we would never issue."""
     user_id, email, role = claims["userId"], claims["email"], claims["role"]
-    if not _is_int(user_id) or user_id <= 0 or claims["sub"] != str(user_id):
-        raise InvalidToken
+    if not _is_int(user_id) or not is_valid_id(user_id) or claims["sub"] != str(user_id):
+        raise InvalidToken  # an id no account can have (≥ 2**63 once gave a 500)
     if not _is_text(email) or not _is_text(claims["jti"]) or not isinstance(role, str):
         raise InvalidToken
     try:

@@ -2,6 +2,7 @@
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import JSONBody
 
 from mov_api.routes.deps import ActorDep, ServicesDep
@@ -32,6 +33,8 @@ from mov_core.services.auth import RegisterUser
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    # answers carry tokens and profiles: no cache (a browser's, a proxy's) may keep them
+    cache_control = CacheControlHeader(no_store=True)
 
     @post("/register", status_code=201)
     async def register(

@@ -58,10 +58,10 @@ def check_password(issues: Issues, password: str, field_name: str = "password") 
 
 
 def check_name(issues: Issues, name: str | None, field_name: str) -> str | None:
-    """Names are optional; when given they are trimmed and 1–100 characters."""
+    """Names are optional; when given they are trimmed, 1–100 characters, one line."""
     if name is None:
         return None
-    return issues.text(field_name, name, min_len=1, max_len=NAME_MAX)
+    return issues.line(field_name, name, min_len=1, max_len=NAME_MAX)
 
 
 @frozen
