@@ -215,6 +215,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         chat_store if isinstance(chat_store, SqlChatStore) else CheckedPosting(chat_store, uow)
     )
     hasher = overrides.hasher or _hasher(settings)
+    parts.closers.append(hasher.aclose)
     services = Services(
         uow=uow,
         clock=clock,

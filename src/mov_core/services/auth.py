@@ -60,7 +60,8 @@ class SignedIn:
 async def register_user(
     cmd: RegisterUser, *, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock
 ) -> User:
-    """Create an account. E-mails are unique case-insensitively, also under a race.
+    """Create an account. E-mails are unique case-insensitively, also under a race; a taken
+    e-mail is refused after the same hashing time as a new one is accepted.
 
     Raises:
         ValidationFailed: listing every failing field.
@@ -73,10 +74,13 @@ async def register_user(
         first_name=cmd.first_name,
         last_name=cmd.last_name,
     )
+    # Hashed before the e-mail is looked up, so a taken e-mail costs what a new one does (its
+    # answer time tells nothing), and before the transaction, which holds SQLite's write lock.
+    password_hash = await hasher.hash(cmd.password)
     async with uow:
         if await uow.users.find_by_email(registration.email) is not None:
             raise EmailTaken(registration.email)
-        user = User.register(registration, password_hash=hasher.hash(cmd.password), now=clock.now())
+        user = User.register(registration, password_hash=password_hash, now=clock.now())
         try:
             user = await uow.users.add(user)
         except Conflict:
@@ -103,19 +107,35 @@ async def authenticate(
         AccountDeactivated: correct password, deactivated account.
     """
     email, password = credentials.email, credentials.password
+    # The password is checked between transactions, not in one: a hash takes long, and a
+    # transaction holds a connection (and SQLite's write lock) while it lasts.
     async with uow:
         user = await uow.users.find_by_email(normalize_email(email))
-        if user is None:
-            hasher.burn(password)
-            raise InvalidCredentials
-        if not hasher.verify(password, user.password_hash):
-            raise InvalidCredentials
-        user.ensure_active()
-        if hasher.needs_rehash(user.password_hash):
-            user = user.with_password_hash(hasher.hash(password), now=clock.now())
-            await uow.users.save(user)
-            await uow.commit()
+    if user is None:
+        await hasher.burn(password)
+        raise InvalidCredentials
+    if not await hasher.verify(password, user.password_hash):
+        raise InvalidCredentials
+    user.ensure_active()
+    if hasher.needs_rehash(user.password_hash):
+        rehashed = await hasher.hash(password)
+        user = await _replace_hash(user, rehashed, uow=uow, clock=clock) or user
     return SignedIn(user, tokens.issue(user.principal, now=clock.now()))
+
+
+async def _replace_hash(
+    proven: User, password_hash: str, *, uow: UnitOfWork, clock: Clock
+) -> User | None:
+    """Store `password_hash` in place of `proven`'s, unless the account's hash changed since the
+    password was proven against it (then `None`: that proof no longer holds)."""
+    async with uow:
+        user = await uow.users.get(proven.id)
+        if user.password_hash != proven.password_hash:
+            return None
+        user = user.with_password_hash(password_hash, now=clock.now())
+        await uow.users.save(user)
+        await uow.commit()
+    return user
 
 
 def verify_token(token: str, *, tokens: TokenService, clock: Clock) -> Principal:
@@ -174,10 +194,10 @@ async def change_password(
         )
     async with uow:
         user = await uow.users.get(actor.user_id)
-        if not hasher.verify(current_password, user.password_hash):
-            raise InvalidCredentials
-        await uow.users.save(user.with_password_hash(hasher.hash(new_password), now=clock.now()))
-        await uow.commit()
+    if not await hasher.verify(current_password, user.password_hash):
+        raise InvalidCredentials
+    if await _replace_hash(user, await hasher.hash(new_password), uow=uow, clock=clock) is None:
+        raise InvalidCredentials  # changed meanwhile: the current password proven is not current
 
 
 async def display_names(user_ids: Sequence[int], *, uow: UnitOfWork) -> dict[int, str]:
