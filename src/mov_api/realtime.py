@@ -8,6 +8,7 @@ table says it), never by dropping the socket. Rooms: `event:{id}` for an event's
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -56,9 +57,12 @@ def register_handlers(
     presence: Presence,
     rate_limiter: RateLimiter,
     settings: Settings,
-) -> None:
-    """Serve the chat protocol of API.md on `sio` (this process's Socket.IO server)."""
-    RealtimeHandlers(sio, services, presence, rate_limiter, settings).register()
+) -> RealtimeHandlers:
+    """Serve the chat protocol of API.md on `sio` (this process's Socket.IO server); returns
+    the handlers, whose `watch()` the server runs beside them."""
+    handlers = RealtimeHandlers(sio, services, presence, rate_limiter, settings)
+    handlers.register()
+    return handlers
 
 
 _TEN_SECONDS = timedelta(seconds=10)
@@ -68,6 +72,7 @@ CONNECTION_LIMITS = {
     "read": RateLimit(30, _TEN_SECONDS),
 }
 """Per connection: a socket that floods a room with typing marks or re-joins is refused."""
+SWEEP_S = 2.0
 _RATE_LIMITED = {
     "ok": False,
     "errorCode": "RATE_LIMITED",
@@ -96,6 +101,8 @@ class RealtimeHandlers:
         self.trusted = settings.trusted_proxies
         self.limits_on = settings.rate_limit_enabled
         """Connection limits (`MOV_RATE_LIMIT_ENABLED`); a person's message limit always holds."""
+        self._connected: dict[str, Principal] = {}
+        """This process's sockets and who they speak for, checked again every `SWEEP_S`."""
 
     def register(self) -> None:
         self.sio.on("connect", self.connect)
@@ -127,6 +134,30 @@ class RealtimeHandlers:
 
         return wrapped
 
+    async def sweep(self) -> None:
+        """Close the sockets whose token no longer speaks for its account (logged out, password
+        changed, role changed, deactivated): each is checked as a request would be, against
+        answers at most 5 s old, so a socket outlives its account's word by at most ~7 s."""
+        for sid, principal in list(self._connected.items()):
+            try:
+                await self.services.sessions.check(principal)
+            except DomainError as error:
+                log.info("closing a socket whose token was refused", reason=str(error))
+                self._connected.pop(sid, None)
+                await self.sio.emit("session_ended", {"message": str(error)}, to=sid)
+                await self.sio.disconnect(sid)
+            except PortError:
+                return  # the database is down: try again at the next sweep
+
+    async def watch(self) -> None:
+        """Sweep every `SWEEP_S` until cancelled."""
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("socket sweep failed")
+
     async def _allowed(self, key: str, limit: RateLimit) -> bool:
         try:
             return (await self.rate_limiter.hit(key, limit)).allowed
@@ -150,9 +181,10 @@ class RealtimeHandlers:
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError("No token provided")
         try:
-            principal = self.services.verify_token(token)
+            principal = await self.services.authorize(token)
         except DomainError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error)) from None
+        self._connected[sid] = principal
         # The sender's display name rides in the session: one lookup per connection, not one
         # per message (a renamed user shows the new name from their next connection).
         names = await self.services.display_names([principal.user_id])
@@ -160,6 +192,7 @@ class RealtimeHandlers:
         await self.sio.enter_room(sid, user_room(principal.user_id))
 
     async def disconnect(self, sid: str, *_: Any) -> None:  # noqa: ANN401
+        self._connected.pop(sid, None)
         session = await self.sio.get_session(sid)
         for event_id in sorted(session.get("rooms", ())):
             await self._announce(event_id, await self.presence.leave(event_id, sid))

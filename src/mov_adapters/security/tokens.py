@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import jwt
+from attrs import evolve
 
 from mov_core.domain.errors import InvalidToken, TokenExpired
 from mov_core.domain.users import Principal, Role, is_valid_id
@@ -71,7 +72,7 @@ class JwtTokenService:
         Raises:
             ValueError: for a principal without a stored (positive) id or a naive `now`.
         """
-        if principal.user_id <= 0:
+        if not is_valid_id(principal.user_id):
             raise ValueError(f"cannot issue a token for unsaved user id {principal.user_id}")
         issued_at = _epoch_seconds(now)
         claims = {
@@ -83,6 +84,8 @@ class JwtTokenService:
             "jti": uuid.uuid4().hex,
             "sub": str(principal.user_id),
         }
+        if principal.token_version:  # 0 is left out: tokens issued before it existed agree
+            claims["ver"] = principal.token_version
         return jwt.encode(claims, self._key, algorithm=self.algorithm)
 
     def verify(self, token: str, *, now: datetime) -> Principal:
@@ -104,7 +107,16 @@ class JwtTokenService:
             raise InvalidToken
         if at >= expires_at:
             raise TokenExpired
-        return principal
+        version = claims.get("ver", 0)
+        if not _is_int(version) or version < 0:
+            raise InvalidToken
+        try:
+            ends = datetime.fromtimestamp(expires_at, UTC)
+        except (OverflowError, OSError, ValueError):  # an `exp` past any calendar
+            raise InvalidToken from None
+        return evolve(
+            principal, token_id=claims["jti"], token_version=version, token_expires_at=ends
+        )
 
     def _decode(self, token: str) -> dict[str, Any]:
         """Check the signature with the pinned algorithm and the presence of every claim."""

@@ -15,9 +15,7 @@ def field_label(field_name: str) -> str:
 
 def has_control(text: str) -> bool:
     """Whether `text` holds a control character (C0, DEL, C1) or a Unicode line separator."""
-    return any(
-        ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in text
-    )
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in text)
 
 
 @define
