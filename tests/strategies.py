@@ -125,6 +125,7 @@ events = st.builds(
     created_at=aware_datetimes,
     updated_at=aware_datetimes,
     version=ids,
+    invite_code=st.none() | st.text(alphabet=st.characters(codec="ascii"), max_size=64),
 )
 
 

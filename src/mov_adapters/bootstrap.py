@@ -61,6 +61,7 @@ from mov_core.services.effects import Dispatcher, ReadVersions, RoomExits, SeatP
 from mov_core.services.effects import worker_wake_up as _worker_wake_up
 from mov_core.services.lifecycle_clock import ClockRules
 from mov_core.services.notify import OnNotified
+from mov_core.services.sessions import Sessions
 from mov_core.services.worker import FaultHook, Worker, WorkerSettings
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ class Runtime:
     composer: MailComposer
     checks: Mapping[str, HealthCheck]
     """Dependency probes for `/health`: each raises when its dependency is down."""
+    caught_up: Dispatcher
+    """Told the changes a worker drains, whichever process recorded them: what this process
+    keeps of them (read versions, sessions) catches up with writes made elsewhere."""
     _starters: list[Hook] = field(factory=list)
     _closers: list[Hook] = field(factory=list)
 
@@ -155,7 +159,7 @@ class Runtime:
             composer=self.composer,
             settings=settings or self.worker_settings(),
             on_notified=on_notified or self.broadcaster.notification,
-            on_drained=self.reads,
+            on_drained=self.caught_up,
             fault=fault,
         )
         self.effects.subscribe(_worker_wake_up(worker))
@@ -215,6 +219,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         chat_store if isinstance(chat_store, SqlChatStore) else CheckedPosting(chat_store, uow)
     )
     hasher = overrides.hasher or _hasher(settings)
+    parts.closers.append(hasher.aclose)
     services = Services(
         uow=uow,
         clock=clock,
@@ -223,12 +228,13 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         chat_store=chat_store,
         chat_posting=posting,
         notification_store=notification_store,
+        sessions=(sessions := Sessions(uow, clock)),
     )
     rate_limiter, cache, read_cache, presence = _shared_state(settings, clock, parts)
     sockets = socket_server(redis_url=settings.redis_url, cors_origins=settings.cors_origins)
     broadcaster = SocketRooms(sockets, presence)
     reads = ReadVersions(read_cache)
-    for subscriber in (reads, SeatPushes(broadcaster, presence), RoomExits(broadcaster)):
+    for subscriber in (reads, sessions, SeatPushes(broadcaster, presence), RoomExits(broadcaster)):
         effects.subscribe(subscriber)
     mailer = overrides.mailer or _mailer(settings)
     if settings.smtp_url:
@@ -237,7 +243,9 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
     return Runtime(
         settings, services, Administration(uow, clock, hasher), effects, reads, rate_limiter,
         cache, presence, sockets, broadcaster, mailer, calendar, unsubscribe,
-        _composer(settings, calendar, unsubscribe), parts.checks, parts.starters, parts.closers,
+        _composer(settings, calendar, unsubscribe), parts.checks,
+        Dispatcher([reads, sessions], strict=overrides.strict_effects),
+        parts.starters, parts.closers,
     )  # fmt: skip
 
 

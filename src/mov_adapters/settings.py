@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from email.utils import parseaddr
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +65,8 @@ class Settings:
     default_event_duration: timedelta = timedelta(hours=2)
     clock_interval: timedelta = timedelta(seconds=30)
     mail_max_attempts: int = 6
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    """Networks whose `X-Forwarded-For` / `Forwarded` are believed (the load balancer's)."""
     insecure_fast_hashing: bool = False
     """Tests only: the cheapest argon2 parameters, so a server under test does not spend its
     time hashing (`MOV_INSECURE_FAST_HASHING`). Never in production: hashes become cheap to
@@ -111,6 +114,7 @@ class Settings:
             default_event_duration=_duration(env, "MOV_EVENT_DEFAULT_DURATION", timedelta(hours=2)),
             clock_interval=_duration(env, "MOV_CLOCK_INTERVAL", timedelta(seconds=30)),
             mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
+            trusted_proxies=_networks(env, "MOV_TRUSTED_PROXIES"),
             insecure_fast_hashing=_bool(env, "MOV_INSECURE_FAST_HASHING", default=False),
         )
 
@@ -156,6 +160,19 @@ def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelt
     if seconds < 1:
         raise SettingsError(f"{name} must be positive, not {raw!r}")
     return timedelta(seconds=seconds)
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """A comma list of CIDRs (`10.0.0.0/8, 127.0.0.1`); a bare address is its own network."""
+    found = []
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        try:
+            found.append(ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise SettingsError(f"{name}: {item.strip()!r} is not an IP network") from None
+    return tuple(found)
 
 
 def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:

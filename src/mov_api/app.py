@@ -17,6 +17,7 @@ from litestar.types import ASGIApp
 from mov_adapters.bootstrap import Runtime
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
+from mov_api.json_bodies import JsonBodies
 from mov_api.realtime import register_handlers
 from mov_api.routes.auth import AuthController
 from mov_api.routes.chat import ChatController
@@ -25,7 +26,7 @@ from mov_api.routes.enrollments import EnrollmentController
 from mov_api.routes.events import EventController
 from mov_api.routes.notifications import NotificationController
 from mov_api.routes.system import SystemController
-from mov_api.worker import BackgroundWorker
+from mov_api.worker import BackgroundWorker, Beside
 
 MAX_BODY = 1024 * 1024
 
@@ -49,6 +50,7 @@ def create_litestar(
             SystemController,
         ],
         dependencies=dependencies(runtime),
+        middleware=[JsonBodies()],
         exception_handlers=exception_handlers(),
         cors_config=CORSConfig(
             allow_origins=origins,
@@ -148,9 +150,14 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     notification worker runs beside them. `freeze_heap` (a served, long-lived process) freezes
     the start-up objects out of the garbage collector's sight."""
     sio = runtime.sockets
-    register_handlers(
-        sio, runtime.services, presence=runtime.presence, rate_limiter=runtime.rate_limiter
+    handlers = register_handlers(
+        sio,
+        runtime.services,
+        presence=runtime.presence,
+        rate_limiter=runtime.rate_limiter,
+        settings=runtime.settings,
     )
+    sweeper = Beside(handlers.watch, "mov-socket-sweep")
     background = (
         BackgroundWorker(runtime.worker(), runtime.outbox_wakeups)
         if runtime.settings.worker_in_server
@@ -159,10 +166,11 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     litestar = create_litestar(
         runtime,
         on_startup=[
+            sweeper.start,
             *([background.start] if background else []),
             *([_freeze_startup_heap] if freeze_heap else []),
         ],
-        on_shutdown=[background.stop] if background else [],
+        on_shutdown=[*([background.stop] if background else []), sweeper.stop],
     )
     if background is not None:
         litestar.state.worker = background.worker

@@ -122,7 +122,7 @@ def http_error_response(  # noqa: PLR0911 - one answer per kind of HTTP error
         body = error_body("Request body too large (limit 1 MiB)", "PAYLOAD_TOO_LARGE")
         return Response(body, status_code=413)
     if error.status_code == 415:
-        body = error_body("Content-Type must be application/json", VALIDATION_ERROR)
+        body = error_body("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE")
         return Response(body, status_code=415)
     if 400 <= error.status_code < 500:
         return Response(

@@ -1,5 +1,11 @@
 """What the first MOV's API gateway did, around every request: a request id, security headers,
-per-IP rate limits (exact across processes through the `RateLimiter` port), an access log."""
+per-IP rate limits (exact across processes through the `RateLimiter` port), an access log.
+
+Limits apply to the route a path names, whatever its spelling (`/auth/login/`, `//`, `/./`),
+and to the client's address: the peer's, or, when the peer is a trusted proxy
+(`MOV_TRUSTED_PROXIES`), the nearest untrusted address it forwarded (`X-Forwarded-For`, else
+`Forwarded`). A CORS preflight from an origin not allowed is refused in the JSON envelope.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import math
 import re
 import time
 import uuid
+from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 import msgspec
@@ -52,6 +60,8 @@ class Gateway:
         self.limits_on = settings.rate_limit_enabled
         self.default_limit = settings.rate_limit_default
         self.auth_limit = settings.rate_limit_auth
+        self.trusted = settings.trusted_proxies
+        self.origins = frozenset(settings.cors_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -61,11 +71,22 @@ class Gateway:
         request_id = _request_id(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        path: str = scope["path"]
+        if self.trusted:
+            scope["client"] = (client_address(scope, self.trusted), 0)
+        path = canonical_path(scope["path"])
         extra = [(b"x-request-id", request_id.encode())]
         extra += [
             (b"content-security-policy", _DOCS_CSP if path.startswith("/schema") else _API_CSP)
         ]
+        if self._refused_preflight(scope):
+            body = {
+                "success": False,
+                "message": "Origin not allowed",
+                "errorCode": "VALIDATION_ERROR",
+            }
+            await _answer(send, 400, body, extra)
+            self._log(scope, 400, began)
+            return
         decision = await self._limit(scope, path)
         if decision is not None:
             extra += _limit_headers(decision)
@@ -106,6 +127,14 @@ class Gateway:
             return None
         return decision
 
+    def _refused_preflight(self, scope: HTTPScope) -> bool:
+        if scope["method"] != "OPTIONS" or "*" in self.origins:
+            return False
+        headers = dict(scope["headers"])
+        origin = headers.get(b"origin")
+        asked = b"access-control-request-method" in headers
+        return asked and origin is not None and origin.decode("latin-1") not in self.origins
+
     async def _hit(self, key: str, limit: RateLimit) -> RateDecision:
         return await self.rate_limiter.hit(key, limit)
 
@@ -143,24 +172,98 @@ def _limit_headers(decision: RateDecision) -> list[tuple[bytes, bytes]]:
 
 async def _too_many(send: Send, decision: RateDecision, extra: list[tuple[bytes, bytes]]) -> None:
     retry = max(1, math.ceil(decision.reset_after.total_seconds()))
-    body = msgspec.json.encode(
-        {
-            "success": False,
-            "message": "Too many requests from this IP, please try again later.",
-            "errorCode": "RATE_LIMITED",
-        }
-    )
+    body = {
+        "success": False,
+        "message": "Too many requests from this IP, please try again later.",
+        "errorCode": "RATE_LIMITED",
+    }
+    await _answer(send, 429, body, [(b"retry-after", str(retry).encode()), *extra])
+
+
+async def _answer(
+    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]]
+) -> None:
+    encoded = msgspec.json.encode(body)
     headers: list[Any] = [
         (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(retry).encode()),
+        (b"content-length", str(len(encoded)).encode()),
         *_SECURITY,
         *extra,
     ]
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
-        "status": 429,
+        "status": status,
         "headers": headers,
     }
     await send(start)
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send({"type": "http.response.body", "body": encoded, "more_body": False})
+
+
+def canonical_path(path: str) -> str:
+    """The path as routes are matched: repeated slashes, `.` segments, `..` and a trailing
+    slash never name another route (so they cannot dodge a route's limit)."""
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+Networks = tuple[IPv4Network | IPv6Network, ...]
+
+
+def client_address(scope: Mapping[str, Any], trusted: Networks) -> str:
+    """The peer, unless it is a trusted proxy: then the nearest address it forwarded that is
+    not itself a trusted proxy (right to left in `X-Forwarded-For`, else `Forwarded: for=`).
+    Anything unparsable stops the walk at the last trusted hop."""
+    peer: str = (scope.get("client") or ("unknown", 0))[0]
+    if not _is_trusted(peer, trusted):
+        return peer
+    headers = dict(scope.get("headers", ()))
+    forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    if not hops:
+        hops = _forwarded_for(headers.get(b"forwarded", b"").decode("latin-1"))
+    address = peer
+    for hop in reversed(hops):
+        if not _is_address(hop):
+            break
+        address = hop
+        if not _is_trusted(hop, trusted):
+            break
+    return address
+
+
+def _forwarded_for(header: str) -> list[str]:
+    """The `for=` addresses of RFC 7239's `Forwarded`, in order (`"[2001:db8::1]:4711"` too)."""
+    found = []
+    for element in header.split(","):
+        for pair in element.split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name.lower() == "for":
+                value = value.strip('"')
+                if value.startswith("["):
+                    value = value[1 : value.find("]")]
+                elif value.count(":") == 1:
+                    value = value.split(":")[0]
+                found.append(value)
+    return found
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_trusted(text: str, trusted: Networks) -> bool:
+    try:
+        address = ip_address(text)
+    except ValueError:
+        return False
+    return any(address in network for network in trusted)

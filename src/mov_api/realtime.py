@@ -8,6 +8,7 @@ table says it), never by dropping the socket. Rooms: `event:{id}` for an event's
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -16,12 +17,14 @@ import socketio
 import structlog
 
 from mov_adapters.bootstrap import user_room
+from mov_adapters.settings import Settings
 from mov_api.errors import failure
+from mov_api.gateway import client_address
 from mov_api.schemas import message_json
 from mov_core.domain.chat import room_of
 from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
 from mov_core.domain.users import MAX_ID, Principal
-from mov_core.ports.errors import PortError
+from mov_core.ports.errors import PortError, Unavailable
 from mov_core.ports.infra import Presence, RateLimit, RateLimiter
 from mov_core.services.bundle import Services
 
@@ -53,13 +56,35 @@ def register_handlers(
     *,
     presence: Presence,
     rate_limiter: RateLimiter,
-) -> None:
-    """Serve the chat protocol of API.md on `sio` (this process's Socket.IO server)."""
-    RealtimeHandlers(sio, services, presence, rate_limiter).register()
+    settings: Settings,
+) -> RealtimeHandlers:
+    """Serve the chat protocol of API.md on `sio` (this process's Socket.IO server); returns
+    the handlers, whose `watch()` the server runs beside them."""
+    handlers = RealtimeHandlers(sio, services, presence, rate_limiter, settings)
+    handlers.register()
+    return handlers
+
+
+_TEN_SECONDS = timedelta(seconds=10)
+CONNECTION_LIMITS = {
+    "join": RateLimit(20, _TEN_SECONDS),
+    "typing": RateLimit(20, _TEN_SECONDS),
+    "read": RateLimit(30, _TEN_SECONDS),
+}
+"""Per connection: a socket that floods a room with typing marks or re-joins is refused."""
+SWEEP_S = 2.0
+_RATE_LIMITED = {
+    "ok": False,
+    "errorCode": "RATE_LIMITED",
+    "message": "Too many requests, slow down",
+}
 
 
 class RealtimeHandlers:
-    MESSAGE_LIMIT = RateLimit(10, timedelta(seconds=10))
+    MESSAGE_LIMIT = RateLimit(10, _TEN_SECONDS)
+    """Per person, on every connection and process."""
+    CONNECT_LIMIT = RateLimit(30, timedelta(minutes=1))
+    """Per client address."""
 
     def __init__(
         self,
@@ -67,11 +92,17 @@ class RealtimeHandlers:
         services: Services,
         presence: Presence,
         rate_limiter: RateLimiter,
+        settings: Settings,
     ) -> None:
         self.sio = sio
         self.services = services
         self.presence = presence
         self.rate_limiter = rate_limiter
+        self.trusted = settings.trusted_proxies
+        self.limits_on = settings.rate_limit_enabled
+        """Connection limits (`MOV_RATE_LIMIT_ENABLED`); a person's message limit always holds."""
+        self._connected: dict[str, Principal] = {}
+        """This process's sockets and who they speak for, checked again every `SWEEP_S`."""
 
     def register(self) -> None:
         self.sio.on("connect", self.connect)
@@ -83,10 +114,16 @@ class RealtimeHandlers:
             "typing": self.typing,
             "read": self.read,
         }.items():
-            self.sio.on(name, self._answered(handler))
+            self.sio.on(name, self._answered(handler, CONNECTION_LIMITS.get(name)))
 
-    def _answered(self, handler: Handler) -> Handler:
+    def _answered(self, handler: Handler, limit: RateLimit | None) -> Handler:
         async def wrapped(sid: str, data: Any = None) -> dict[str, Any]:  # noqa: ANN401
+            if (
+                limit is not None
+                and self.limits_on
+                and not await self._allowed(f"socket:{sid}:{handler.__name__}", limit)
+            ):
+                return _RATE_LIMITED
             try:
                 return await handler(sid, data)
             except (DomainError, PortError) as error:
@@ -97,19 +134,57 @@ class RealtimeHandlers:
 
         return wrapped
 
+    async def sweep(self) -> None:
+        """Close the sockets whose token no longer speaks for its account (logged out, password
+        changed, role changed, deactivated): each is checked as a request would be, against
+        answers at most 5 s old, so a socket outlives its account's word by at most ~7 s."""
+        for sid, principal in list(self._connected.items()):
+            try:
+                await self.services.sessions.check(principal)
+            except DomainError as error:
+                log.info("closing a socket whose token was refused", reason=str(error))
+                self._connected.pop(sid, None)
+                await self.sio.emit("session_ended", {"message": str(error)}, to=sid)
+                await self.sio.disconnect(sid)
+            except PortError:
+                return  # the database is down: try again at the next sweep
+
+    async def watch(self) -> None:
+        """Sweep every `SWEEP_S` until cancelled."""
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("socket sweep failed")
+
+    async def _allowed(self, key: str, limit: RateLimit) -> bool:
+        try:
+            return (await self.rate_limiter.hit(key, limit)).allowed
+        except Unavailable:  # the limiter's store is down: serve rather than refuse everyone
+            log.warning("rate limiter unavailable; socket event let through", key=key)
+            return True
+
     async def _principal(self, sid: str) -> Principal:
         session = await self.sio.get_session(sid)
         principal: Principal = session["principal"]
         return principal
 
-    async def connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:  # noqa: ANN401
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:  # noqa: ANN401
+        scope = environ.get("asgi.scope") or {}
+        client = client_address(scope, self.trusted) if scope else "unknown"
+        if self.limits_on and not await self._allowed(
+            f"socket-connect:{client}", self.CONNECT_LIMIT
+        ):
+            raise socketio.exceptions.ConnectionRefusedError("Too many connections, slow down")
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError("No token provided")
         try:
-            principal = self.services.verify_token(token)
+            principal = await self.services.authorize(token)
         except DomainError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error)) from None
+        self._connected[sid] = principal
         # The sender's display name rides in the session: one lookup per connection, not one
         # per message (a renamed user shows the new name from their next connection).
         names = await self.services.display_names([principal.user_id])
@@ -117,6 +192,7 @@ class RealtimeHandlers:
         await self.sio.enter_room(sid, user_room(principal.user_id))
 
     async def disconnect(self, sid: str, *_: Any) -> None:  # noqa: ANN401
+        self._connected.pop(sid, None)
         session = await self.sio.get_session(sid)
         for event_id in sorted(session.get("rooms", ())):
             await self._announce(event_id, await self.presence.leave(event_id, sid))
@@ -150,8 +226,7 @@ class RealtimeHandlers:
             issues.append(FieldIssue("clientMsgId", '"clientMsgId" must be a string'))
         if issues:
             raise ValidationFailed(issues)
-        decision = await self.rate_limiter.hit(f"chat:{principal.user_id}", self.MESSAGE_LIMIT)
-        if not decision.allowed:
+        if not await self._allowed(f"chat:{principal.user_id}", self.MESSAGE_LIMIT):
             return {
                 "ok": False,
                 "errorCode": "RATE_LIMITED",

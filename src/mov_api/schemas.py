@@ -82,6 +82,8 @@ class AnnouncementIn(Body):
 
 class EnrollIn(Body):
     event_id: int
+    invite_code: str | None = None
+    """A PRIVATE event's code, which a non-member needs to enroll in it."""
 
 
 # --- parsing of values the JSON types cannot express --------------------------------------
@@ -182,6 +184,12 @@ class LoginData(Out):
     user: UserOut
 
 
+class TokenData(Out):
+    """A fresh token (after a password change, every earlier one is refused)."""
+
+    token: str
+
+
 def user_out(user: User) -> UserOut:
     return UserOut(user.id, user.email, user.role.value, user.first_name, user.last_name)
 
@@ -212,6 +220,9 @@ class EventOut(Out):
     status: EventStatusName
     created_at: str
     updated_at: str
+    invite_code: str | None
+    """A PRIVATE event's invite code, shown to its owner only (`null` for anyone else, and for
+    a PUBLIC event)."""
 
 
 class EventData(Out):
@@ -223,7 +234,9 @@ class EventPageOut(Out):
     next_cursor: str | None
 
 
-def event_out(event: Event, seats: Occupancy) -> EventOut:
+def event_out(event: Event, seats: Occupancy, viewer: Principal | None = None) -> EventOut:
+    """The event as `viewer` may read it: its invite code only when `viewer` owns it."""
+    owner = viewer is not None and viewer.user_id == event.organizer_id
     return EventOut(
         id=event.id,
         organizer_id=event.organizer_id,
@@ -241,11 +254,12 @@ def event_out(event: Event, seats: Occupancy) -> EventOut:
         status=event.status.value,
         created_at=iso_moment(event.created_at),
         updated_at=iso_moment(event.updated_at),
+        invite_code=event.invite_code if owner else None,
     )
 
 
-def view_out(view: EventView) -> EventOut:
-    return event_out(view.event, view.occupancy)
+def view_out(view: EventView, viewer: Principal | None = None) -> EventOut:
+    return event_out(view.event, view.occupancy, viewer)
 
 
 class AvailabilityOut(Out):

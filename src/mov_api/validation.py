@@ -4,6 +4,7 @@ request, the raw JSON body is checked again here field by field against the rout
 from __future__ import annotations
 
 import enum
+import functools
 import typing
 from typing import Any, get_args, get_origin
 
@@ -32,14 +33,22 @@ def _expected(annotation: Any) -> str:  # noqa: ANN401 - any type annotation
     return names.get(target, "valid")
 
 
+@functools.cache
+def _fields(
+    struct_type: type[msgspec.Struct],
+) -> tuple[dict[str, msgspec.inspect.Field], dict[str, Any]]:
+    """A body schema's fields by JSON name, and its type hints (computed once per schema)."""
+    info = msgspec.inspect.type_info(struct_type)
+    assert isinstance(info, msgspec.inspect.StructType)  # noqa: S101 - schemas are Structs
+    hints = typing.get_type_hints(struct_type, include_extras=False)
+    return {f.encode_name: f for f in info.fields}, hints
+
+
 def check_fields(struct_type: type[msgspec.Struct], raw: object) -> list[dict[str, str]]:
     """Unknown keys, missing required fields and wrong types: all of them, by JSON name."""
     if not isinstance(raw, dict):
         return [{"field": "body", "message": "Request body must be a JSON object"}]
-    info = msgspec.inspect.type_info(struct_type)
-    assert isinstance(info, msgspec.inspect.StructType)  # noqa: S101 - schemas are Structs
-    hints = typing.get_type_hints(struct_type, include_extras=False)
-    known = {f.encode_name: f for f in info.fields}
+    known, hints = _fields(struct_type)
     issues = [
         {"field": key, "message": f'"{key}" is not allowed'} for key in raw if key not in known
     ]

@@ -99,7 +99,7 @@ def users_set_role(
     role: Role = typer.Argument(..., case_sensitive=False, help="ORGANIZER or PARTICIPANT."),
     database_url: str | None = DatabaseUrl,
 ) -> None:
-    """Give an account another role (tokens already issued keep the old one until they expire)."""
+    """Give an account another role: its tokens are refused within 5 s; it signs in again."""
     user = run(database_url, lambda rt: rt.admin.set_role(user_id, role))
     console.print(f"user {user.id} {user.email} is now {user.role.value}", markup=False)
 
@@ -165,6 +165,7 @@ def _event_table(e: Event, seats: Occupancy) -> Table:
         ("starts", utc_minutes(e.starts_at)), ("ends", utc_minutes(e.ends_at)),
         ("location", e.location),
         ("category", e.category), ("visibility", e.visibility.value),
+        *([("invite code", e.invite_code)] if e.visibility is Visibility.PRIVATE else []),
         ("waitlist", "enabled" if e.waitlist_enabled else "disabled"),
         ("seats", f"{seats.enrolled}/{seats.capacity} taken, {seats.available} free"),
         ("waiting", seats.waitlisted), ("description", e.description),

@@ -105,19 +105,22 @@ class _HashOnce:
         self._inner = inner
         self._hashes: dict[str, str] = {}
 
-    def hash(self, password: str) -> str:
+    async def hash(self, password: str) -> str:
         if password not in self._hashes:
-            self._hashes[password] = self._inner.hash(password)
+            self._hashes[password] = await self._inner.hash(password)
         return self._hashes[password]
 
-    def verify(self, password: str, hashed: str) -> bool:
-        return self._inner.verify(password, hashed)
+    async def verify(self, password: str, hashed: str) -> bool:
+        return await self._inner.verify(password, hashed)
 
     def needs_rehash(self, hashed: str) -> bool:
         return self._inner.needs_rehash(hashed)
 
-    def burn(self, password: str) -> None:
-        self._inner.burn(password)
+    async def burn(self, password: str) -> None:
+        await self._inner.burn(password)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def seed(

@@ -40,11 +40,13 @@ class World:
             "private": api.event(owner, visibility="PRIVATE"),
         }
         self.enrollments = {}
+        private = api.client.get(f"/api/v1/events/{self.events['private']}", headers=owner)
+        codes = {"public": None, "private": private.json()["data"]["event"]["inviteCode"]}
         for kind in ("public", "private"):
             for who in ("enrolled", "filler"):
                 made = api.client.post(
                     "/api/v1/enrollments",
-                    json={"eventId": self.events[kind]},
+                    json={"eventId": self.events[kind], "inviteCode": codes[kind]},
                     headers=self.headers[who],
                 )
                 assert made.status_code == 201, made.text
@@ -128,9 +130,9 @@ def test_enrolling(world, kind, who):
         "anonymous": 401,
         "owner": 403,
         "rival": 403,
-        # A plan does not exist for participants; published events take them (private ones
-        # are unlisted, not closed); asking again replays the existing place with 200.
-        "stranger": 404 if kind == "planning" else 201,
+        # A plan does not exist for participants, nor a private event without its invite
+        # code; public ones take them; asking again replays the existing place with 200.
+        "stranger": 201 if kind == "public" else 404,
         "enrolled": 404 if kind == "planning" else 200,
     }[who]
     assert response.status_code == expected, response.text

@@ -57,6 +57,7 @@ async def test_a_new_message_nudges_the_worker_and_a_resend_does_not(
             services,
             runtime.presence,
             runtime.rate_limiter,
+            runtime.settings,
         )
 
         sent = {"eventId": event_id, "body": "hello", "clientMsgId": "c-1"}

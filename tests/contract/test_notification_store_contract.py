@@ -22,7 +22,7 @@ from mov_core.domain.notifications import (
     RetryPolicy,
 )
 from mov_core.ports.errors import Conflict, NotFound
-from mov_core.ports.notifications import Addition, NotificationCursor, NotificationStore
+from mov_core.ports.notifications import Addition, InboxQuery, NotificationCursor, NotificationStore
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 ALICE = 1
@@ -85,7 +85,9 @@ async def walk(store: NotificationStore, user_id: int, *, unread_only: bool = Fa
     """Every id reached by following the keyset cursor, page by page."""
     seen: list[str] = []
     before: NotificationCursor | None = None
-    while page := await store.list(user_id, unread_only=unread_only, before=before, limit=4):
+    while page := await store.list(
+        InboxQuery(user_id, unread_only=unread_only, before=before, limit=4)
+    ):
         seen.extend(n.id for n in page)
         before = NotificationCursor(page[-1].created_at, page[-1].id)
     return seen
@@ -104,7 +106,7 @@ async def test_add_assigns_an_id_when_empty(notification_store: NotificationStor
     assert created
     assert stored.id
     assert stored == notification(notification_id=stored.id)
-    assert list(await notification_store.list(ALICE)) == [stored]
+    assert list(await notification_store.list(InboxQuery(ALICE))) == [stored]
 
 
 async def test_add_keeps_a_given_id(notification_store: NotificationStore):
@@ -132,7 +134,7 @@ async def test_a_repeated_dedupe_key_returns_the_first_and_stores_nothing(
 
     assert not created
     assert again == first
-    assert list(await notification_store.list(ALICE)) == [first]
+    assert list(await notification_store.list(InboxQuery(ALICE))) == [first]
     assert list(await notification_store.deliveries("n-2")) == []
     assert [d.channel for d in await notification_store.deliveries(first.id)] == [Channel.EMAIL]
 
@@ -263,14 +265,14 @@ async def test_list_is_newest_first_with_ties_broken_by_id(notification_store: N
             notification_store, notification(created=created, notification_id=notification_id)
         )
 
-    assert [n.id for n in await notification_store.list(ALICE)] == ["c", "b", "d", "a"]
+    assert [n.id for n in await notification_store.list(InboxQuery(ALICE))] == ["c", "b", "d", "a"]
 
 
 async def test_list_returns_at_most_limit(notification_store: NotificationStore):
     for i in range(5):
         await add(notification_store, notification(created=i))
 
-    page = await notification_store.list(ALICE, limit=2)
+    page = await notification_store.list(InboxQuery(ALICE, limit=2))
 
     assert [n.created_at for n in page] == [at(4), at(3)]
 
@@ -289,7 +291,7 @@ async def test_list_shows_only_the_users_own(notification_store: NotificationSto
     mine = await add(notification_store, notification(ALICE))
     await add(notification_store, notification(BOB))
 
-    assert list(await notification_store.list(ALICE)) == [mine]
+    assert list(await notification_store.list(InboxQuery(ALICE))) == [mine]
 
 
 async def test_unread_only_skips_read_ones_and_pages(notification_store: NotificationStore):
@@ -299,7 +301,7 @@ async def test_unread_only_skips_read_ones_and_pages(notification_store: Notific
     unread = [n for i, n in enumerate(stored) if i % 3]
 
     assert await walk(notification_store, ALICE, unread_only=True) == newest_first(unread)
-    assert len(await notification_store.list(ALICE, limit=100)) == 12
+    assert len(await notification_store.list(InboxQuery(ALICE, limit=100))) == 12
 
 
 async def test_unread_count_counts_the_users_unread(notification_store: NotificationStore):
@@ -323,7 +325,7 @@ async def test_mark_read_stamps_the_time_and_is_kept(notification_store: Notific
     read = await notification_store.mark_read(ALICE, stored.id, now=at(60))
 
     assert read.read_at == at(60)
-    assert list(await notification_store.list(ALICE)) == [read]
+    assert list(await notification_store.list(InboxQuery(ALICE))) == [read]
 
 
 async def test_mark_read_is_idempotent(notification_store: NotificationStore):
@@ -365,7 +367,7 @@ async def test_mark_all_read_reads_the_users_unread_and_counts_them(
     assert await notification_store.mark_all_read(ALICE, now=at(20)) == 0
     assert await notification_store.unread_count(ALICE) == 0
     assert await notification_store.unread_count(BOB) == 1
-    read_times = {n.id: n.read_at for n in await notification_store.list(ALICE)}
+    read_times = {n.id: n.read_at for n in await notification_store.list(InboxQuery(ALICE))}
     assert read_times.pop(early.id) == at(1)
     assert set(read_times.values()) == {at(10)}
 
@@ -379,8 +381,8 @@ async def test_notifications_not_in_app_are_never_listed_counted_or_read(
     shown = await add(notification_store, notification(created=0))
     mail_only = await add(notification_store, notification(created=5, in_app=False))
 
-    assert list(await notification_store.list(ALICE)) == [shown]
-    assert list(await notification_store.list(ALICE, unread_only=True)) == [shown]
+    assert list(await notification_store.list(InboxQuery(ALICE))) == [shown]
+    assert list(await notification_store.list(InboxQuery(ALICE, unread_only=True))) == [shown]
     assert await notification_store.unread_count(ALICE) == 1
     with pytest.raises(NotFound):
         await notification_store.mark_read(ALICE, mail_only.id, now=at(10))

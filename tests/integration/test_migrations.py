@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import re
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
+from sqlalchemy import create_engine, insert, pool, select
 from tests.servers import create_database, drop_database
 
 from mov_adapters.sql import migrate
+from mov_adapters.sql.tables import events, users
 
 _names = itertools.count()
 
@@ -50,3 +54,39 @@ def test_asking_for_the_revision_of_a_missing_sqlite_file_does_not_create_it(tmp
     path = tmp_path / "absent.db"
     assert migrate.current(f"sqlite+aiosqlite:///{path}") is None
     assert not path.exists()
+
+
+def test_existing_private_events_get_their_own_invite_code_and_public_ones_none(empty_database):
+    migrate.upgrade(empty_database, "0004")
+    engine = create_engine(migrate.sync_url(empty_database), poolclass=pool.NullPool)
+    moment = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            user_id = connection.execute(
+                insert(users).values(
+                    email="olga@example.com", role="ORGANIZER", password_hash="x",
+                    is_active=True, created_at=moment, updated_at=moment,
+                ).returning(users.c.id)
+            ).scalar_one()  # fmt: skip
+            for title, visibility in [
+                ("Open", "PUBLIC"),
+                ("Secret", "PRIVATE"),
+                ("Hush", "PRIVATE"),
+            ]:
+                connection.execute(
+                    insert(events).values(
+                        organizer_id=user_id, title=title, starts_at=moment, location="Lisbon",
+                        category="Tech", capacity=5, visibility=visibility,
+                        waitlist_enabled=True, status="Published", version=1,
+                        created_at=moment, updated_at=moment,
+                    )
+                )  # fmt: skip
+        migrate.upgrade(empty_database)
+        with engine.connect() as connection:
+            codes = dict(connection.execute(select(events.c.title, events.c.invite_code)).all())
+    finally:
+        engine.dispose()
+    assert codes["Open"] is None
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22,}", codes[t] or "") for t in ("Secret", "Hush"))
+    assert codes["Secret"] != codes["Hush"]
+    migrate.check(empty_database)

@@ -281,3 +281,28 @@ async def test_a_removed_participant_is_taken_out_of_the_room_told_and_may_no_lo
         finally:
             await removed.close()
             await ann.close()
+
+
+async def test_the_sockets_of_a_token_logged_out_are_closed_within_seconds(server, room):
+    token = _token(server.base_url, "short-lived@example.com")
+    client = Client()
+    ended: list[dict] = []
+    client.sio.on("session_ended", ended.append)
+    await client.connect(server.base_url, token)
+    try:
+        assert client.sio.connected
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            out = await http.post(
+                "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert out.status_code == 200, out.text
+        for _ in range(100):  # the sweep runs every 2 s
+            if not client.sio.connected:
+                break
+            await asyncio.sleep(0.1)
+        assert not client.sio.connected
+        assert ended == [{"message": "Token revoked"}]
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await Client().connect(server.base_url, token)  # and it cannot come back
+    finally:
+        await client.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +12,7 @@ from attrs import evolve
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mov_core.domain import events as events_module
 from mov_core.domain.errors import (
     EventNotDeletable,
     EventNotEditable,
@@ -23,6 +26,7 @@ from mov_core.domain.events import (
     EventPatch,
     Visibility,
     can_view,
+    invite_code_from,
     to_utc_millis,
 )
 from mov_core.domain.lifecycle import EventStatus
@@ -666,3 +670,235 @@ def test_who_may_see_an_event_follows_the_api_rule(
     assert can_view(event, who, is_enrolled=is_enrolled) == (
         viewer in VISIBLE_TO[status.value, visibility.value]
     )
+
+
+# --- one-line fields: no control characters ---------------------------------------------------
+
+ONE_LINE_FIELDS = {"title": "title", "location": "location", "category": "category"}
+"""Each one-line field of `EventDetails.validate`, by the public name its issue carries."""
+CONTROL_CHARACTERS = ["\n", "\r", "\r\n", "\t", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9b"]
+LINE_SEPARATORS = ["\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("name", list(ONE_LINE_FIELDS))
+@pytest.mark.parametrize("control", CONTROL_CHARACTERS + LINE_SEPARATORS)
+def test_a_control_character_inside_a_one_line_field_is_refused_on_that_field(
+    name: str, control: str
+) -> None:
+    error = refusal(**{name: f"Line one{control}Line two"})
+
+    assert issues_by_field(error) == {
+        ONE_LINE_FIELDS[name]: f"{field_label(name)} must not contain control characters such "
+        "as line breaks"
+    }
+
+
+@given(
+    name=st.sampled_from(list(ONE_LINE_FIELDS)),
+    control=st.characters(categories=["Cc"], exclude_characters="\x00"),
+    before=st.text(alphabet=st.characters(categories=["L", "N"]), min_size=3, max_size=20),
+    after=st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=20),
+)
+def test_any_control_character_between_words_of_a_one_line_field_is_refused(
+    name: str, control: str, before: str, after: str
+) -> None:
+    assert set(issues_by_field(refusal(**{name: before + control + after}))) == {name}
+
+
+def test_one_line_fields_without_control_characters_are_accepted_as_before() -> None:
+    details = make_details(title="Café — «PyCon» 2030", location="Rua 1, Porto", category="Tech")
+
+    assert (details.title, details.location, details.category) == (
+        "Café — «PyCon» 2030",
+        "Rua 1, Porto",
+        "Tech",
+    )
+
+
+def test_a_too_long_title_with_a_line_break_gets_one_issue() -> None:
+    assert issues_by_field(refusal(title="t" * 150 + "\n" + "t" * 100)) == {
+        "title": "Title must be at most 200 characters long"
+    }
+
+
+@pytest.mark.parametrize("text", ["Line one\nLine two", "Line one\r\nLine two", "Col 1\tCol 2"])
+def test_a_description_keeps_its_line_breaks_and_tabs(text: str) -> None:
+    assert make_details(description=text).description == text
+
+
+@pytest.mark.parametrize("control", ["\x07", "\x1b", "\x7f", "\x85", "\x0b"])
+def test_a_description_refuses_other_control_characters(control: str) -> None:
+    assert set(issues_by_field(refusal(description=f"Before{control}after"))) == {"description"}
+
+
+def test_an_edit_is_held_to_the_same_one_line_rule() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        make_event().revise(EventPatch(location="Room 1\r\nX-Injected: yes"), now=LATER)
+
+    assert set(issues_by_field(caught.value)) == {"location"}
+
+
+# --- invite codes -----------------------------------------------------------------------------
+
+ENTROPY = bytes(range(16))
+OTHER_ENTROPY = bytes(range(100, 116))
+
+
+def private_event(
+    *, status: EventStatus = EventStatus.PUBLISHED, entropy: bytes = ENTROPY
+) -> Event:
+    planned = Event.plan(
+        make_details(visibility=Visibility.PRIVATE),
+        organizer_id=ORGANIZER_ID,
+        now=NOW,
+        entropy=entropy,
+    )
+    return evolve(planned, id=EVENT_ID, status=status)
+
+
+def test_an_invite_code_is_the_url_safe_text_of_at_least_128_given_random_bits() -> None:
+    code = invite_code_from(ENTROPY)
+
+    assert code == base64.urlsafe_b64encode(ENTROPY).rstrip(b"=").decode()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", code)
+    assert invite_code_from(OTHER_ENTROPY) != code
+    with pytest.raises(ValueError, match="at least 16 random bytes"):
+        invite_code_from(ENTROPY[:15])
+
+
+def test_a_private_event_is_planned_with_a_code_and_a_public_one_without() -> None:
+    assert private_event().invite_code == invite_code_from(ENTROPY)
+    public = Event.plan(make_details(), organizer_id=ORGANIZER_ID, now=NOW, entropy=ENTROPY)
+    assert public.invite_code is None
+
+
+def test_the_code_stays_out_of_the_events_repr() -> None:
+    event = private_event()
+
+    assert event.invite_code is not None
+    assert event.invite_code not in repr(event)
+
+
+@pytest.mark.parametrize(
+    "status", [EventStatus.PUBLISHED, EventStatus.RUNNING, EventStatus.COMPLETED]
+)
+def test_a_stranger_sees_a_private_event_with_its_code_only(status: EventStatus) -> None:
+    event = private_event(status=status)
+    code = event.invite_code
+    assert code is not None
+    for stranger in (None, principal(4), principal(2, Role.ORGANIZER)):
+        assert can_view(event, stranger, is_enrolled=False, invite=code)
+        assert not can_view(event, stranger, is_enrolled=False)
+        assert not can_view(event, stranger, is_enrolled=False, invite=code[:-1] + "A")
+        assert not can_view(
+            event, stranger, is_enrolled=False, invite=invite_code_from(OTHER_ENTROPY)
+        )
+        assert not can_view(event, stranger, is_enrolled=False, invite="")
+
+
+@pytest.mark.parametrize("status", [EventStatus.PLANNING, EventStatus.CANCELED])
+def test_a_code_opens_no_plan_and_no_canceled_event(status: EventStatus) -> None:
+    event = private_event(status=status)
+
+    assert not can_view(event, principal(4), is_enrolled=False, invite=event.invite_code)
+
+
+def test_members_and_the_owner_need_no_code() -> None:
+    event = private_event()
+
+    assert can_view(event, principal(3), is_enrolled=True)
+    assert can_view(event, principal(ORGANIZER_ID, Role.ORGANIZER), is_enrolled=False)
+
+
+def test_a_public_event_ignores_any_code() -> None:
+    event = make_event(status=EventStatus.PUBLISHED)
+
+    assert event.admits(None)
+    assert event.admits("anything")
+    assert can_view(event, None, is_enrolled=False, invite="wrong")
+
+
+@pytest.mark.parametrize("given_code", ["é" * 22, "\ud800" * 22, "x" * 10_000, "\x00"])
+def test_odd_codes_open_nothing_and_break_nothing(given_code: str) -> None:
+    assert not private_event().admits(given_code)
+
+
+def test_a_private_event_without_a_code_opens_to_no_code() -> None:
+    event = evolve(private_event(), invite_code=None)
+
+    assert not event.admits(None)
+    assert not event.admits("")
+
+
+def test_codes_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    compared: list[tuple[bytes, bytes]] = []
+
+    def compare_digest(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return a == b
+
+    monkeypatch.setattr(events_module.hmac, "compare_digest", compare_digest)
+    event = private_event()
+    assert event.invite_code is not None
+
+    assert event.admits(event.invite_code)
+    assert not event.admits("wrong")
+    assert compared == [
+        (event.invite_code.encode(), event.invite_code.encode()),
+        (b"wrong", event.invite_code.encode()),
+    ]
+
+
+def test_rotating_replaces_the_code_and_the_old_one_opens_nothing() -> None:
+    event = private_event()
+
+    rotated = event.rotate_invite_code(OTHER_ENTROPY, now=LATER)
+
+    assert rotated.invite_code == invite_code_from(OTHER_ENTROPY)
+    assert not rotated.admits(event.invite_code)
+    assert rotated.admits(rotated.invite_code)
+    assert (rotated.version, rotated.updated_at) == (event.version + 1, LATER)
+    assert rotated.details == event.details
+
+
+@pytest.mark.parametrize("status", list(EventStatus))
+def test_a_code_can_be_rotated_in_every_status(status: EventStatus) -> None:
+    assert private_event(status=status).rotate_invite_code(OTHER_ENTROPY, now=LATER).invite_code
+
+
+def test_a_public_event_has_no_code_to_rotate() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        make_event().rotate_invite_code(OTHER_ENTROPY, now=LATER)
+
+    assert set(issues_by_field(caught.value)) == {"visibility"}
+
+
+def test_rotating_needs_128_random_bits() -> None:
+    with pytest.raises(ValueError, match="at least 16"):
+        private_event().rotate_invite_code(b"short", now=LATER)
+
+
+def test_an_event_made_private_gets_a_fresh_code_and_made_public_loses_it() -> None:
+    public = make_event()
+
+    made_private, _ = public.revise(
+        EventPatch(visibility=Visibility.PRIVATE), now=LATER, entropy=OTHER_ENTROPY
+    )
+    made_public, _ = made_private.revise(
+        EventPatch(visibility=Visibility.PUBLIC), now=LATER, entropy=ENTROPY
+    )
+    private_again, _ = made_public.revise(
+        EventPatch(visibility=Visibility.PRIVATE), now=LATER, entropy=ENTROPY
+    )
+
+    assert made_private.invite_code == invite_code_from(OTHER_ENTROPY)
+    assert made_public.invite_code is None
+    assert private_again.invite_code == invite_code_from(ENTROPY)
+
+
+def test_other_edits_keep_the_code() -> None:
+    event = private_event(status=EventStatus.PLANNING)
+
+    revised, _ = event.revise(EventPatch(title="Renamed"), now=LATER, entropy=OTHER_ENTROPY)
+
+    assert revised.invite_code == event.invite_code

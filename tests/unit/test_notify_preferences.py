@@ -21,6 +21,7 @@ from mov_core.domain.notifications import (
     NotificationType,
     Preferences,
 )
+from mov_core.ports.notifications import InboxQuery
 from mov_core.ports.persistence import OutboxRecord
 from mov_core.services.notify import notify
 
@@ -70,7 +71,7 @@ def test_each_channel_is_delivered_or_skipped_as_the_user_chose(saved) -> None:
             await notify(record, uow=MemoryUnitOfWork(db), store=store, clock=FrozenClock(NOW))
             == []
         )
-        assert len(await store.list(USER, limit=10)) == int(wants_app)
+        assert len(await store.list(InboxQuery(USER, limit=10))) == int(wants_app)
 
     asyncio.run(scenario())
 

@@ -54,8 +54,8 @@ def argon2_hash(password: str, *, cost: Argon2Cost, kind: argon2.Type = argon2.T
 # --- hashing and verifying ------------------------------------------------------------------
 
 
-def test_new_hashes_are_argon2id_with_the_configured_cost(hasher):
-    stored = argon2.extract_parameters(hasher.hash(PASSWORD))
+async def test_new_hashes_are_argon2id_with_the_configured_cost(hasher):
+    stored = argon2.extract_parameters(await hasher.hash(PASSWORD))
 
     assert stored.type is argon2.Type.ID
     assert (stored.time_cost, stored.memory_cost, stored.parallelism) == (
@@ -65,45 +65,45 @@ def test_new_hashes_are_argon2id_with_the_configured_cost(hasher):
     )
 
 
-def test_the_default_hasher_uses_the_production_cost():
+async def test_the_default_hasher_uses_the_production_cost():
     hasher = PasslibHasher()
-    stored = argon2.extract_parameters(hasher.hash(PASSWORD))
+    stored = argon2.extract_parameters(await hasher.hash(PASSWORD))
 
     assert hasher.cost == PRODUCTION_COST
     assert (stored.time_cost, stored.memory_cost, stored.parallelism) == (3, 65536, 4)
-    assert hasher.verify(PASSWORD, hasher.hash(PASSWORD))
+    assert await hasher.verify(PASSWORD, await hasher.hash(PASSWORD))
 
 
-def test_a_hashed_password_verifies_and_needs_no_rehash(hasher):
-    hashed = hasher.hash(PASSWORD)
+async def test_a_hashed_password_verifies_and_needs_no_rehash(hasher):
+    hashed = await hasher.hash(PASSWORD)
 
-    assert hasher.verify(PASSWORD, hashed)
+    assert await hasher.verify(PASSWORD, hashed)
     assert not hasher.needs_rehash(hashed)
 
 
-def test_the_same_password_hashes_differently_each_time(hasher):
-    assert hasher.hash(PASSWORD) != hasher.hash(PASSWORD)
+async def test_the_same_password_hashes_differently_each_time(hasher):
+    assert await hasher.hash(PASSWORD) != await hasher.hash(PASSWORD)
 
 
-def test_a_wrong_password_does_not_verify(hasher):
-    hashed = hasher.hash(PASSWORD)
+async def test_a_wrong_password_does_not_verify(hasher):
+    hashed = await hasher.hash(PASSWORD)
 
-    assert not hasher.verify(PASSWORD + "!", hashed)
-    assert not hasher.verify("", hashed)
+    assert not await hasher.verify(PASSWORD + "!", hashed)
+    assert not await hasher.verify("", hashed)
 
 
 @given(password=policy_passwords)
-def test_any_policy_password_round_trips(hasher, password):
-    assert hasher.verify(password, hasher.hash(password))
+async def test_any_policy_password_round_trips(hasher, password):
+    assert await hasher.verify(password, await hasher.hash(password))
 
 
 @pytest.mark.parametrize("password", ["x" * 128, MULTIBYTE_128, EMOJI_128, "pass\x00word"])
-def test_long_multibyte_and_odd_passwords_hash_and_verify(hasher, password):
-    hashed = hasher.hash(password)
+async def test_long_multibyte_and_odd_passwords_hash_and_verify(hasher, password):
+    hashed = await hasher.hash(password)
 
-    assert hasher.verify(password, hashed)
+    assert await hasher.verify(password, hashed)
     # argon2 has no length limit: the last character still counts.
-    assert not hasher.verify(password[:-1] + "?", hashed)
+    assert not await hasher.verify(password[:-1] + "?", hashed)
 
 
 MALFORMED = [
@@ -120,8 +120,8 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("hashed", MALFORMED)
-def test_a_malformed_or_unknown_hash_never_verifies(hasher, hashed):
-    assert hasher.verify(PASSWORD, hashed) is False
+async def test_a_malformed_or_unknown_hash_never_verifies(hasher, hashed):
+    assert await hasher.verify(PASSWORD, hashed) is False
 
 
 @pytest.mark.parametrize("hashed", MALFORMED)
@@ -129,60 +129,60 @@ def test_a_malformed_or_unknown_hash_is_marked_for_replacement(hasher, hashed):
     assert hasher.needs_rehash(hashed) is True
 
 
-def test_a_truncated_real_hash_never_verifies(hasher):
-    hashed = hasher.hash(PASSWORD)
+async def test_a_truncated_real_hash_never_verifies(hasher):
+    hashed = await hasher.hash(PASSWORD)
 
-    assert not hasher.verify(PASSWORD, hashed[:-10])
+    assert not await hasher.verify(PASSWORD, hashed[:-10])
 
 
 # --- legacy bcrypt --------------------------------------------------------------------------
 
 
-def test_a_bcryptjs_hash_verifies_and_is_replaced_by_argon2id(hasher, bcryptjs_hash):
+async def test_a_bcryptjs_hash_verifies_and_is_replaced_by_argon2id(hasher, bcryptjs_hash):
     assert bcryptjs_hash.startswith("$2a$10$")
-    assert hasher.verify(PASSWORD, bcryptjs_hash)
-    assert not hasher.verify("wrong password", bcryptjs_hash)
+    assert await hasher.verify(PASSWORD, bcryptjs_hash)
+    assert not await hasher.verify("wrong password", bcryptjs_hash)
     assert hasher.needs_rehash(bcryptjs_hash)
 
-    rehashed = hasher.hash(PASSWORD)
+    rehashed = await hasher.hash(PASSWORD)
 
     assert argon2.extract_parameters(rehashed).type is argon2.Type.ID
-    assert hasher.verify(PASSWORD, rehashed)
+    assert await hasher.verify(PASSWORD, rehashed)
     assert not hasher.needs_rehash(rehashed)
 
 
 @pytest.mark.parametrize("ident", ["2a", "2b", "2y"])
-def test_every_bcrypt_variant_verifies_and_needs_rehash(hasher, ident):
+async def test_every_bcrypt_variant_verifies_and_needs_rehash(hasher, ident):
     hashed = legacy_bcrypt(PASSWORD, ident=ident)
 
     assert hashed.startswith(f"${ident}$04$")
-    assert hasher.verify(PASSWORD, hashed)
-    assert not hasher.verify(PASSWORD + "!", hashed)
+    assert await hasher.verify(PASSWORD, hashed)
+    assert not await hasher.verify(PASSWORD + "!", hashed)
     assert hasher.needs_rehash(hashed)
 
 
 @pytest.mark.parametrize("password", ["x" * 128, MULTIBYTE_128, EMOJI_128])
-def test_a_bcrypt_hash_of_a_password_over_72_bytes_verifies_without_raising(hasher, password):
+async def test_a_bcrypt_hash_of_a_password_over_72_bytes_verifies_without_raising(hasher, password):
     """bcrypt 5 raises for > 72 bytes; bcryptjs truncated, so we truncate the same way."""
     hashed = legacy_bcrypt(password)
 
-    assert hasher.verify(password, hashed)
-    assert not hasher.verify("y" + password[1:], hashed)
+    assert await hasher.verify(password, hashed)
+    assert not await hasher.verify("y" + password[1:], hashed)
 
 
-def test_against_bcrypt_only_the_first_72_bytes_count(hasher):
+async def test_against_bcrypt_only_the_first_72_bytes_count(hasher):
     """The legacy scheme's own semantics: this is why such hashes are replaced at login."""
     password = "x" * 100
     hashed = legacy_bcrypt(password)
 
-    assert hasher.verify("x" * 72 + "anything after the limit", hashed)
+    assert await hasher.verify("x" * 72 + "anything after the limit", hashed)
 
 
 @given(password=st.text(max_size=128))
-def test_verifying_against_bcrypt_never_raises(hasher, password):
+async def test_verifying_against_bcrypt_never_raises(hasher, password):
     hashed = legacy_bcrypt("x" * 128)
 
-    assert hasher.verify(password, hashed) is password.encode()[:72].startswith(b"x" * 72)
+    assert await hasher.verify(password, hashed) is password.encode()[:72].startswith(b"x" * 72)
 
 
 # --- rehash policy for argon2 ---------------------------------------------------------------
@@ -204,10 +204,10 @@ def configured() -> PasslibHasher:
     ],
     ids=["fewer-passes", "less-memory", "both"],
 )
-def test_an_argon2_hash_weaker_than_configured_needs_rehash(configured, stored):
+async def test_an_argon2_hash_weaker_than_configured_needs_rehash(configured, stored):
     hashed = argon2_hash(PASSWORD, cost=stored)
 
-    assert configured.verify(PASSWORD, hashed)
+    assert await configured.verify(PASSWORD, hashed)
     assert configured.needs_rehash(hashed)
 
 
@@ -226,10 +226,10 @@ def test_an_argon2_hash_as_strong_as_configured_is_kept(configured, stored):
 
 
 @pytest.mark.parametrize("kind", [argon2.Type.I, argon2.Type.D])
-def test_an_argon2_hash_of_another_variant_needs_rehash(configured, kind):
+async def test_an_argon2_hash_of_another_variant_needs_rehash(configured, kind):
     hashed = argon2_hash(PASSWORD, cost=CONFIGURED, kind=kind)
 
-    assert configured.verify(PASSWORD, hashed)
+    assert await configured.verify(PASSWORD, hashed)
     assert configured.needs_rehash(hashed)
 
 
@@ -244,5 +244,5 @@ def test_burn_verifies_against_a_hash_of_the_default_scheme_and_cost(hasher):
 
 
 @pytest.mark.parametrize("password", ["", PASSWORD, "x" * 128, EMOJI_128, "nul\x00byte"])
-def test_burn_never_raises(hasher, password):
-    assert hasher.burn(password) is None
+async def test_burn_never_raises(hasher, password):
+    assert await hasher.burn(password) is None

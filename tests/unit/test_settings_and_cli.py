@@ -62,7 +62,7 @@ def test_mov_db_upgrade_then_current_on_the_embedded_default(tmp_path, monkeypat
     monkeypatch.delenv("MOV_DATABASE_URL", raising=False)
     pending = runner.invoke(app, ["db", "current"])
     assert pending.exit_code == 1
-    assert "mov db upgrade" in pending.output
+    assert "mov db upgrade" in " ".join(pending.output.split())  # however the console wraps
     upgraded = runner.invoke(app, ["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
     assert (tmp_path / "data" / "mov.db").exists()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mov_adapters.security.tokens import CLAIMS, JwtTokenService
 from mov_core.domain.errors import InvalidToken, TokenExpired
-from mov_core.domain.users import Principal, Role
+from mov_core.domain.users import MAX_ID, Principal, Role
 
 # 64 bytes, so tests can also sign HS512 tokens with it (RFC 7518 minimum for that digest).
 SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdefghijkl"
@@ -129,7 +129,9 @@ def emails(draw: st.DrawFn) -> str:
     return f"{local}@{domain}.{tld}"
 
 
-principals = st.builds(Principal, st.integers(min_value=1), emails(), st.sampled_from(Role))
+principals = st.builds(
+    Principal, st.integers(min_value=1, max_value=MAX_ID), emails(), st.sampled_from(Role)
+)
 instants = st.datetimes(
     min_value=datetime(2000, 1, 1),  # noqa: DTZ001 -- hypothesis bounds are naive by contract
     max_value=datetime(2200, 1, 1),  # noqa: DTZ001

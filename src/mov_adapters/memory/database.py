@@ -46,6 +46,8 @@ class MemoryDatabase:
     outbox: dict[int, OutboxEntry] = field(factory=dict)
     # event id -> the start time whose reminder was queued
     reminded_for: dict[int, datetime] = field(factory=dict)
+    # revoked token id -> (its user, when it would have expired)
+    revoked_tokens: dict[str, tuple[int, datetime]] = field(factory=dict)
     sequences: dict[str, int] = field(factory=dict)
     lock: asyncio.Lock = field(factory=asyncio.Lock)
     _journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeAlias
 
-from attrs import evolve
+from attrs import astuple, evolve
 
 from mov_adapters.notifications import bind_deliveries, claim_order
 from mov_core.domain.notifications import (
@@ -19,7 +19,7 @@ from mov_core.domain.notifications import (
     Preferences,
 )
 from mov_core.ports.errors import Conflict, NotFound
-from mov_core.ports.notifications import Addition, NotificationCursor
+from mov_core.ports.notifications import Addition, InboxQuery, NotificationCursor
 
 _DeliveryKey: TypeAlias = tuple[str, Channel]
 
@@ -69,16 +69,8 @@ class MemoryNotificationStore:
             await self.add(a.notification, a.deliveries, dedupe_key=a.dedupe_key) for a in additions
         ]
 
-    async def list(
-        self,
-        user_id: int,
-        *,
-        unread_only: bool = False,
-        before: NotificationCursor | None = None,
-        limit: int = 20,
-    ) -> Sequence[Notification]:
-        """In-app ones, newest first by (created_at, id); `before` excludes itself and everything
-        newer."""
+    async def list(self, page: InboxQuery) -> Sequence[Notification]:
+        user_id, unread_only, before, limit = astuple(page, recurse=False)
         found = (
             n
             for n in self._in_app_of(user_id)

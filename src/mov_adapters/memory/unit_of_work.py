@@ -14,6 +14,7 @@ from mov_adapters.memory.repositories import (
     MemoryOutbox,
     MemoryUserRepository,
 )
+from mov_adapters.memory.revocations import MemoryTokenRevocations
 from mov_core.ports.persistence import AfterCommit
 
 
@@ -32,6 +33,7 @@ class MemoryUnitOfWork:
         self._events = MemoryEventRepository(db)
         self._enrollments = MemoryEnrollmentLedger(db, self._log.seats)
         self._outbox = MemoryOutbox(db, self._log.recorded)
+        self._revocations = MemoryTokenRevocations(db)
 
     @property
     def users(self) -> MemoryUserRepository:
@@ -48,6 +50,10 @@ class MemoryUnitOfWork:
     @property
     def outbox(self) -> MemoryOutbox:
         return self._outbox
+
+    @property
+    def revocations(self) -> MemoryTokenRevocations:
+        return self._revocations
 
     async def __aenter__(self) -> Self:
         task = asyncio.current_task()

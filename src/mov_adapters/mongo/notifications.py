@@ -22,7 +22,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from attrs import evolve
+from attrs import astuple, evolve
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, errors
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -38,7 +38,7 @@ from mov_core.domain.notifications import (
     Preferences,
 )
 from mov_core.ports.errors import Conflict, NotFound
-from mov_core.ports.notifications import Addition, NotificationCursor
+from mov_core.ports.notifications import Addition, InboxQuery
 
 NOTIFICATIONS: Final = "notifications"
 DELIVERIES: Final = "notification_deliveries"
@@ -147,16 +147,8 @@ class MongoNotificationStore:
                 await self._deliveries.insert_one(dict(delivery))
         await self._notifications.update_one({"_id": document["_id"]}, {"$unset": {_OWED: ""}})
 
-    async def list(
-        self,
-        user_id: int,
-        *,
-        unread_only: bool = False,
-        before: NotificationCursor | None = None,
-        limit: int = 20,
-    ) -> Sequence[Notification]:
-        """In-app ones, newest first by (created_at, id); `before` excludes itself and everything
-        newer."""
+    async def list(self, page: InboxQuery) -> Sequence[Notification]:
+        user_id, unread_only, before, limit = astuple(page, recurse=False)
         if limit <= 0:
             return []
         query: dict[str, Any] = {"userId": user_id, "inApp": True}

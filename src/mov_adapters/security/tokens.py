@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import jwt
+from attrs import evolve
 
 from mov_core.domain.errors import InvalidToken, TokenExpired
-from mov_core.domain.users import Principal, Role
+from mov_core.domain.users import Principal, Role, is_valid_id
 
 # RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
 MIN_SECRET_BYTES: Final[Mapping[str, int]] = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -71,7 +72,7 @@ class JwtTokenService:
         Raises:
             ValueError: for a principal without a stored (positive) id or a naive `now`.
         """
-        if principal.user_id <= 0:
+        if not is_valid_id(principal.user_id):
             raise ValueError(f"cannot issue a token for unsaved user id {principal.user_id}")
         issued_at = _epoch_seconds(now)
         claims = {
@@ -83,6 +84,8 @@ class JwtTokenService:
             "jti": uuid.uuid4().hex,
             "sub": str(principal.user_id),
         }
+        if principal.token_version:  # 0 is left out: tokens issued before it existed agree
+            claims["ver"] = principal.token_version
         return jwt.encode(claims, self._key, algorithm=self.algorithm)
 
     def verify(self, token: str, *, now: datetime) -> Principal:
@@ -104,7 +107,16 @@ class JwtTokenService:
             raise InvalidToken
         if at >= expires_at:
             raise TokenExpired
-        return principal
+        version = claims.get("ver", 0)
+        if not _is_int(version) or version < 0:
+            raise InvalidToken
+        try:
+            ends = datetime.fromtimestamp(expires_at, UTC)
+        except (OverflowError, OSError, ValueError):  # an `exp` past any calendar
+            raise InvalidToken from None
+        return evolve(
+            principal, token_id=claims["jti"], token_version=version, token_expires_at=ends
+        )
 
     def _decode(self, token: str) -> dict[str, Any]:
         """Check the signature with the pinned algorithm and the presence of every claim."""
@@ -128,8 +140,8 @@ class JwtTokenService:
 def _principal(claims: Mapping[str, Any]) -> Principal:
     """Rebuild the principal, refusing any claim whose type or value we would never issue."""
     user_id, email, role = claims["userId"], claims["email"], claims["role"]
-    if not _is_int(user_id) or user_id <= 0 or claims["sub"] != str(user_id):
-        raise InvalidToken
+    if not _is_int(user_id) or not is_valid_id(user_id) or claims["sub"] != str(user_id):
+        raise InvalidToken  # an id no account can have (≥ 2**63 once gave a 500)
     if not _is_text(email) or not _is_text(claims["jti"]) or not isinstance(role, str):
         raise InvalidToken
     try:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from attrs import evolve
+from attrs import astuple, evolve
 from sqlalchemy import delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
@@ -39,7 +39,7 @@ from mov_core.domain.notifications import (
     Preferences,
 )
 from mov_core.ports.errors import NotFound
-from mov_core.ports.notifications import Addition, NotificationCursor
+from mov_core.ports.notifications import Addition, InboxQuery
 
 ADD_BATCH = 200
 """Notifications per transaction in `add_many` (about 2,000 bound values per insert, well under
@@ -138,16 +138,8 @@ class SqlNotificationStore:
             for n, key in zip(stored, keys, strict=True)
         ]
 
-    async def list(
-        self,
-        user_id: int,
-        *,
-        unread_only: bool = False,
-        before: NotificationCursor | None = None,
-        limit: int = 20,
-    ) -> Sequence[Notification]:
-        """In-app ones, newest first by (created_at, id); `before` excludes itself and everything
-        newer."""
+    async def list(self, page: InboxQuery) -> Sequence[Notification]:
+        user_id, unread_only, before, limit = astuple(page, recurse=False)
         if limit <= 0:
             return []
         query = select(notifications).where(_n.user_id == user_id, _IN_APP)

@@ -84,9 +84,20 @@ users = Table(
     Column("is_active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # rises at each password change: tokens carrying an older one are refused
+    Column("token_version", Integer, nullable=False, server_default="0"),
     _one_of("role", [r.value for r in Role]),
     CheckConstraint("email = lower(email)", name="email_lower_case"),
     Index(None, "email", unique=True),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "expires_at"),  # forgetting the expired ones
 )
 
 events = Table(
@@ -111,6 +122,8 @@ events = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # the start time whose 24 h reminder was queued: a moved event is reminded again
     Column("reminded_for", UtcDateTime),
+    # what opens a PRIVATE event to non-members (22 URL-safe characters; NULL when PUBLIC)
+    Column("invite_code", String(64)),
     _one_of("status", [s.value for s in EventStatus]),
     _one_of("visibility", [v.value for v in Visibility]),
     CheckConstraint("capacity BETWEEN 1 AND 100000", name="capacity_range"),

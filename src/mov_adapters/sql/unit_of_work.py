@@ -20,6 +20,7 @@ from mov_adapters.commits import CommitLog
 from mov_adapters.sql.connection import Db, translate, translate_driver
 from mov_adapters.sql.ledger import SqlEnrollmentLedger
 from mov_adapters.sql.repositories import SqlEventRepository, SqlOutbox, SqlUserRepository
+from mov_adapters.sql.revocations import SqlTokenRevocations
 from mov_core.ports.errors import Unavailable
 from mov_core.ports.persistence import AfterCommit
 
@@ -147,6 +148,11 @@ async def _back_to_the_pool(
     await connection.invalidate()
 
 
+_Repositories = tuple[
+    SqlUserRepository, SqlEventRepository, SqlEnrollmentLedger, SqlOutbox, SqlTokenRevocations
+]
+
+
 class SqlUnitOfWork:
     """One transaction over every SQL repository. Exiting without `commit()` rolls back."""
 
@@ -155,9 +161,7 @@ class SqlUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._admitted: list[int] = []
         self._log = CommitLog(database.after_commit)
-        self._repositories: (
-            tuple[SqlUserRepository, SqlEventRepository, SqlEnrollmentLedger, SqlOutbox] | None
-        ) = None
+        self._repositories: _Repositories | None = None
 
     @property
     def users(self) -> SqlUserRepository:
@@ -176,7 +180,11 @@ class SqlUnitOfWork:
         return self._open[3]
 
     @property
-    def _open(self) -> tuple[SqlUserRepository, SqlEventRepository, SqlEnrollmentLedger, SqlOutbox]:
+    def revocations(self) -> SqlTokenRevocations:
+        return self._open[4]
+
+    @property
+    def _open(self) -> _Repositories:
         if self._repositories is None:
             msg = "unit of work used outside `async with`"
             raise RuntimeError(msg)
@@ -198,6 +206,7 @@ class SqlUnitOfWork:
             SqlEventRepository(db),
             SqlEnrollmentLedger(db, self._admit, self._log.seats),
             SqlOutbox(db, self._log.recorded),
+            SqlTokenRevocations(db),
         )
         return self
 

@@ -2,6 +2,7 @@
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import JSONBody
 
 from mov_api.routes.deps import ActorDep, ServicesDep
@@ -14,6 +15,7 @@ from mov_api.schemas import (
     ProfileIn,
     ProfileOut,
     RegisterIn,
+    TokenData,
     TokenUserOut,
     UserData,
     UserOut,
@@ -32,6 +34,8 @@ from mov_core.services.auth import RegisterUser
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    # answers carry tokens and profiles: no cache (a browser's, a proxy's) may keep them
+    cache_control = CacheControlHeader(no_store=True)
 
     @post("/register", status_code=201)
     async def register(
@@ -79,7 +83,14 @@ class AuthController(Controller):
     @post("/change-password", status_code=200)
     async def change_password(
         self, data: JSONBody[PasswordIn], actor: ActorDep, services: ServicesDep
-    ) -> Done:
-        """Prove the current password; the new one meets the policy."""
-        await services.change_password(actor, data.current_password, data.new_password)
-        return done("Password changed successfully")
+    ) -> Ok[TokenData]:
+        """Prove the current password; the new one meets the policy. Every token issued before
+        is refused from now on: the answer carries a fresh one."""
+        changed = await services.change_password(actor, data.current_password, data.new_password)
+        return ok("Password changed successfully", TokenData(changed.token))
+
+    @post("/logout", status_code=200)
+    async def logout(self, actor: ActorDep, services: ServicesDep) -> Done:
+        """This token is refused from now on (on every process within 5 s)."""
+        await services.logout(actor)
+        return done("Logged out")

@@ -40,21 +40,25 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return header[len("Bearer ") :].strip() or None
 
 
-def provide_actor(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
-    """The verified caller. Raises `AuthenticationRequired`, `InvalidToken`, `TokenExpired`."""
+async def provide_actor(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
+    """The verified caller, whose account still stands behind the token. Raises
+    `AuthenticationRequired`, `InvalidToken`, `TokenExpired`, `TokenRevoked`,
+    `TokenOfDeactivatedAccount`."""
     token = bearer_token(request)
     if token is None:
         raise AuthenticationRequired
-    principal = services.verify_token(token)
+    principal = await services.authorize(token)
     request.scope.setdefault("state", {})["user_id"] = principal.user_id  # for the access log
     return principal
 
 
-def provide_viewer(request: Request[Any, Any, Any], services: ServicesDep) -> Principal | None:
+async def provide_viewer(
+    request: Request[Any, Any, Any], services: ServicesDep
+) -> Principal | None:
     """The caller on public routes: anonymous without a token, or with one that does not verify
     (public reads never fail because of a stale token)."""
     try:
-        return provide_actor(request, services)
+        return await provide_actor(request, services)
     except (AuthenticationRequired, InvalidToken):
         return None
 
@@ -80,5 +84,5 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
     callers: dict[str, Callable[..., Any]] = {"actor": provide_actor, "viewer": provide_viewer}
     return {
         **{name: _constant(value) for name, value in values.items()},
-        **{name: Provide(f, sync_to_thread=False) for name, f in callers.items()},
+        **{name: Provide(f) for name, f in callers.items()},  # async: no thread
     }

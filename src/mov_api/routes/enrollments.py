@@ -57,7 +57,8 @@ class EnrollmentController(Controller):
         idempotency: CacheDep,
     ) -> Response[Ok[EnrollmentData]]:
         """Take a seat or a waitlist place: 201 when new, 200 with the existing place when
-        asked again. The same `Idempotency-Key` replays the first response exactly."""
+        asked again. The same `Idempotency-Key` replays the first response exactly. A
+        non-member of a PRIVATE event gives its `inviteCode` (wrong or missing: 404)."""
         cache_key = _idempotency_key(request, actor)
         if cache_key is not None and (stored := await idempotency.get(cache_key)) is not None:
             first = json.loads(stored)
@@ -66,7 +67,7 @@ class EnrollmentController(Controller):
                 raise ValidationFailed([issue])
             replayed = msgspec.convert(first["body"], Ok[EnrollmentData])
             return Response(replayed, status_code=first["status"])
-        outcome = await services.enroll(actor, data.event_id)
+        outcome = await services.enroll(actor, data.event_id, invite=data.invite_code)
         status = 201 if outcome.placement.is_new else 200
         body = ok(MESSAGES[outcome.placement], EnrollmentData(enrollment_out(outcome.enrollment)))
         if cache_key is not None:

@@ -34,6 +34,7 @@ from mov_api.schemas import (
 from mov_core.domain.errors import FieldIssue
 from mov_core.domain.events import UNSET, EventPatch, NewEvent, Visibility
 from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.users import Principal
 from mov_core.services.events import EventFilter, EventPage
 
 STATUSES = {s.value: s for s in EventStatus}
@@ -74,8 +75,8 @@ def _filters(
     )
 
 
-def _page(message: str, page: EventPage) -> Ok[EventPageOut]:
-    events = [view_out(v) for v in page.items]
+def _page(message: str, page: EventPage, viewer: Principal | None) -> Ok[EventPageOut]:
+    events = [view_out(v, viewer) for v in page.items]
     return ok(message, EventPageOut(events, encode_cursor(page.next_cursor)))
 
 
@@ -130,9 +131,18 @@ Categories = Annotated[list[str] | None, QueryParameter(name="category", descrip
 From = Annotated[str | None, QueryParameter(name="from", description="ISO-8601, inclusive")]
 To = Annotated[str | None, QueryParameter(name="to", description="ISO-8601, inclusive")]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+Invite = Annotated[
+    str | None,
+    QueryParameter(
+        name="invite",
+        description="A PRIVATE event's invite code: how a non-member sees it (a wrong or "
+        "missing code answers 404, as a missing event)",
+    ),
+]
 
 
-ICS = "text/calendar; charset=utf-8"
+ICS = "text/calendar"
+"""Litestar adds `; charset=utf-8` to every `text/` type itself (naming it here sent it twice)."""
 
 
 class EventController(Controller):
@@ -157,7 +167,7 @@ class EventController(Controller):
         filters = _filters(status, category, q, starts_from, starts_to, limit, cursor)
         page = await services.list_events(viewer, filters)
         return await read_cache.remember(
-            request, viewer, _page("Events retrieved successfully", page)
+            request, viewer, _page("Events retrieved successfully", page, viewer)
         )
 
     @get("/organizer/me")
@@ -174,7 +184,7 @@ class EventController(Controller):
         """The calling organizer's own events, every status."""
         filters = _filters(status, category, q, None, None, limit, cursor)
         page = await services.organizer_events(actor, filters)
-        return _page("Organizer events retrieved successfully", page)
+        return _page("Organizer events retrieved successfully", page, actor)
 
     @get("/{event_id:str}", before_request=read_cache.serve_cached)
     async def get_event(
@@ -183,9 +193,14 @@ class EventController(Controller):
         event_id: FromPath[str],
         viewer: ViewerDep,
         services: ServicesDep,
+        invite: Invite = None,
     ) -> Ok[EventData]:
-        view = await services.get_event(viewer, path_id(event_id, "Event"))
-        body = ok("Event retrieved successfully", EventData(view_out(view)))
+        """An event the caller may see: its owner sees its `inviteCode`; a non-member sees a
+        PRIVATE event only with `?invite=` its current code."""
+        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
+        body = ok("Event retrieved successfully", EventData(view_out(view, viewer)))
+        if invite is not None:
+            return body  # never cached: the cache key would hold the code
         return await read_cache.remember(request, viewer, body)
 
     @post("/", status_code=201)
@@ -194,7 +209,7 @@ class EventController(Controller):
     ) -> Ok[EventData]:
         """Organizers plan events; a new event is `Planning`."""
         view = await services.create_event(actor, _new_event(data))
-        return ok("Event created successfully", EventData(view_out(view)))
+        return ok("Event created successfully", EventData(view_out(view, actor)))
 
     @put("/{event_id:str}")
     async def update_event(
@@ -206,7 +221,7 @@ class EventController(Controller):
     ) -> Ok[EventData]:
         """Edit (Planning or Published); more seats promote waiters at once."""
         view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
-        return ok("Event updated successfully", EventData(view_out(view)))
+        return ok("Event updated successfully", EventData(view_out(view, actor)))
 
     @delete("/{event_id:str}", status_code=200)
     async def delete_event(
@@ -230,13 +245,26 @@ class EventController(Controller):
             raise_if([FieldIssue("status", "Invalid event status")])
         assert target is not None  # noqa: S101
         view = await services.change_status(actor, path_id(event_id, "Event"), target)
-        return ok("Event status changed successfully", EventData(view_out(view)))
+        return ok("Event status changed successfully", EventData(view_out(view, actor)))
+
+    @post("/{event_id:str}/invite-code", status_code=200)
+    async def rotate_invite_code(
+        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
+    ) -> Ok[EventData]:
+        """The owner of a PRIVATE event replaces its `inviteCode`: the old code opens nothing
+        from then on; members keep their places. A PUBLIC event has no code (400)."""
+        view = await services.rotate_invite_code(actor, path_id(event_id, "Event"))
+        return ok("Invite code rotated successfully", EventData(view_out(view, actor)))
 
     @get("/{event_id:str}/availability")
     async def availability(
-        self, event_id: FromPath[str], viewer: ViewerDep, services: ServicesDep
+        self,
+        event_id: FromPath[str],
+        viewer: ViewerDep,
+        services: ServicesDep,
+        invite: Invite = None,
     ) -> Ok[AvailabilityOut]:
-        seats = await services.availability(viewer, path_id(event_id, "Event"))
+        seats = await services.availability(viewer, path_id(event_id, "Event"), invite=invite)
         return ok("Availability retrieved successfully", availability_out(seats))
 
     @get("/{event_id:str}/enrollments")
@@ -296,9 +324,10 @@ class EventController(Controller):
         viewer: ViewerDep,
         services: ServicesDep,
         calendar: CalendarDep,
+        invite: Invite = None,
     ) -> Response[bytes]:
         """The event as an iCalendar file, for anyone who may see the event."""
-        view = await services.get_event(viewer, path_id(event_id, "Event"))
+        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
         return Response(
             calendar.event_ics(view.event),
             media_type=ICS,
@@ -312,9 +341,10 @@ class EventController(Controller):
         viewer: ViewerDep,
         services: ServicesDep,
         calendar: CalendarDep,
+        invite: Invite = None,
     ) -> Response[None]:
         """What GET would send, without the body: calendar programs ask before subscribing."""
-        view = await services.get_event(viewer, path_id(event_id, "Event"))
+        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
         size = len(calendar.event_ics(view.event))
         return Response(
             None,

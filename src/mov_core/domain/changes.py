@@ -17,6 +17,22 @@ class UserRegistered:
 
 
 @frozen
+class AccountChanged:
+    """Deactivated, given another role, or given another password: its tokens are checked
+    anew (and its open sockets closed when they no longer speak for it)."""
+
+    user_id: int
+
+
+@frozen
+class SignedOut:
+    """One token was revoked (logout)."""
+
+    user_id: int
+    token_id: str
+
+
+@frozen
 class EventCreated:
     event_id: int
     organizer_id: int
@@ -125,6 +141,8 @@ class EventReminderDue:
 
 Change = (
     UserRegistered
+    | AccountChanged
+    | SignedOut
     | EventCreated
     | EventPublished
     | EventUpdated

@@ -71,6 +71,19 @@ class TokenExpired(InvalidToken):
         super().__init__("Token expired")
 
 
+class TokenRevoked(InvalidToken):
+    """Signed and unexpired, but no longer the account's: logged out, issued before the last
+    password change, or carrying a role the account no longer has."""
+
+    def __init__(self) -> None:
+        super().__init__("Token revoked")
+
+
+class TokenOfDeactivatedAccount(InvalidToken):
+    def __init__(self) -> None:
+        super().__init__("Account is deactivated")
+
+
 class AuthenticationRequired(_Explained):
     def __init__(self) -> None:
         super().__init__("No token provided")

@@ -6,9 +6,14 @@ import enum
 import re
 from datetime import datetime
 
-from attrs import evolve, frozen
+from attrs import evolve, field, frozen
 
-from mov_core.domain.errors import AccountDeactivated, RoleRequired
+from mov_core.domain.errors import (
+    AccountDeactivated,
+    RoleRequired,
+    TokenOfDeactivatedAccount,
+    TokenRevoked,
+)
 from mov_core.domain.validation import Issues
 
 PASSWORD_MIN = 8
@@ -58,10 +63,10 @@ def check_password(issues: Issues, password: str, field_name: str = "password") 
 
 
 def check_name(issues: Issues, name: str | None, field_name: str) -> str | None:
-    """Names are optional; when given they are trimmed and 1–100 characters."""
+    """Names are optional; when given they are trimmed, 1–100 characters, one line."""
     if name is None:
         return None
-    return issues.text(field_name, name, min_len=1, max_len=NAME_MAX)
+    return issues.line(field_name, name, min_len=1, max_len=NAME_MAX)
 
 
 @frozen
@@ -100,11 +105,28 @@ class Registration:
 
 @frozen
 class Principal:
-    """Who is acting, as proven by a token: enough to authorize without a lookup."""
+    """Who is acting, as proven by a token: enough to authorize. What the token itself says of
+    its session (its id, the account's token version, its end) rides along, outside equality,
+    for the check that the account still stands behind it."""
 
     user_id: int
     email: str
     role: Role
+    token_id: str | None = field(default=None, eq=False)
+    token_version: int = field(default=0, eq=False)
+    token_expires_at: datetime | None = field(default=None, eq=False)
+
+    def ensure_spoken_for(self, account: User) -> None:
+        """A token is only as good as its account: active, with the token's role, and the
+        token not older than the account's last password change (its token version).
+
+        Raises:
+            TokenOfDeactivatedAccount, TokenRevoked.
+        """
+        if not account.is_active:
+            raise TokenOfDeactivatedAccount
+        if account.role is not self.role or account.token_version != self.token_version:
+            raise TokenRevoked
 
     def require(self, role: Role) -> None:
         """Raises `RoleRequired` unless the actor has `role`."""
@@ -123,6 +145,8 @@ class User:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    token_version: int = 0
+    """Rises at each password change: tokens issued before it speak for the account no more."""
 
     @classmethod
     def register(cls, registration: Registration, *, password_hash: str, now: datetime) -> User:
@@ -140,7 +164,7 @@ class User:
 
     @property
     def principal(self) -> Principal:
-        return Principal(self.id, self.email, self.role)
+        return Principal(self.id, self.email, self.role, token_version=self.token_version)
 
     @property
     def display_name(self) -> str:
@@ -161,7 +185,17 @@ class User:
         return evolve(self, first_name=first, last_name=last, updated_at=now)
 
     def with_password_hash(self, password_hash: str, *, now: datetime) -> User:
+        """The same password, hashed anew (a stronger scheme): sessions go on."""
         return evolve(self, password_hash=password_hash, updated_at=now)
+
+    def with_new_password(self, password_hash: str, *, now: datetime) -> User:
+        """Another password: every token issued before it is refused from now on."""
+        return evolve(
+            self,
+            password_hash=password_hash,
+            token_version=self.token_version + 1,
+            updated_at=now,
+        )
 
     def with_role(self, role: Role, *, now: datetime) -> User:
         return evolve(self, role=role, updated_at=now)

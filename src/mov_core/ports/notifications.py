@@ -18,6 +18,17 @@ class NotificationCursor:
 
 
 @frozen
+class InboxQuery:
+    """A page of one person's in-app notifications, newest first by (created_at, id)."""
+
+    user_id: int
+    unread_only: bool = False
+    before: NotificationCursor | None = None
+    """Exclusive: the page starts after this one (older)."""
+    limit: int = 20
+
+
+@frozen
 class Addition:
     """One notification to store, with its deliveries, once per `dedupe_key`."""
 
@@ -46,15 +57,9 @@ class Inbox(Protocol):
         one notification."""
         ...
 
-    async def list(
-        self,
-        user_id: int,
-        *,
-        unread_only: bool = False,
-        before: NotificationCursor | None = None,
-        limit: int = 20,
-    ) -> Sequence[Notification]:
-        """The user's in-app notifications (`in_app` True), newest first by (created_at, id)."""
+    async def list(self, page: InboxQuery) -> Sequence[Notification]:
+        """The user's in-app notifications (`in_app` True), newest first by (created_at, id);
+        `before` excludes itself and everything newer."""
         ...
 
     async def unread_count(self, user_id: int) -> int:

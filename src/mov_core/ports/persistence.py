@@ -183,6 +183,17 @@ class EnrollmentLedger(Protocol):
         ...
 
 
+class TokenRevocations(Protocol):
+    """Tokens refused before their expiry (logout), remembered until they would have expired."""
+
+    async def revoke(self, token_id: str, *, user_id: int, until: datetime, now: datetime) -> None:
+        """Refuse the token from now on; revoking it again changes nothing. Forgets tokens
+        whose `until` is past `now` (they are refused as expired anyway)."""
+        ...
+
+    async def is_revoked(self, token_id: str, *, now: datetime) -> bool: ...
+
+
 @frozen
 class OutboxRecord:
     id: int
@@ -246,6 +257,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def revocations(self) -> TokenRevocations: ...
 
     async def __aenter__(self) -> Self: ...
 

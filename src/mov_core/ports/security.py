@@ -7,11 +7,14 @@ from mov_core.domain.users import Principal
 
 
 class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str:
+    """Password hashing, slow on purpose: `hash`, `verify` and `burn` are awaited and never
+    run on the event loop, so other requests are not slowed while passwords are hashed."""
+
+    async def hash(self, password: str) -> str:
         """Hash with the preferred scheme."""
         ...
 
-    def verify(self, password: str, hashed: str) -> bool:
+    async def verify(self, password: str, hashed: str) -> bool:
         """Whether `password` matches; `False` (never an error) for malformed hashes."""
         ...
 
@@ -19,8 +22,12 @@ class PasswordHasher(Protocol):
         """Whether `hashed` uses a deprecated scheme or weaker parameters (re-hash at login)."""
         ...
 
-    def burn(self, password: str) -> None:
+    async def burn(self, password: str) -> None:
         """Spend the time of one verification, so an unknown e-mail costs a wrong password's."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let go of the threads that hash (the runtime's `aclose`); a later call starts anew."""
         ...
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from attrs import evolve, frozen
 
+from mov_core.domain.changes import AccountChanged
 from mov_core.domain.enrollments import RosterSnapshot
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.events import Event
@@ -52,7 +53,8 @@ async def create_user(
 
 
 async def deactivate_user(user_id: int, *, uow: UnitOfWork, clock: Clock) -> User:
-    """A deactivated account can no longer sign in; deactivating it again changes nothing.
+    """A deactivated account can no longer sign in, and its tokens are refused from now on
+    (within 5 s on every process); deactivating it again changes nothing.
 
     Raises:
         NotFound: no such user.
@@ -63,6 +65,7 @@ async def deactivate_user(user_id: int, *, uow: UnitOfWork, clock: Clock) -> Use
             return user
         user = user.deactivated(now=clock.now())
         await uow.users.save(user)
+        await uow.outbox.add([AccountChanged(user.id)], now=clock.now())
         await uow.commit()
     return user
 
@@ -70,7 +73,8 @@ async def deactivate_user(user_id: int, *, uow: UnitOfWork, clock: Clock) -> Use
 async def set_role(user_id: int, role: Role, *, uow: UnitOfWork, clock: Clock) -> User:
     """Give an account another role; giving it the role it has changes nothing.
 
-    Tokens already issued carry the old role until they expire.
+    Tokens issued before carry the old role: they are refused from now on (within 5 s on every
+    process), and the account signs in again to act in its new role.
 
     Raises:
         NotFound: no such user.
@@ -81,6 +85,7 @@ async def set_role(user_id: int, role: Role, *, uow: UnitOfWork, clock: Clock) -
             return user
         user = user.with_role(role, now=clock.now())
         await uow.users.save(user)
+        await uow.outbox.add([AccountChanged(user.id)], now=clock.now())
         await uow.commit()
     return user
 

@@ -3,9 +3,10 @@ and handed to the API, the Socket.IO server, the workers and the CLI."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 
-from attrs import frozen
+from attrs import field, frozen
 
 from mov_core.domain.chat import ChatMessage
 from mov_core.domain.enrollments import (
@@ -28,8 +29,9 @@ from mov_core.services import auth, chat, enrollments, events, inbox
 from mov_core.services.auth import Credentials, PasswordChange, RegisterUser, SignedIn
 from mov_core.services.chat import Posted
 from mov_core.services.enrollments import MyEnrollment
-from mov_core.services.events import EventFilter, EventPage, EventView
+from mov_core.services.events import Entropy, EventFilter, EventPage, EventView
 from mov_core.services.inbox import Announcement, NotificationPage
+from mov_core.services.sessions import Sessions
 
 
 @frozen
@@ -43,6 +45,10 @@ class Services:
     chat_store: ChatStore
     chat_posting: ChatPosting
     notification_store: NotificationStore
+    sessions: Sessions
+    """Whether a token's account still stands behind it (cached at most 5 s)."""
+    entropy: Entropy = field(default=secrets.token_bytes, repr=False)
+    """Where invite codes get their random bytes (a test may hand in its own)."""
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -59,7 +65,16 @@ class Services:
         )
 
     def verify_token(self, token: str) -> Principal:
+        """The signature and lifetime alone; requests use `authorize`."""
         return auth.verify_token(token, tokens=self.tokens, clock=self.clock)
+
+    async def authorize(self, token: str) -> Principal:
+        return await auth.authorize(
+            token, tokens=self.tokens, sessions=self.sessions, clock=self.clock
+        )
+
+    async def logout(self, actor: Principal) -> None:
+        await auth.logout(actor, uow=self.uow(), clock=self.clock)
 
     async def profile(self, actor: Principal) -> User:
         return await auth.profile(actor, uow=self.uow())
@@ -75,28 +90,42 @@ class Services:
             actor, first_name=first_name, last_name=last_name, uow=self.uow(), clock=self.clock
         )
 
-    async def change_password(self, actor: Principal, current: str, new: str) -> None:
-        await auth.change_password(
+    async def change_password(self, actor: Principal, current: str, new: str) -> SignedIn:
+        return await auth.change_password(
             actor,
             PasswordChange(current, new),
             uow=self.uow(),
             hasher=self.hasher,
+            tokens=self.tokens,
             clock=self.clock,
         )
 
     # --- events -----------------------------------------------------------------------------
 
     async def create_event(self, actor: Principal, cmd: NewEvent) -> EventView:
-        return await events.create_event(actor, cmd, uow=self.uow(), clock=self.clock)
+        return await events.create_event(
+            actor, cmd, uow=self.uow(), clock=self.clock, entropy=self.entropy
+        )
 
-    async def get_event(self, viewer: Principal | None, event_id: int) -> EventView:
-        return await events.get_event(viewer, event_id, uow=self.uow())
+    async def get_event(
+        self, viewer: Principal | None, event_id: int, *, invite: str | None = None
+    ) -> EventView:
+        return await events.get_event(viewer, event_id, uow=self.uow(), invite=invite)
 
-    async def availability(self, viewer: Principal | None, event_id: int) -> Occupancy:
-        return await events.availability(viewer, event_id, uow=self.uow())
+    async def availability(
+        self, viewer: Principal | None, event_id: int, *, invite: str | None = None
+    ) -> Occupancy:
+        return await events.availability(viewer, event_id, uow=self.uow(), invite=invite)
 
     async def update_event(self, actor: Principal, event_id: int, patch: EventPatch) -> EventView:
-        return await events.update_event(actor, event_id, patch, uow=self.uow(), clock=self.clock)
+        return await events.update_event(
+            actor, event_id, patch, uow=self.uow(), clock=self.clock, entropy=self.entropy
+        )
+
+    async def rotate_invite_code(self, actor: Principal, event_id: int) -> EventView:
+        return await events.rotate_invite_code(
+            actor, event_id, uow=self.uow(), clock=self.clock, entropy=self.entropy
+        )
 
     async def change_status(
         self, actor: Principal, event_id: int, target: EventStatus
@@ -117,8 +146,12 @@ class Services:
 
     # --- enrollments ------------------------------------------------------------------------
 
-    async def enroll(self, actor: Principal, event_id: int) -> EnrollOutcome:
-        return await enrollments.enroll(actor, event_id, uow=self.uow(), clock=self.clock)
+    async def enroll(
+        self, actor: Principal, event_id: int, *, invite: str | None = None
+    ) -> EnrollOutcome:
+        return await enrollments.enroll(
+            actor, event_id, uow=self.uow(), clock=self.clock, invite=invite
+        )
 
     async def get_enrollment(self, actor: Principal, enrollment_id: int) -> Enrollment:
         return await enrollments.get_enrollment(actor, enrollment_id, uow=self.uow())

@@ -107,7 +107,12 @@ class ReadVersions:
 
 def shown_events(changes: Iterable[Change]) -> set[int]:
     """The events whose public JSON the changes alter."""
-    return {c.event_id for c in changes if not isinstance(c, _NOT_SHOWN)}
+    found: set[int] = set()
+    for change in changes:
+        event_id = getattr(change, "event_id", None)  # accounts' changes name no event
+        if isinstance(event_id, int) and not isinstance(change, _NOT_SHOWN):
+            found.add(event_id)
+    return found
 
 
 def _version_key(scope: str) -> str:

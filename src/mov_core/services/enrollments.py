@@ -37,16 +37,23 @@ class MyEnrollment:
 
 
 async def enroll(
-    actor: Principal, event_id: int, *, uow: UnitOfWork, clock: Clock
+    actor: Principal,
+    event_id: int,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    invite: str | None = None,
 ) -> EnrollOutcome:
     """A participant takes a seat, or a waitlist place; asking again replays the same place.
 
-    A PRIVATE event is unlisted, not closed: whoever has its id may enroll once it is
-    Published. A Planning event does not exist for anyone but its organizer.
+    A PRIVATE event opens to a non-member only with its current `invite` code (ids are
+    sequential, so an id is no invitation); its members (anyone who ever enrolled) need none.
+    A Planning event does not exist for anyone but its organizer.
 
     Raises:
         RoleRequired: the actor is not a participant.
-        NotFound: no such event, or it is Planning.
+        NotFound: no such event, it is Planning, or it is PRIVATE and the code is wrong or
+            missing (the same answer, so a code cannot be told from an id).
         EventNotOpen: the event is not Published.
         EventFull: no seat left and the waitlist is disabled.
     """
@@ -57,6 +64,10 @@ async def enroll(
     async with uow:
         event = await uow.events.get(event_id)
         if event.status is EventStatus.PLANNING:
+            raise NotFound("Event", event_id)
+        if not event.admits(invite) and not await uow.enrollments.has_enrollments(
+            event_id, user_id=actor.user_id
+        ):
             raise NotFound("Event", event_id)
         outcome = await uow.enrollments.enroll(event_id, actor.user_id, now=now)
         if outcome.placement.is_new:

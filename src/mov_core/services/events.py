@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from mov_core.domain.enrollments import Occupancy
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.domain.events import (
     CATEGORY_MAX,
+    INVITE_CODE_BYTES,
     Event,
     EventDetails,
     EventPatch,
@@ -36,6 +38,10 @@ from mov_core.ports.persistence import EventCursor, EventQuery, UnitOfWork
 
 PAGE_MAX = 100
 SEARCH_MAX = 200
+
+Entropy = Callable[[int], bytes]
+"""`n` bytes from a cryptographically secure source: where invite codes get their randomness
+(`secrets.token_bytes` unless a caller, such as a test, hands in another)."""
 
 
 @frozen
@@ -64,9 +70,15 @@ class EventPage:
 
 
 async def create_event(
-    actor: Principal, cmd: NewEvent, *, uow: UnitOfWork, clock: Clock
+    actor: Principal,
+    cmd: NewEvent,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    entropy: Entropy = secrets.token_bytes,
 ) -> EventView:
-    """Organizers plan events; a new event is Planning and seen only by its organizer.
+    """Organizers plan events; a new event is Planning and seen only by its organizer. A
+    PRIVATE one gets its invite code at once.
 
     Raises:
         RoleRequired: the actor is not an organizer.
@@ -75,30 +87,45 @@ async def create_event(
     actor.require(Role.ORGANIZER)
     now = clock.now()
     details = EventDetails.validate(**asdict(cmd, recurse=False), now=now)
+    planned = Event.plan(
+        details, organizer_id=actor.user_id, now=now, entropy=entropy(INVITE_CODE_BYTES)
+    )
     async with uow:
-        event = await uow.events.add(Event.plan(details, organizer_id=actor.user_id, now=now))
+        event = await uow.events.add(planned)
         await uow.outbox.add([EventCreated(event.id, actor.user_id)], now=now)
         await uow.commit()
     return EventView(event, Occupancy(event.capacity, 0, 0))
 
 
-async def get_event(viewer: Principal | None, event_id: int, *, uow: UnitOfWork) -> EventView:
-    """Raises `NotFound` for a missing event and for one the viewer may not see."""
+async def get_event(
+    viewer: Principal | None, event_id: int, *, uow: UnitOfWork, invite: str | None = None
+) -> EventView:
+    """Raises `NotFound` for a missing event and for one the viewer may not see (a PRIVATE
+    event's non-members see it only with its current `invite` code)."""
     async with uow:
-        event = await visible_event(uow, viewer, event_id)
+        event = await visible_event(uow, viewer, event_id, invite=invite)
         return await _view(uow, event)
 
 
-async def availability(viewer: Principal | None, event_id: int, *, uow: UnitOfWork) -> Occupancy:
+async def availability(
+    viewer: Principal | None, event_id: int, *, uow: UnitOfWork, invite: str | None = None
+) -> Occupancy:
     """Seats taken, free and waiting. Raises `NotFound` as `get_event` does."""
-    return (await get_event(viewer, event_id, uow=uow)).occupancy
+    return (await get_event(viewer, event_id, uow=uow, invite=invite)).occupancy
 
 
-async def update_event(
-    actor: Principal, event_id: int, patch: EventPatch, *, uow: UnitOfWork, clock: Clock
+async def update_event(  # noqa: PLR0913 - the edit and the ports it needs
+    actor: Principal,
+    event_id: int,
+    patch: EventPatch,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    entropy: Entropy = secrets.token_bytes,
 ) -> EventView:
     """Edit an event (Planning or Published). More seats promote waiters at once; fewer seats
-    than participants already enrolled is refused, and nothing is changed.
+    than participants already enrolled is refused, and nothing is changed. An event made
+    PRIVATE gets a fresh invite code; one made PUBLIC loses its code.
 
     Raises:
         NotFound, NotEventOwner, EventNotEditable, ValidationFailed, CapacityBelowEnrolled.
@@ -106,7 +133,7 @@ async def update_event(
     now = clock.now()
     async with uow:
         event = await _owned_event(uow, actor, event_id, "update this event")
-        revised, changed = event.revise(patch, now=now)
+        revised, changed = event.revise(patch, now=now, entropy=entropy(INVITE_CODE_BYTES))
         if not changed:
             return await _view(uow, event)
         changes: list[Change] = [EventUpdated(event.id, changed)]
@@ -116,6 +143,32 @@ async def update_event(
         await uow.events.save(revised)
         await uow.outbox.add(changes, now=now)
         view = await _view(uow, revised)
+        await uow.commit()
+    return view
+
+
+async def rotate_invite_code(
+    actor: Principal,
+    event_id: int,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    entropy: Entropy = secrets.token_bytes,
+) -> EventView:
+    """The owner of a PRIVATE event replaces its invite code; the old one opens nothing from
+    then on. Members keep their places and their view; nobody is notified.
+
+    Raises:
+        NotFound, NotEventOwner, ValidationFailed (the event is PUBLIC: it has no code).
+    """
+    now = clock.now()
+    async with uow:
+        event = await _owned_event(uow, actor, event_id, "rotate the invite code")
+        rotated = event.rotate_invite_code(entropy(INVITE_CODE_BYTES), now=now)
+        await uow.events.save(rotated)
+        # Only the field's name is recorded (never the code): it renews cached reads.
+        await uow.outbox.add([EventUpdated(event.id, ("invite_code",))], now=now)
+        view = await _view(uow, rotated)
         await uow.commit()
     return view
 
@@ -237,10 +290,13 @@ async def _page(query: EventQuery, uow: UnitOfWork) -> EventPage:
     return EventPage(views, EventCursor(last.starts_at, last.id) if last else None)
 
 
-async def visible_event(uow: UnitOfWork, viewer: Principal | None, event_id: int) -> Event:
-    """The event if the viewer may see it; else `NotFound`, as if it did not exist."""
+async def visible_event(
+    uow: UnitOfWork, viewer: Principal | None, event_id: int, *, invite: str | None = None
+) -> Event:
+    """The event if the viewer may see it (with `invite`, the code a non-member of a PRIVATE
+    event was given); else `NotFound`, as if it did not exist."""
     event = await uow.events.get(event_id)
-    if can_view(event, viewer, is_enrolled=False):
+    if can_view(event, viewer, is_enrolled=False, invite=invite):
         return event  # the common case needs no roster lookup
     if (
         viewer is not None

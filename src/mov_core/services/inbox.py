@@ -14,7 +14,7 @@ from mov_core.domain.notices import AnnouncementDraft, ensure_announceable
 from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
 from mov_core.domain.users import Principal, Role
 from mov_core.ports.clock import Clock
-from mov_core.ports.notifications import Inbox, NotificationCursor, PreferenceStore
+from mov_core.ports.notifications import Inbox, InboxQuery, NotificationCursor, PreferenceStore
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.events import visible_event
 
@@ -42,7 +42,7 @@ async def list_notifications(
     """
     if not 1 <= limit <= PAGE_MAX:
         raise ValidationFailed([FieldIssue("limit", f"limit must be between 1 and {PAGE_MAX}")])
-    found = await store.list(actor.user_id, unread_only=unread_only, before=before, limit=limit + 1)
+    found = await store.list(InboxQuery(actor.user_id, unread_only, before, limit + 1))
     page = list(found[:limit])
     more = len(found) > limit
     cursor = NotificationCursor(page[-1].created_at, page[-1].id) if more and page else None

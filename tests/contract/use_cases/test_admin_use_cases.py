@@ -186,8 +186,9 @@ async def test_an_operator_reads_any_roster_with_waitlist_positions(
     admin, services, rival, participants
 ):
     event_id = await published_event(services, rival, capacity=2, visibility=Visibility.PRIVATE)
+    code = (await services.get_event(rival, event_id)).event.invite_code
     for p in participants[:5]:
-        await services.enroll(p, event_id)
+        await services.enroll(p, event_id, invite=code)
     roster = await admin.roster(event_id)
     assert roster.capacity == 2
     assert [e.user_id for e in roster.enrolled] == [p.user_id for p in participants[:2]]

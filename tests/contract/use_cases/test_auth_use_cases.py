@@ -80,19 +80,22 @@ class CountingHasher:
     def __init__(self, inner):
         self.inner, self.verifications, self.burns = inner, 0, 0
 
-    def hash(self, password):
-        return self.inner.hash(password)
+    async def hash(self, password):
+        return await self.inner.hash(password)
 
-    def verify(self, password, hashed):
+    async def verify(self, password, hashed):
         self.verifications += 1
-        return self.inner.verify(password, hashed)
+        return await self.inner.verify(password, hashed)
 
     def needs_rehash(self, hashed):
         return self.inner.needs_rehash(hashed)
 
-    def burn(self, password):
+    async def burn(self, password):
         self.burns += 1
-        self.inner.burn(password)
+        await self.inner.burn(password)
+
+    async def aclose(self):
+        await self.inner.aclose()
 
 
 @pytest.fixture

@@ -78,7 +78,10 @@ async def test_a_private_event_is_seen_by_its_participants_only(services, organi
     insider, outsider = participants[:2]
     with pytest.raises(NotFound):
         await services.get_event(insider, event_id)
-    await services.enroll(insider, event_id)  # private means unlisted: the id is the invitation
+    with pytest.raises(NotFound):  # the id alone opens nothing (ids are sequential)
+        await services.enroll(insider, event_id)
+    code = (await services.get_event(organizer, event_id)).event.invite_code
+    await services.enroll(insider, event_id, invite=code)  # the invite code is the invitation
     assert (await services.get_event(insider, event_id)).occupancy.enrolled == 1
     for stranger in (None, outsider):
         with pytest.raises(NotFound):
