@@ -22,7 +22,7 @@ from attrs import define, field, frozen
 from sqlalchemy.engine import make_url
 
 from mov_adapters.clock import SystemClock
-from mov_adapters.live.rooms import SocketRooms, socket_server, user_room
+from mov_adapters.live.rooms import SocketRooms, socket_server, user_room, watchers_of
 from mov_adapters.logs import configure_logging
 from mov_adapters.memory.cache import MemoryCache
 from mov_adapters.memory.chat import MemoryChatStore
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [  # what driving adapters may use of the adapters
     "MEMORY_URL", "HealthCheck", "Overrides", "Runtime", "build_runtime", "configure_logging",
     "describe_database", "open_database", "schema_status", "upgrade_schema", "user_room",
+    "watchers_of",
 ]  # fmt: skip
 
 logger = logging.getLogger("mov.bootstrap")

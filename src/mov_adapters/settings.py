@@ -21,6 +21,8 @@ from mov_adapters.sql.engine import PoolSettings
 from mov_core.ports.infra import RateLimit
 
 JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
+SESSION_COOKIE = "mov_session"
+"""The web UI's session cookie (the JWT): Socket.IO handshakes accept it too."""
 MIN_SECRET_BYTES = 32
 
 

@@ -3,10 +3,13 @@ the Socket.IO pushes (`mov_adapters.live`), from any process. One definition eac
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import binascii
+from datetime import UTC, datetime
 from typing import Any
 
 from mov_adapters.serialization import utc_millis
+from mov_core.domain.chat import ChatMessage
 from mov_core.domain.enrollments import Occupancy
 from mov_core.domain.notifications import Notification
 
@@ -31,6 +34,20 @@ def notification_payload(notification: Notification) -> dict[str, Any]:
     }
 
 
+def message_payload(message: ChatMessage, names: dict[int, str]) -> dict[str, Any]:
+    """A chat message as its room's sockets get it (the REST shape), whoever posted it."""
+    return {
+        "id": message.id,
+        "eventId": message.event_id,
+        "seq": message.seq,
+        "senderId": message.sender_id,
+        "senderName": names.get(message.sender_id),
+        "body": message.body,
+        "clientMsgId": message.client_msg_id,
+        "createdAt": iso(message.created_at),
+    }
+
+
 def availability_payload(event_id: int, seats: Occupancy) -> dict[str, Any]:
     """An event's seat counts as pushed to its room."""
     return {
@@ -39,3 +56,20 @@ def availability_payload(event_id: int, seats: Occupancy) -> dict[str, Any]:
         "available": seats.available,
         "waitlistCount": seats.waitlisted,
     }
+
+
+def encode_keyset(moment: datetime, key: object) -> str:
+    """An opaque cursor for a keyset position (a time, then a tie-breaking key)."""
+    text = f"{moment.isoformat()}|{key}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_keyset(raw: str) -> tuple[datetime, str] | None:
+    """The (UTC time, key) an `encode_keyset` cursor holds; None for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        moment_text, key = text.rsplit("|", 1)
+        moment = datetime.fromisoformat(moment_text)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+        return None
+    return None if moment.tzinfo is None else (moment.astimezone(UTC), key)

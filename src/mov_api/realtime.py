@@ -1,6 +1,8 @@
 """The Socket.IO chat server: a driving adapter over the same chat use cases as the REST API.
 
-Clients connect with `auth: {token}`; a missing or invalid token refuses the connection. Every
+Clients connect with `auth: {token}`, or (the web UI's pages) with the session cookie from a
+page of this site's origin (`Origin` is checked, so another site cannot ride the cookie); a
+missing or invalid token refuses the connection. Every
 other failure is answered in the ack (`{ok: false, errorCode, message}`, as the HTTP error
 table says it), never by dropping the socket. Rooms: `event:{id}` for an event's chat,
 `user:{id}` for a person's own pushes (which the runtime's broadcaster sends).
@@ -11,15 +13,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import socketio
 import structlog
 
-from mov_adapters.bootstrap import user_room
-from mov_adapters.settings import Settings
+from mov_adapters.bootstrap import user_room, watchers_of
+from mov_adapters.forwarding import client_address
+from mov_adapters.settings import SESSION_COOKIE, Settings
+from mov_adapters.wire import availability_payload
 from mov_api.errors import failure
-from mov_api.gateway import client_address
 from mov_api.schemas import message_json
 from mov_core.domain.chat import room_of
 from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
@@ -68,6 +72,7 @@ def register_handlers(
 _TEN_SECONDS = timedelta(seconds=10)
 CONNECTION_LIMITS = {
     "join": RateLimit(20, _TEN_SECONDS),
+    "watch": RateLimit(20, _TEN_SECONDS),
     "typing": RateLimit(20, _TEN_SECONDS),
     "read": RateLimit(30, _TEN_SECONDS),
 }
@@ -99,6 +104,7 @@ class RealtimeHandlers:
         self.presence = presence
         self.rate_limiter = rate_limiter
         self.trusted = settings.trusted_proxies
+        self.origins = frozenset(settings.cors_origins)
         self.limits_on = settings.rate_limit_enabled
         """Connection limits (`MOV_RATE_LIMIT_ENABLED`); a person's message limit always holds."""
         self._connected: dict[str, Principal] = {}
@@ -110,6 +116,7 @@ class RealtimeHandlers:
         for name, handler in {
             "join": self.join,
             "leave": self.leave,
+            "watch": self.follow,
             "message": self.message,
             "typing": self.typing,
             "read": self.read,
@@ -179,6 +186,8 @@ class RealtimeHandlers:
             raise socketio.exceptions.ConnectionRefusedError("Too many connections, slow down")
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
+            token = self._cookie_token(environ)
+        if not token:
             raise socketio.exceptions.ConnectionRefusedError("No token provided")
         try:
             principal = await self.services.authorize(token)
@@ -190,6 +199,22 @@ class RealtimeHandlers:
         names = await self.services.display_names([principal.user_id])
         await self.sio.save_session(sid, {"principal": principal, "rooms": set(), "names": names})
         await self.sio.enter_room(sid, user_room(principal.user_id))
+
+    def _cookie_token(self, environ: dict[str, Any]) -> str | None:
+        """The session cookie's token, only from a page of this origin or an allowed one (a
+        cookie rides along with any site's request: `Origin` tells whose page it is)."""
+        try:
+            cookie = SimpleCookie(environ.get("HTTP_COOKIE", "")).get(SESSION_COOKIE)
+        except CookieError:
+            return None
+        if cookie is None or not cookie.value:
+            return None
+        origin = environ.get("HTTP_ORIGIN", "")
+        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
+        same = f"{scheme}://{environ.get('HTTP_HOST', '')}"
+        if origin != same and origin not in self.origins:
+            raise socketio.exceptions.ConnectionRefusedError("Origin not allowed")
+        return cookie.value
 
     async def disconnect(self, sid: str, *_: Any) -> None:  # noqa: ANN401
         self._connected.pop(sid, None)
@@ -206,6 +231,18 @@ class RealtimeHandlers:
             session["rooms"].add(event_id)
         await self._announce(event_id, await self.presence.join(event_id, sid, principal.user_id))
         return {"ok": True, "lastSeq": last}
+
+    async def follow(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
+        """`watch`: follow an event's seat counts (`availability`) without being a chat
+        member: whoever may see the event (a PRIVATE one's non-members with `invite`)."""
+        event_id = _event_id(data)
+        invite = data.get("invite")
+        principal = await self._principal(sid)
+        seats = await self.services.availability(
+            principal, event_id, invite=invite if isinstance(invite, str) else None
+        )
+        await self.sio.enter_room(sid, watchers_of(event_id))
+        return {"ok": True, **availability_payload(event_id, seats)}
 
     async def leave(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
         event_id = _event_id(data)

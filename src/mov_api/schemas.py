@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from mov_adapters.wire import iso, notification_payload
+from mov_adapters.wire import iso, message_payload, notification_payload
 from mov_core.domain.chat import ChatMessage
 from mov_core.domain.enrollments import Enrollment, Occupancy
 from mov_core.domain.errors import FieldIssue, ValidationFailed
@@ -433,8 +433,7 @@ def message_out(message: ChatMessage, names: dict[int, str]) -> MessageOut:
 
 def message_json(message: ChatMessage, names: dict[int, str]) -> dict[str, Any]:
     """A message as the Socket.IO room events carry it (the REST shape, as plain JSON)."""
-    as_json: dict[str, Any] = msgspec.to_builtins(message_out(message, names))
-    return as_json
+    return message_payload(message, names)
 
 
 class CheckOut(Out):

@@ -35,7 +35,7 @@ def serve(
         _print_demo(asyncio.run(_seed(settings)))
     console.print(f"MOV serving on http://{host}:{port} (docs: http://{host}:{port}/schema)")
     uvicorn.run(
-        "mov_api.asgi:app_from_env",
+        "mov_server.asgi:app_from_env",
         factory=True,
         host=host,
         port=port,

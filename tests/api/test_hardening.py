@@ -50,7 +50,7 @@ def test_forwarded_addresses_count_only_from_trusted_proxies():
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_keeps_its_own_limit():
-    from mov_api.gateway import client_address  # noqa: PLC0415
+    from mov_adapters.forwarding import client_address  # noqa: PLC0415
 
     trusted = _networks("10.0.0.0/8")
     scope = {"client": ("10.0.0.2", 1), "headers": [(b"x-forwarded-for", b"203.0.113.7, 10.0.0.9")]}

@@ -9,6 +9,7 @@ own pushes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -27,16 +28,33 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def watchers_of(event_id: int) -> str:
+    """Sockets that follow an event's seat counts (its page is open) without being members."""
+    return f"seats:{event_id}"
+
+
 def socket_server(*, redis_url: str | None, cors_origins: tuple[str, ...]) -> socketio.AsyncServer:
     """This process's Socket.IO server (its handlers are the driving adapter's business)."""
     manager = socketio.AsyncRedisManager(redis_url, channel=REDIS_CHANNEL) if redis_url else None
     return socketio.AsyncServer(
         async_mode="asgi",
-        cors_allowed_origins=list(cors_origins),
+        cors_allowed_origins=_origins(cors_origins),
         client_manager=manager,
         logger=False,
         engineio_logger=False,
     )
+
+
+def _origins(allowed: tuple[str, ...]) -> Callable[[str, dict[str, Any]], bool]:
+    """Browsers may connect from this server's own pages and from `MOV_CORS_ORIGINS`."""
+
+    def allows(origin: str, environ: dict[str, Any]) -> bool:
+        if "*" in allowed or origin in allowed:
+            return True
+        scheme = environ.get("wsgi.url_scheme", "http")
+        return origin == f"{scheme}://{environ.get('HTTP_HOST', '')}"
+
+    return allows
 
 
 class SocketRooms:
@@ -47,7 +65,10 @@ class SocketRooms:
         self._presence = presence
 
     async def availability(self, event_id: int, seats: Occupancy) -> None:
-        await self._emit("availability", availability_payload(event_id, seats), room_of(event_id))
+        payload = availability_payload(event_id, seats)
+        await self._sio.emit(
+            "availability", payload, room=[room_of(event_id), watchers_of(event_id)]
+        )
 
     async def notification(self, notification: Notification) -> None:
         await self._emit(

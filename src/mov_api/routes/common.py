@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from datetime import UTC, datetime
 
+from mov_adapters.wire import decode_keyset, encode_keyset
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.ports.errors import NotFound
 from mov_core.ports.persistence import EventCursor
@@ -21,23 +19,6 @@ def path_id(raw: str, kind: str) -> int:
     if not _ID.match(raw) or not 0 < int(raw) <= MAX_ID:
         raise NotFound(kind, raw)
     return int(raw)
-
-
-def encode_keyset(moment: datetime, key: object) -> str:
-    """An opaque cursor for a keyset position (a time, then a tie-breaking key)."""
-    text = f"{moment.isoformat()}|{key}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_keyset(raw: str) -> tuple[datetime, str] | None:
-    """The (UTC time, key) an `encode_keyset` cursor holds; None for anything else."""
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        moment_text, key = text.rsplit("|", 1)
-        moment = datetime.fromisoformat(moment_text)
-    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        return None
-    return None if moment.tzinfo is None else (moment.astimezone(UTC), key)
 
 
 def invalid_cursor() -> ValidationFailed:

@@ -1,0 +1,41 @@
+"""The one place that puts the driving adapters of `mov serve` together.
+
+`mov_api` (the REST API, its gateway, Socket.IO at `/socket.io`) and `mov_web` (the pages)
+know nothing of each other; this module routes each request to the one that serves its path,
+over one runtime, so both see the same services, sessions and sockets.
+"""
+
+from __future__ import annotations
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from mov_adapters.bootstrap import Runtime
+from mov_api.app import create_app
+from mov_web.app import create_web
+
+API_PREFIXES = ("/api", "/schema", "/health", "/socket.io", "/metrics")
+"""Paths the API serves (with its JSON errors); every other path is a page of the web UI."""
+
+
+def _is_api(path: str) -> bool:
+    return any(path == prefix or path.startswith(f"{prefix}/") for prefix in API_PREFIXES)
+
+
+class Server:
+    """Requests under `API_PREFIXES` (and the lifespan, which starts the runtime) go to the
+    API, every other request to the web UI."""
+
+    def __init__(self, api: ASGIApp, web: ASGIApp) -> None:
+        self.api = api
+        self.web = web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" or _is_api(scope["path"]):
+            await self.api(scope, receive, send)
+        else:
+            await self.web(scope, receive, send)
+
+
+def create_server(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
+    """What `mov serve` runs: the API with its sockets and workers, and the web UI."""
+    return Server(create_app(runtime, freeze_heap=freeze_heap), create_web(runtime))

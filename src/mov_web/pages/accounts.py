@@ -1,0 +1,145 @@
+"""Signing up, in and out. Login and registration count against the same per-address limit as
+the API's (`MOV_RATE_LIMIT_AUTH`, keyed by the client's address), and never say which of
+e-mail or password was wrong."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import SkipValidation
+from litestar.response import Template
+
+from mov_adapters.forwarding import client_address
+from mov_adapters.settings import Settings
+from mov_core.domain.errors import DomainError, EmailTaken, InvalidCredentials, ValidationFailed
+from mov_core.domain.users import Role
+from mov_core.ports.errors import Unavailable
+from mov_core.ports.infra import RateLimiter
+from mov_core.services.auth import RegisterUser
+from mov_web.pages.common import field_errors, form_data, page
+from mov_web.session import ServicesDep, ViewerDep, safe_next, see_other, session_cookie, signed_in
+
+SettingsDep = SkipValidation[Settings]
+LimiterDep = SkipValidation[RateLimiter]
+
+
+async def _limited(
+    request: Request[Any, Any, Any], limiter: RateLimiter, settings: Settings
+) -> str | None:
+    """None when this attempt may go on; else what to tell the visitor."""
+    if not settings.rate_limit_enabled:
+        return None
+    client = client_address(request.scope, settings.trusted_proxies)
+    try:
+        decision = await limiter.hit(f"auth:{client}", settings.rate_limit_auth)
+    except Unavailable:
+        return None  # as the API does: serve rather than refuse everyone
+    if decision.allowed:
+        return None
+    wait = max(1, math.ceil(decision.reset_after.total_seconds()))
+    return f"Too many attempts from your address. Please try again in {wait} seconds."
+
+
+class AccountPages(Controller):
+    @get("/login", name="login")
+    async def login_form(
+        self,
+        viewer: ViewerDep,
+        services: ServicesDep,
+        next: str | None = None,  # noqa: A002
+    ) -> Template:
+        return await page(
+            "login.html", viewer=viewer, services=services, next=safe_next(next), values={}
+        )
+
+    @post("/login", name="login-post")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        limiter: LimiterDep,
+        settings: SettingsDep,
+    ) -> Response[Any] | Template:
+        data = await form_data(request)
+        back_to = safe_next(data.get("next"))
+        values = {"email": data.get("email", "")}
+        refused = await _limited(request, limiter, settings)
+        if refused is not None:
+            return await page(
+                "login.html", viewer=None, services=services, status=429,
+                next=back_to, values=values, error=refused,
+            )  # fmt: skip
+        try:
+            session = await services.authenticate(data.get("email", ""), data.get("password", ""))
+        except (InvalidCredentials, ValidationFailed):
+            return await page(
+                "login.html", viewer=None, services=services, status=400, next=back_to,
+                values=values, error="Invalid email or password.",
+            )  # fmt: skip
+        except DomainError as error:  # e.g. a deactivated account
+            return await page(
+                "login.html", viewer=None, services=services, status=403, next=back_to,
+                values=values, error=str(error),
+            )  # fmt: skip
+        return signed_in(request, session.token, _lifetime(settings), back_to)
+
+    @get("/register", name="register")
+    async def register_form(self, viewer: ViewerDep, services: ServicesDep) -> Template:
+        return await page(
+            "register.html", viewer=viewer, services=services, values={"role": "PARTICIPANT"}
+        )
+
+    @post("/register", name="register-post")
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        limiter: LimiterDep,
+        settings: SettingsDep,
+    ) -> Response[Any] | Template:
+        data = await form_data(request)
+        values = {k: data.get(k, "") for k in ("email", "firstName", "lastName", "role")}
+        refused = await _limited(request, limiter, settings)
+        if refused is not None:
+            return await page(
+                "register.html", viewer=None, services=services, status=429,
+                values=values, error=refused,
+            )  # fmt: skip
+        role = Role.ORGANIZER if values["role"] == "ORGANIZER" else Role.PARTICIPANT
+        try:
+            await services.register_user(
+                RegisterUser(
+                    data.get("email", ""),
+                    data.get("password", ""),
+                    role,
+                    values["firstName"].strip() or None,
+                    values["lastName"].strip() or None,
+                )
+            )
+            session = await services.authenticate(data.get("email", ""), data.get("password", ""))
+        except ValidationFailed as error:
+            return await page(
+                "register.html", viewer=None, services=services, status=400,
+                values=values, errors=field_errors(error.issues),
+            )  # fmt: skip
+        except EmailTaken as error:
+            return await page(
+                "register.html", viewer=None, services=services, status=409,
+                values=values, errors={"email": str(error)},
+            )  # fmt: skip
+        return signed_in(request, session.token, _lifetime(settings), "/")
+
+    @post("/logout", name="logout")
+    async def logout(
+        self, request: Request[Any, Any, Any], viewer: ViewerDep, services: ServicesDep
+    ) -> Response[Any]:
+        """Revokes the session's token (it is refused everywhere from now), drops the cookie."""
+        if viewer is not None:
+            await services.logout(viewer)
+        return see_other("/", cookies=[session_cookie(request, None, 0)])
+
+
+def _lifetime(settings: Settings) -> int:
+    return int(settings.jwt_ttl.total_seconds())

@@ -1,0 +1,259 @@
+"""Participants' pages: the catalogue, an event's page with its places and chat."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import SkipValidation
+from litestar.response import Template
+
+from mov_adapters.wire import decode_keyset, encode_keyset, message_payload
+from mov_core.domain.chat import room_of
+from mov_core.domain.enrollments import Enrollment, EnrollmentStatus
+from mov_core.domain.errors import DomainError, NotChatMember
+from mov_core.domain.users import Principal, Role
+from mov_core.ports.infra import Calendar, Presence
+from mov_core.ports.persistence import EventCursor
+from mov_core.services.bundle import Services
+from mov_core.services.events import EventFilter, EventView
+from mov_web.pages.common import explain, form_data, page, path_id
+from mov_web.session import ServicesDep, UserDep, ViewerDep, see_other
+
+PAGE_SIZE = 12
+HISTORY = 50
+ICS = "text/calendar"
+
+
+def _cursor(raw: str | None) -> EventCursor | None:
+    position = decode_keyset(raw) if raw else None
+    if position is None or not position[1].isdigit():
+        return None
+    return EventCursor(position[0], int(position[1]))
+
+
+def _day(raw: str | None) -> datetime | None:
+    try:
+        return datetime.combine(datetime.fromisoformat(raw).date(), time(), UTC) if raw else None
+    except ValueError:
+        return None
+
+
+async def my_place(
+    services: Services, viewer: Principal | None, event_id: int
+) -> Enrollment | None:
+    """The viewer's active enrollment in the event (a seat or a waitlist place), if any."""
+    if viewer is None or viewer.role is not Role.PARTICIPANT:
+        return None
+    for mine in await services.my_enrollments(viewer):
+        if mine.enrollment.event_id == event_id and mine.enrollment.status in (
+            EnrollmentStatus.ENROLLED,
+            EnrollmentStatus.WAITLISTED,
+        ):
+            return mine.enrollment
+    return None
+
+
+async def _chat(services: Services, viewer: Principal | None, event_id: int) -> dict[str, Any]:
+    """The chat panel's history, for members only (None: no panel)."""
+    if viewer is None:
+        return {"messages": None}
+    try:
+        history = await services.chat_history(viewer, event_id, limit=HISTORY)
+    except NotChatMember:
+        return {"messages": None}
+    names = await services.display_names(sorted({m.sender_id for m in history}))
+    return {"messages": [message_payload(m, names) for m in history]}
+
+
+class EventPages(Controller):
+    @get("/", name="catalogue")
+    async def catalogue(
+        self,
+        viewer: ViewerDep,
+        services: ServicesDep,
+        q: str | None = None,
+        category: str | None = None,
+        starts_from: str | None = None,
+        cursor: str | None = None,
+    ) -> Template:
+        """Published public events, by date; "More events" continues after the last one."""
+        text = (q or "").strip()[:200] or None
+        chosen = (category or "").strip()[:50] or None
+        after = _day(starts_from) or datetime.now(UTC)
+        filters = EventFilter(
+            categories=frozenset({chosen}) if chosen else None,
+            text=text,
+            starts_from=after,
+            after=_cursor(cursor),
+            limit=PAGE_SIZE,
+        )
+        found = await services.list_events(viewer, filters)
+        more = None
+        if found.next_cursor is not None:
+            more = encode_keyset(found.next_cursor.starts_at, found.next_cursor.event_id)
+        return await page(
+            "catalogue.html",
+            viewer=viewer,
+            services=services,
+            events=found.items,
+            q=text or "",
+            category=chosen or "",
+            starts_from=starts_from if _day(starts_from) else "",
+            more=more,
+            continued=cursor is not None,
+        )
+
+    @get("/events/{event_id:str}", name="event")
+    async def event(
+        self,
+        event_id: str,
+        viewer: ViewerDep,
+        services: ServicesDep,
+        invite: str | None = None,
+    ) -> Template:
+        return await event_page(services, viewer, path_id(event_id, "Event"), invite=invite)
+
+    @get("/events/{event_id:str}/status", name="event-status")
+    async def status(
+        self,
+        event_id: str,
+        viewer: ViewerDep,
+        services: ServicesDep,
+        invite: str | None = None,
+    ) -> Template:
+        """The live part of the event page (availability, your place, the buttons), which the
+        page's script fetches again when the seats change."""
+        number = path_id(event_id, "Event")
+        view = await services.get_event(viewer, number, invite=invite)
+        place = await my_place(services, viewer, number)
+        return Template(
+            template_name="_event_status.html",
+            context={"view": view, "place": place, "viewer": viewer, "invite": invite},
+        )
+
+    @post("/events/{event_id:str}/enroll", name="enroll")
+    async def enroll(
+        self, request: Request[Any, Any, Any], event_id: str, user: UserDep, services: ServicesDep
+    ) -> Response[Any] | Template:
+        number = path_id(event_id, "Event")
+        invite = (await form_data(request)).get("invite") or None
+        try:
+            await services.enroll(user, number, invite=invite)
+        except DomainError as error:
+            return await event_page(services, user, number, invite=invite, error=error)
+        return see_other(_event_url(number, invite))
+
+    @post("/events/{event_id:str}/cancel", name="cancel")
+    async def cancel(
+        self, request: Request[Any, Any, Any], event_id: str, user: UserDep, services: ServicesDep
+    ) -> Response[Any] | Template:
+        number = path_id(event_id, "Event")
+        invite = (await form_data(request)).get("invite") or None
+        place = await my_place(services, user, number)
+        if place is not None:
+            try:
+                await services.cancel_enrollment(user, place.id)
+            except DomainError as error:
+                return await event_page(services, user, number, invite=invite, error=error)
+        return see_other(_event_url(number, invite))
+
+    @get("/events/{event_id:str}/calendar.ics", name="calendar", media_type=ICS)
+    async def calendar_file(
+        self,
+        event_id: str,
+        viewer: ViewerDep,
+        services: ServicesDep,
+        calendar: SkipValidation[Calendar],
+        invite: str | None = None,
+    ) -> Response[bytes]:
+        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
+        return Response(
+            calendar.event_ics(view.event),
+            media_type=ICS,
+            headers={"Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"'},
+        )
+
+    @get("/events/{event_id:str}/messages", name="messages")
+    async def messages(
+        self, event_id: str, user: UserDep, services: ServicesDep
+    ) -> list[dict[str, Any]]:
+        """The newest messages, for the page's script to catch up after a reconnect."""
+        number = path_id(event_id, "Event")
+        history = await services.chat_history(user, number, limit=HISTORY)
+        names = await services.display_names(sorted({m.sender_id for m in history}))
+        return [message_payload(m, names) for m in history]
+
+    @post("/events/{event_id:str}/messages", name="post-message")
+    async def post_message(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: str,
+        user: UserDep,
+        services: ServicesDep,
+        presence: SkipValidation[Presence],
+        sockets: SkipValidation[Any],
+    ) -> Response[Any] | Template:
+        """Chat without script: the form posts, the page comes back with the message."""
+        number = path_id(event_id, "Event")
+        body = (await form_data(request)).get("body", "")
+        try:
+            posted = await services.post_message(
+                user, number, body, online=await presence.online(number)
+            )
+        except DomainError as error:
+            return await event_page(services, user, number, error=error, draft=body)
+        if posted.created:
+            names = await services.display_names([user.user_id])
+            payload = message_payload(posted.message, names)
+            await sockets.emit("message", payload, room=room_of(number))
+        return see_other(f"/events/{number}#chat")
+
+    @get("/events/{event_id:str}/online", name="online")
+    async def online(
+        self,
+        event_id: str,
+        user: UserDep,
+        services: ServicesDep,
+        presence: SkipValidation[Presence],
+    ) -> Template:
+        """Who is in the chat room now, by name (the page's script refreshes it)."""
+        number = path_id(event_id, "Event")
+        await services.chat_last_seq(user, number)  # members only
+        ids = sorted(set(await presence.online(number)))
+        names = await services.display_names(ids)
+        return Template(
+            template_name="_online.html", context={"people": [(i, names.get(i, "")) for i in ids]}
+        )
+
+
+def _event_url(event_id: int, invite: str | None) -> str:
+    return f"/events/{event_id}" + (f"?invite={invite}" if invite else "")
+
+
+async def event_page(
+    services: Services,
+    viewer: Principal | None,
+    event_id: int,
+    *,
+    invite: str | None = None,
+    error: DomainError | None = None,
+    draft: str = "",
+) -> Template:
+    view: EventView = await services.get_event(viewer, event_id, invite=invite)
+    place = await my_place(services, viewer, event_id)
+    chat = await _chat(services, viewer, event_id)
+    status, told = explain(error) if error is not None else (200, None)
+    return await page(
+        "event.html",
+        viewer=viewer,
+        services=services,
+        status=status,
+        view=view,
+        place=place,
+        invite=invite,
+        error=told,
+        draft=draft,
+        **chat,
+    )

@@ -1,0 +1,252 @@
+"""Organizers' pages: their events, the event form, one event's lifecycle and roster."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Template
+
+from mov_core.domain.errors import DomainError, ValidationFailed
+from mov_core.domain.events import EventPatch
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.users import Principal
+from mov_core.services.bundle import Services
+from mov_core.services.events import EventFilter
+from mov_web.forms import EventForm
+from mov_web.pages.common import explain, field_errors, form_data, page, path_id
+from mov_web.session import ServicesDep, UserDep, see_other
+
+OrganizerDep = UserDep
+STATUSES = {s.value: s for s in EventStatus}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula gets a `'` first
+    (OWASP's advice against CSV injection)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+async def _owned(services: Services, organizer: Principal, event_id: int) -> Any:  # noqa: ANN401
+    """The organizer's own event (the roster call proves ownership: 403 for another's)."""
+    view = await services.get_event(organizer, event_id)
+    view.event.ensure_owner(organizer, "manage this event")
+    return view
+
+
+class OrganizerPages(Controller):
+    path = "/organize"
+
+    @get("/", name="organize")
+    async def dashboard(self, organizer: OrganizerDep, services: ServicesDep) -> Template:
+        found = await services.organizer_events(organizer, EventFilter(limit=100))
+        return await page("organize.html", viewer=organizer, services=services, events=found.items)
+
+    @get("/events/new", name="new-event")
+    async def new_form(self, organizer: OrganizerDep, services: ServicesDep) -> Template:
+        return await page(
+            "event_form.html", viewer=organizer, services=services,
+            form=EventForm.empty(), errors={}, editing=None,
+        )  # fmt: skip
+
+    @post("/events/new", name="create-event")
+    async def create(
+        self, request: Request[Any, Any, Any], organizer: OrganizerDep, services: ServicesDep
+    ) -> Response[Any] | Template:
+        form = EventForm(await form_data(request))
+        try:
+            view = await services.create_event(organizer, form.command())
+        except ValidationFailed as error:
+            return await page(
+                "event_form.html", viewer=organizer, services=services, status=400,
+                form=form, errors=field_errors(error.issues), editing=None,
+            )  # fmt: skip
+        return see_other(f"/organize/events/{view.event.id}")
+
+    @get("/events/{event_id:str}/edit", name="edit-event")
+    async def edit_form(
+        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+    ) -> Template:
+        view = await _owned(services, organizer, path_id(event_id, "Event"))
+        return await page(
+            "event_form.html", viewer=organizer, services=services,
+            form=EventForm.of(view.event), errors={}, editing=view.event,
+        )  # fmt: skip
+
+    @post("/events/{event_id:str}/edit", name="save-event")
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: str,
+        organizer: OrganizerDep,
+        services: ServicesDep,
+    ) -> Response[Any] | Template:
+        number = path_id(event_id, "Event")
+        view = await _owned(services, organizer, number)
+        form = EventForm(await form_data(request))
+        try:
+            await services.update_event(organizer, number, form.patch())
+        except ValidationFailed as error:
+            errors = field_errors(error.issues)
+        except DomainError as error:  # not editable any more, capacity below the enrolled
+            errors = {"_": explain(error)[1]}
+        else:
+            return see_other(f"/organize/events/{number}")
+        return await page(
+            "event_form.html", viewer=organizer, services=services, status=400,
+            form=form, errors=errors, editing=view.event,
+        )  # fmt: skip
+
+    @get("/events/{event_id:str}", name="manage-event")
+    async def manage(
+        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+    ) -> Template:
+        return await manage_page(services, organizer, path_id(event_id, "Event"))
+
+    @post("/events/{event_id:str}/status", name="change-status")
+    async def change_status(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: str,
+        organizer: OrganizerDep,
+        services: ServicesDep,
+    ) -> Response[Any] | Template:
+        """A lifecycle button. "Cancel event" asks first: a page with the one confirming button."""
+        number = path_id(event_id, "Event")
+        data = await form_data(request)
+        target = STATUSES.get(data.get("status", ""))
+        if target is None:
+            return await manage_page(services, organizer, number, error="Choose a valid status.")
+        if target is EventStatus.CANCELED and data.get("confirm") != "yes":
+            view = await _owned(services, organizer, number)
+            return await page("confirm_cancel.html", viewer=organizer, services=services, view=view)
+        try:
+            await services.change_status(organizer, number, target)
+        except DomainError as error:
+            return await manage_page(services, organizer, number, error=explain(error)[1])
+        return see_other(f"/organize/events/{number}")
+
+    @post("/events/{event_id:str}/remove/{user_id:str}", name="remove-participant")
+    async def remove(
+        self, event_id: str, user_id: str, organizer: OrganizerDep, services: ServicesDep
+    ) -> Response[Any] | Template:
+        number = path_id(event_id, "Event")
+        try:
+            await services.remove_participant(organizer, number, path_id(user_id, "User"))
+        except DomainError as error:
+            return await manage_page(services, organizer, number, error=explain(error)[1])
+        return see_other(f"/organize/events/{number}")
+
+    @post("/events/{event_id:str}/resize", name="resize")
+    async def resize(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: str,
+        organizer: OrganizerDep,
+        services: ServicesDep,
+    ) -> Response[Any] | Template:
+        number = path_id(event_id, "Event")
+        raw = (await form_data(request)).get("maxParticipants", "").strip()
+        if not raw.isdigit() or len(raw) > 9:
+            return await manage_page(
+                services,
+                organizer,
+                number,
+                errors={"maxParticipants": "Capacity must be a whole number"},
+            )
+        try:
+            await services.update_event(organizer, number, EventPatch(capacity=int(raw)))
+        except ValidationFailed as error:
+            return await manage_page(services, organizer, number, errors=field_errors(error.issues))
+        except DomainError as error:
+            return await manage_page(
+                services, organizer, number, errors={"maxParticipants": explain(error)[1]}
+            )
+        return see_other(f"/organize/events/{number}")
+
+    @post("/events/{event_id:str}/announce", name="announce")
+    async def announce(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: str,
+        organizer: OrganizerDep,
+        services: ServicesDep,
+    ) -> Response[Any] | Template:
+        number = path_id(event_id, "Event")
+        data = await form_data(request)
+        view = await _owned(services, organizer, number)
+        subject = data.get("subject", "").strip() or f"News about {view.event.title}"[:200]
+        try:
+            sent = await services.announce(organizer, number, subject, data.get("announcement", ""))
+        except ValidationFailed as error:
+            errors = field_errors(error.issues)
+            return await manage_page(
+                services, organizer, number,
+                errors={"announcement": errors.get("body") or " ".join(errors.values())},
+                draft=data.get("announcement", ""),
+            )  # fmt: skip
+        except DomainError as error:
+            return await manage_page(
+                services, organizer, number, errors={"announcement": explain(error)[1]}
+            )
+        return await manage_page(
+            services, organizer, number, notice=f"Announcement sent to {sent.recipients} people."
+        )
+
+    @post("/events/{event_id:str}/invite-code", name="rotate-invite")
+    async def rotate(
+        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+    ) -> Response[Any]:
+        number = path_id(event_id, "Event")
+        await services.rotate_invite_code(organizer, number)
+        return see_other(f"/organize/events/{number}")
+
+    @get("/events/{event_id:str}/roster.csv", name="roster-csv", media_type="text/csv")
+    async def roster_csv(
+        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+    ) -> Response[str]:
+        number = path_id(event_id, "Event")
+        roster = await services.roster(organizer, number)
+        people = [*roster.enrolled, *roster.waitlist]
+        names = await services.display_names(sorted({e.user_id for e in people}))
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["status", "waitlist position", "name", "user id", "since"])
+        for e in people:
+            writer.writerow([
+                csv_cell(e.status.value), csv_cell(e.waitlist_position or ""),
+                csv_cell(names.get(e.user_id, "")), csv_cell(e.user_id),
+                csv_cell(e.created_at.isoformat()),
+            ])  # fmt: skip
+        return Response(
+            out.getvalue(),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="event-{number}-roster.csv"'},
+        )
+
+
+async def manage_page(
+    services: Services,
+    organizer: Principal,
+    event_id: int,
+    *,
+    error: str | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    draft: str = "",
+) -> Template:
+    view = await _owned(services, organizer, event_id)
+    roster = await services.roster(organizer, event_id)
+    names = await services.display_names(
+        sorted({e.user_id for e in (*roster.enrolled, *roster.waitlist)})
+    )
+    refused = error is not None or bool(errors)
+    return await page(
+        "manage_event.html", viewer=organizer, services=services,
+        status=409 if refused else 200, view=view, roster=roster, names=names,
+        error=error, errors=errors or {}, notice=notice, draft=draft,
+    )  # fmt: skip
