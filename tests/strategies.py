@@ -31,6 +31,10 @@ field_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_si
 
 CHANGE_STRATEGIES: dict[type, st.SearchStrategy] = {
     changes.UserRegistered: st.builds(changes.UserRegistered, user_id=ids),
+    changes.AccountChanged: st.builds(changes.AccountChanged, user_id=ids),
+    changes.SignedOut: st.builds(
+        changes.SignedOut, user_id=ids, token_id=st.text(min_size=1, max_size=40)
+    ),
     changes.EventCreated: st.builds(changes.EventCreated, event_id=ids, organizer_id=ids),
     changes.EventPublished: st.builds(changes.EventPublished, event_id=ids),
     changes.EventUpdated: st.builds(

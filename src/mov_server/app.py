@@ -30,7 +30,8 @@ class Server:
         self.web = web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or _is_api(scope["path"]):
+        kind: str = scope["type"]  # Litestar's Scope type leaves the lifespan out
+        if kind == "lifespan" or _is_api(scope["path"]):
             await self.api(scope, receive, send)
         else:
             await self.web(scope, receive, send)

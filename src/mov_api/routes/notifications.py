@@ -11,7 +11,8 @@ from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from mov_api.routes.common import decode_keyset, encode_keyset, invalid_cursor
+from mov_adapters.wire import decode_keyset, encode_keyset
+from mov_api.routes.common import invalid_cursor
 from mov_api.routes.deps import ActorDep, LinksDep, ServicesDep
 from mov_api.schemas import (
     CountOut,
