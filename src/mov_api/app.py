@@ -10,11 +10,11 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
 from litestar.types import ASGIApp
 
 from mov_adapters.bootstrap import Runtime
+from mov_api.docs import OfflineSwagger
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
 from mov_api.json_bodies import JsonBodies
@@ -70,7 +70,7 @@ def create_litestar(
             title="MOV API",
             version="1.0.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[OfflineSwagger()],
         ),
         request_max_body_size=MAX_BODY,
         # what hooks outside dependency injection use: the read cache's, and error bodies'
