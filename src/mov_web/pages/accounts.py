@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import SkipValidation
+from litestar.params import FromQuery, SkipValidation
 from litestar.response import Template
 
 from mov_adapters.forwarding import client_address
@@ -48,7 +48,7 @@ class AccountPages(Controller):
         self,
         viewer: ViewerDep,
         services: ServicesDep,
-        next: str | None = None,  # noqa: A002
+        next: FromQuery[str | None] = None,  # noqa: A002
     ) -> Template:
         return await page(
             "login.html", viewer=viewer, services=services, next=safe_next(next), values={}

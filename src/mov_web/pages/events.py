@@ -6,14 +6,16 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import SkipValidation
+from litestar.params import FromPath, FromQuery, SkipValidation
 from litestar.response import Template
 
 from mov_adapters.wire import decode_keyset, encode_keyset, message_payload
 from mov_core.domain.chat import room_of
 from mov_core.domain.enrollments import Enrollment, EnrollmentStatus
 from mov_core.domain.errors import DomainError, NotChatMember
+from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
+from mov_core.ports.errors import NotFound
 from mov_core.ports.infra import Calendar, Presence
 from mov_core.ports.persistence import EventCursor
 from mov_core.services.bundle import Services
@@ -22,6 +24,8 @@ from mov_web.pages.common import explain, form_data, page, path_id
 from mov_web.session import ServicesDep, UserDep, ViewerDep, see_other
 
 PAGE_SIZE = 12
+LISTED = frozenset({EventStatus.PUBLISHED, EventStatus.RUNNING})
+"""The catalogue shows what one can still enroll in or join: not the past, not the canceled."""
 HISTORY = 50
 ICS = "text/calendar"
 
@@ -61,7 +65,7 @@ async def _chat(services: Services, viewer: Principal | None, event_id: int) -> 
         return {"messages": None}
     try:
         history = await services.chat_history(viewer, event_id, limit=HISTORY)
-    except NotChatMember:
+    except (NotChatMember, NotFound):  # NotFound: seen through its invite code, not a member
         return {"messages": None}
     names = await services.display_names(sorted({m.sender_id for m in history}))
     return {"messages": [message_payload(m, names) for m in history]}
@@ -73,19 +77,19 @@ class EventPages(Controller):
         self,
         viewer: ViewerDep,
         services: ServicesDep,
-        q: str | None = None,
-        category: str | None = None,
-        starts_from: str | None = None,
-        cursor: str | None = None,
+        q: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        starts_from: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
     ) -> Template:
         """Published public events, by date; "More events" continues after the last one."""
         text = (q or "").strip()[:200] or None
         chosen = (category or "").strip()[:50] or None
-        after = _day(starts_from) or datetime.now(UTC)
         filters = EventFilter(
+            statuses=LISTED,
             categories=frozenset({chosen}) if chosen else None,
             text=text,
-            starts_from=after,
+            starts_from=_day(starts_from),
             after=_cursor(cursor),
             limit=PAGE_SIZE,
         )
@@ -108,20 +112,20 @@ class EventPages(Controller):
     @get("/events/{event_id:str}", name="event")
     async def event(
         self,
-        event_id: str,
+        event_id: FromPath[str],
         viewer: ViewerDep,
         services: ServicesDep,
-        invite: str | None = None,
+        invite: FromQuery[str | None] = None,
     ) -> Template:
         return await event_page(services, viewer, path_id(event_id, "Event"), invite=invite)
 
     @get("/events/{event_id:str}/status", name="event-status")
     async def status(
         self,
-        event_id: str,
+        event_id: FromPath[str],
         viewer: ViewerDep,
         services: ServicesDep,
-        invite: str | None = None,
+        invite: FromQuery[str | None] = None,
     ) -> Template:
         """The live part of the event page (availability, your place, the buttons), which the
         page's script fetches again when the seats change."""
@@ -135,7 +139,11 @@ class EventPages(Controller):
 
     @post("/events/{event_id:str}/enroll", name="enroll")
     async def enroll(
-        self, request: Request[Any, Any, Any], event_id: str, user: UserDep, services: ServicesDep
+        self,
+        request: Request[Any, Any, Any],
+        event_id: FromPath[str],
+        user: UserDep,
+        services: ServicesDep,
     ) -> Response[Any] | Template:
         number = path_id(event_id, "Event")
         invite = (await form_data(request)).get("invite") or None
@@ -147,7 +155,11 @@ class EventPages(Controller):
 
     @post("/events/{event_id:str}/cancel", name="cancel")
     async def cancel(
-        self, request: Request[Any, Any, Any], event_id: str, user: UserDep, services: ServicesDep
+        self,
+        request: Request[Any, Any, Any],
+        event_id: FromPath[str],
+        user: UserDep,
+        services: ServicesDep,
     ) -> Response[Any] | Template:
         number = path_id(event_id, "Event")
         invite = (await form_data(request)).get("invite") or None
@@ -162,11 +174,11 @@ class EventPages(Controller):
     @get("/events/{event_id:str}/calendar.ics", name="calendar", media_type=ICS)
     async def calendar_file(
         self,
-        event_id: str,
+        event_id: FromPath[str],
         viewer: ViewerDep,
         services: ServicesDep,
         calendar: SkipValidation[Calendar],
-        invite: str | None = None,
+        invite: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
         return Response(
@@ -177,7 +189,7 @@ class EventPages(Controller):
 
     @get("/events/{event_id:str}/messages", name="messages")
     async def messages(
-        self, event_id: str, user: UserDep, services: ServicesDep
+        self, event_id: FromPath[str], user: UserDep, services: ServicesDep
     ) -> list[dict[str, Any]]:
         """The newest messages, for the page's script to catch up after a reconnect."""
         number = path_id(event_id, "Event")
@@ -189,7 +201,7 @@ class EventPages(Controller):
     async def post_message(
         self,
         request: Request[Any, Any, Any],
-        event_id: str,
+        event_id: FromPath[str],
         user: UserDep,
         services: ServicesDep,
         presence: SkipValidation[Presence],
@@ -213,7 +225,7 @@ class EventPages(Controller):
     @get("/events/{event_id:str}/online", name="online")
     async def online(
         self,
-        event_id: str,
+        event_id: FromPath[str],
         user: UserDep,
         services: ServicesDep,
         presence: SkipValidation[Presence],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from mov_adapters.wire import decode_keyset, encode_keyset
@@ -40,7 +41,7 @@ class MyPages(Controller):
 
     @get("/notifications", name="notifications")
     async def notifications(
-        self, user: UserDep, services: ServicesDep, before: str | None = None
+        self, user: UserDep, services: ServicesDep, before: FromQuery[str | None] = None
     ) -> Template:
         found = await services.notifications(user, before=_cursor(before), limit=20)
         older = None
@@ -67,7 +68,7 @@ class MyPages(Controller):
 
     @post("/notifications/{notification_id:str}/read", name="mark-read")
     async def mark_read(
-        self, notification_id: str, user: UserDep, services: ServicesDep
+        self, notification_id: FromPath[str], user: UserDep, services: ServicesDep
     ) -> Response[Any]:
         await services.mark_notification_read(user, notification_id)
         return see_other("/notifications")

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Template
 
 from mov_core.domain.errors import DomainError, ValidationFailed
@@ -69,7 +70,7 @@ class OrganizerPages(Controller):
 
     @get("/events/{event_id:str}/edit", name="edit-event")
     async def edit_form(
-        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
     ) -> Template:
         view = await _owned(services, organizer, path_id(event_id, "Event"))
         return await page(
@@ -81,7 +82,7 @@ class OrganizerPages(Controller):
     async def save(
         self,
         request: Request[Any, Any, Any],
-        event_id: str,
+        event_id: FromPath[str],
         organizer: OrganizerDep,
         services: ServicesDep,
     ) -> Response[Any] | Template:
@@ -103,7 +104,7 @@ class OrganizerPages(Controller):
 
     @get("/events/{event_id:str}", name="manage-event")
     async def manage(
-        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
     ) -> Template:
         return await manage_page(services, organizer, path_id(event_id, "Event"))
 
@@ -111,7 +112,7 @@ class OrganizerPages(Controller):
     async def change_status(
         self,
         request: Request[Any, Any, Any],
-        event_id: str,
+        event_id: FromPath[str],
         organizer: OrganizerDep,
         services: ServicesDep,
     ) -> Response[Any] | Template:
@@ -132,7 +133,11 @@ class OrganizerPages(Controller):
 
     @post("/events/{event_id:str}/remove/{user_id:str}", name="remove-participant")
     async def remove(
-        self, event_id: str, user_id: str, organizer: OrganizerDep, services: ServicesDep
+        self,
+        event_id: FromPath[str],
+        user_id: FromPath[str],
+        organizer: OrganizerDep,
+        services: ServicesDep,
     ) -> Response[Any] | Template:
         number = path_id(event_id, "Event")
         try:
@@ -145,7 +150,7 @@ class OrganizerPages(Controller):
     async def resize(
         self,
         request: Request[Any, Any, Any],
-        event_id: str,
+        event_id: FromPath[str],
         organizer: OrganizerDep,
         services: ServicesDep,
     ) -> Response[Any] | Template:
@@ -172,7 +177,7 @@ class OrganizerPages(Controller):
     async def announce(
         self,
         request: Request[Any, Any, Any],
-        event_id: str,
+        event_id: FromPath[str],
         organizer: OrganizerDep,
         services: ServicesDep,
     ) -> Response[Any] | Template:
@@ -199,7 +204,7 @@ class OrganizerPages(Controller):
 
     @post("/events/{event_id:str}/invite-code", name="rotate-invite")
     async def rotate(
-        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
     ) -> Response[Any]:
         number = path_id(event_id, "Event")
         await services.rotate_invite_code(organizer, number)
@@ -207,7 +212,7 @@ class OrganizerPages(Controller):
 
     @get("/events/{event_id:str}/roster.csv", name="roster-csv", media_type="text/csv")
     async def roster_csv(
-        self, event_id: str, organizer: OrganizerDep, services: ServicesDep
+        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
     ) -> Response[str]:
         number = path_id(event_id, "Event")
         roster = await services.roster(organizer, number)
