@@ -117,6 +117,7 @@ class RealtimeHandlers:
             "join": self.join,
             "leave": self.leave,
             "watch": self.follow,
+            "unwatch": self.unwatch,
             "message": self.message,
             "typing": self.typing,
             "read": self.read,
@@ -221,6 +222,8 @@ class RealtimeHandlers:
         session = await self.sio.get_session(sid)
         for event_id in sorted(session.get("rooms", ())):
             await self._announce(event_id, await self.presence.leave(event_id, sid))
+        for event_id in sorted(session.get("watching", ())):
+            await self.presence.unwatch(event_id, sid)
 
     async def join(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
         event_id = _event_id(data)
@@ -241,8 +244,25 @@ class RealtimeHandlers:
         seats = await self.services.availability(
             principal, event_id, invite=invite if isinstance(invite, str) else None
         )
+        async with self.sio.session(sid) as session:
+            for earlier in session.setdefault("watching", set()) - {event_id}:
+                await self._unwatch(sid, earlier)
+            session["watching"] = {event_id}
         await self.sio.enter_room(sid, watchers_of(event_id))
+        await self.presence.watch(event_id, sid)
         return {"ok": True, **availability_payload(event_id, seats)}
+
+    async def unwatch(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
+        """Stop following an event's seat counts (its page was left)."""
+        event_id = _event_id(data)
+        async with self.sio.session(sid) as session:
+            session.setdefault("watching", set()).discard(event_id)
+        await self._unwatch(sid, event_id)
+        return {"ok": True}
+
+    async def _unwatch(self, sid: str, event_id: int) -> None:
+        await self.sio.leave_room(sid, watchers_of(event_id))
+        await self.presence.unwatch(event_id, sid)
 
     async def leave(self, sid: str, data: Any) -> dict[str, Any]:  # noqa: ANN401
         event_id = _event_id(data)

@@ -143,6 +143,17 @@ async def test_seats_are_pushed_only_to_rooms_with_someone_in_them():
     assert rooms.pushed == [("availability", (7, Occupancy(5, 1, 0)))]
 
 
+async def test_seats_are_pushed_to_an_event_whose_page_someone_watches():
+    rooms, presence = Rooms(), MemoryPresence()
+    pushes = SeatPushes(rooms, presence)
+    await presence.watch(8, "sid-2")
+    await pushes(Committed((), {7: Occupancy(5, 1, 0), 8: Occupancy(5, 2, 0)}))
+    assert rooms.pushed == [("availability", (8, Occupancy(5, 2, 0)))]
+    await presence.unwatch(8, "sid-2")
+    await pushes(Committed((), {8: Occupancy(5, 3, 0)}))
+    assert len(rooms.pushed) == 1
+
+
 async def test_seat_pushes_to_one_room_are_coalesced_to_the_latest_while_one_is_on_its_way():
     rooms, presence = Rooms(), MemoryPresence()
     await presence.join(7, "sid-1", 42)

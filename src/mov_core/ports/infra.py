@@ -160,3 +160,14 @@ class Presence(Protocol):
     async def online(self, event_id: int) -> list[int]:
         """The user ids connected to the room now, on every process (sorted)."""
         ...
+
+    async def watch(self, event_id: int, connection: str) -> None:
+        """Record a connection that follows the event's seat counts (its page is open)."""
+        ...
+
+    async def unwatch(self, event_id: int, connection: str) -> None: ...
+
+    async def followed(self, event_id: int) -> bool:
+        """Whether anyone, on any process, is in the room or follows its seat counts: when
+        nobody is, a seat change is not pushed at all."""
+        ...

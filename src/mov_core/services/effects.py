@@ -125,8 +125,9 @@ def _version_key(scope: str) -> str:
 class SeatPushes:
     """Fresh seat counts to each room a commit changed, from the counts the write returned.
 
-    Skipped when nobody is in the room. Coalesced per room: while a push to a room is on its
-    way, later counts wait, and only the latest of them is sent after it."""
+    Skipped when nobody is in the room nor follows its counts. Coalesced per room: while a
+    push to a room is on its way, later counts wait, and only the latest of them is sent
+    after it."""
 
     def __init__(self, broadcaster: Broadcaster, presence: Presence) -> None:
         self._broadcaster = broadcaster
@@ -144,7 +145,7 @@ class SeatPushes:
         self._sending.add(event_id)
         try:
             while (seats := self._waiting.pop(event_id, None)) is not None:
-                if await self._presence.online(event_id):
+                if await self._presence.followed(event_id):
                     await self._broadcaster.availability(event_id, seats)
         finally:
             self._sending.discard(event_id)

@@ -185,6 +185,7 @@
     var id = data.eventId ? Number(data.eventId) : null;
     if (room && room.id !== id) {
       if (room.member) { socket.emit("leave", { eventId: room.id }); }
+      socket.emit("unwatch", { eventId: room.id });
       room = null;
     }
     if (!id) { setLive("connected"); return; }
