@@ -20,8 +20,10 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py", "hatch_build.py", "docs")
+    session.run(
+        "ruff", "format", "--check", "src", "tests", "bench", "noxfile.py", "hatch_build.py", "docs"
+    )
 
 
 @nox.session(python=PYTHON)
@@ -46,3 +48,10 @@ def bench(session: nox.Session) -> None:
         session.error("name a benchmark: nox -s bench -- <name>")
     name, *rest = session.posargs
     session.run("python", f"bench/{name}.py", *rest)
+
+
+@nox.session(python=PYTHON)
+def screenshots(session: nox.Session) -> None:
+    """The README's pictures of the web UI (docs/*.png), from a demo server in Chromium."""
+    session.install("-e", ".[test]")
+    session.run("python", "docs/screenshots.py", *session.posargs)
