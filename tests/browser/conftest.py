@@ -36,8 +36,10 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module. Not for the session: Playwright's sync API keeps an event loop
+    running in this thread while it is open, and the async tests that follow need it closed."""
     if not CHROMIUM.is_file():
         require_or_skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:

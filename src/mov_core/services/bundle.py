@@ -55,6 +55,10 @@ class Services:
     async def register_user(self, cmd: RegisterUser) -> User:
         return await auth.register_user(cmd, uow=self.uow(), hasher=self.hasher, clock=self.clock)
 
+    def session_for(self, user: User) -> SignedIn:
+        """A token for someone who just proved who they are by registering (no second hash)."""
+        return SignedIn(user, self.tokens.issue(user.principal, now=self.clock.now()))
+
     async def authenticate(self, email: str, password: str) -> SignedIn:
         return await auth.authenticate(
             Credentials(email, password),

@@ -109,7 +109,7 @@ class AccountPages(Controller):
             )  # fmt: skip
         role = Role.ORGANIZER if values["role"] == "ORGANIZER" else Role.PARTICIPANT
         try:
-            await services.register_user(
+            user = await services.register_user(
                 RegisterUser(
                     data.get("email", ""),
                     data.get("password", ""),
@@ -118,7 +118,7 @@ class AccountPages(Controller):
                     values["lastName"].strip() or None,
                 )
             )
-            session = await services.authenticate(data.get("email", ""), data.get("password", ""))
+            session = services.session_for(user)
         except ValidationFailed as error:
             return await page(
                 "register.html", viewer=None, services=services, status=400,
