@@ -10,11 +10,11 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from mov_adapters.bootstrap import Runtime
 from mov_web import display
+from mov_web.assets import static_router, static_url
 from mov_web.errors import error_pages
 from mov_web.headers import security_headers
 from mov_web.pages.accounts import AccountPages
@@ -33,6 +33,7 @@ def _engine(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.globals.update(display.GLOBALS)
     env.filters.update(display.FILTERS)
+    env.globals["static_url"] = static_url
 
 
 def create_web(runtime: Runtime) -> Litestar:
@@ -54,12 +55,7 @@ def create_web(runtime: Runtime) -> Litestar:
             AccountPages,
             MyPages,
             OrganizerPages,
-            create_static_files_router(
-                path="/static",
-                directories=[HERE / "static"],
-                name="static",
-                include_in_schema=False,
-            ),
+            static_router(),
         ],
         dependencies={
             **{name: _constant(value) for name, value in constants.items()},

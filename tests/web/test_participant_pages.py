@@ -250,3 +250,26 @@ def test_every_page_has_a_title_lang_landmarks_a_skip_link_and_security_headers(
         assert page.headers["x-content-type-options"] == "nosniff"
     assert site.get("/static/app.css").headers["content-security-policy"]
     assert site.get("/static/favicon.svg").status_code == 200
+
+
+def test_browser_files_are_linked_by_version_and_cached_for_good_only_at_it(site):
+    page = site.get("/").text
+    links = re.findall(r'(?:href|src)="(/static/[^"?]+)\?v=([0-9a-f]{8})"', page)
+    assert {path for path, _ in links} >= {
+        "/static/app.css",
+        "/static/live.js",
+        "/static/vendor/htmx.min.js",
+        "/static/vendor/socket.io.min.js",
+    }
+    for path, version in links:
+        current = site.get(f"{path}?v={version}")
+        assert current.status_code == 200, path
+        assert current.headers["cache-control"] == "public, max-age=31536000, immutable"
+        # no version, or another one: the browser must ask again (an upgrade is never missed)
+        assert site.get(path).headers["cache-control"] == "no-cache"
+        assert site.get(f"{path}?v=00000000").headers["cache-control"] == "no-cache"
+    missing = site.get("/static/nothing.js?v=00000000")
+    assert missing.status_code == 404
+    assert "immutable" not in missing.headers["cache-control"]
+    # pages themselves are never kept by a shared cache
+    assert site.get("/").headers["cache-control"] == "private, no-cache"
