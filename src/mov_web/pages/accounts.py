@@ -5,6 +5,7 @@ e-mail or password was wrong."""
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -64,25 +65,24 @@ class AccountPages(Controller):
     ) -> Response[Any] | Template:
         data = await form_data(request)
         back_to = safe_next(data.get("next"))
-        values = {"email": data.get("email", "")}
+
+        def again(status: int, error: str) -> Awaitable[Template]:
+            """The form once more, with what was typed (never the password) and why."""
+            values = {"email": data.get("email", "")}
+            return page(
+                "login.html", viewer=None, services=services, status=status,
+                next=back_to, values=values, error=error,
+            )  # fmt: skip
+
         refused = await _limited(request, limiter, settings)
         if refused is not None:
-            return await page(
-                "login.html", viewer=None, services=services, status=429,
-                next=back_to, values=values, error=refused,
-            )  # fmt: skip
+            return await again(429, refused)
         try:
             session = await services.authenticate(data.get("email", ""), data.get("password", ""))
         except (InvalidCredentials, ValidationFailed):
-            return await page(
-                "login.html", viewer=None, services=services, status=400, next=back_to,
-                values=values, error="Invalid email or password.",
-            )  # fmt: skip
+            return await again(400, "Invalid email or password.")
         except DomainError as error:  # e.g. a deactivated account
-            return await page(
-                "login.html", viewer=None, services=services, status=403, next=back_to,
-                values=values, error=str(error),
-            )  # fmt: skip
+            return await again(403, str(error))
         return signed_in(request, session.token, _lifetime(settings), back_to)
 
     @get("/register", name="register")
@@ -101,12 +101,17 @@ class AccountPages(Controller):
     ) -> Response[Any] | Template:
         data = await form_data(request)
         values = {k: data.get(k, "") for k in ("email", "firstName", "lastName", "role")}
+
+        def again(status: int, **why: object) -> Awaitable[Template]:
+            """The form once more, with what was typed (never the password) and why."""
+            return page(
+                "register.html", viewer=None, services=services, status=status, values=values,
+                **why,
+            )  # fmt: skip
+
         refused = await _limited(request, limiter, settings)
         if refused is not None:
-            return await page(
-                "register.html", viewer=None, services=services, status=429,
-                values=values, error=refused,
-            )  # fmt: skip
+            return await again(429, error=refused)
         role = Role.ORGANIZER if values["role"] == "ORGANIZER" else Role.PARTICIPANT
         try:
             user = await services.register_user(
@@ -120,15 +125,9 @@ class AccountPages(Controller):
             )
             session = services.session_for(user)
         except ValidationFailed as error:
-            return await page(
-                "register.html", viewer=None, services=services, status=400,
-                values=values, errors=field_errors(error.issues),
-            )  # fmt: skip
+            return await again(400, errors=field_errors(error.issues))
         except EmailTaken as error:
-            return await page(
-                "register.html", viewer=None, services=services, status=409,
-                values=values, errors={"email": str(error)},
-            )  # fmt: skip
+            return await again(409, errors={"email": str(error)})
         return signed_in(request, session.token, _lifetime(settings), "/")
 
     @post("/logout", name="logout")

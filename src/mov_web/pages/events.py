@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -69,6 +70,22 @@ async def _chat(services: Services, viewer: Principal | None, event_id: int) -> 
         return {"messages": None}
     names = await services.display_names(sorted({m.sender_id for m in history}))
     return {"messages": [message_payload(m, names) for m in history]}
+
+
+async def _act(
+    services: Services,
+    user: Principal,
+    event_id: int,
+    invite: str | None,
+    action: Awaitable[object],
+) -> Response[Any] | Template:
+    """Await a participant's action on an event: then back to the event's page (303), or that
+    page again with the refusal's reason."""
+    try:
+        await action
+    except DomainError as error:
+        return await event_page(services, user, event_id, invite=invite, error=error)
+    return see_other(_event_url(event_id, invite))
 
 
 class EventPages(Controller):
@@ -139,37 +156,28 @@ class EventPages(Controller):
 
     @post("/events/{event_id:str}/enroll", name="enroll")
     async def enroll(
-        self,
-        request: Request[Any, Any, Any],
-        event_id: FromPath[str],
-        user: UserDep,
+        self, request: Request[Any, Any, Any], event_id: FromPath[str], user: UserDep,
         services: ServicesDep,
-    ) -> Response[Any] | Template:
+    ) -> Response[Any] | Template:  # fmt: skip
         number = path_id(event_id, "Event")
         invite = (await form_data(request)).get("invite") or None
-        try:
-            await services.enroll(user, number, invite=invite)
-        except DomainError as error:
-            return await event_page(services, user, number, invite=invite, error=error)
-        return see_other(_event_url(number, invite))
+        return await _act(
+            services, user, number, invite, services.enroll(user, number, invite=invite)
+        )
 
     @post("/events/{event_id:str}/cancel", name="cancel")
     async def cancel(
-        self,
-        request: Request[Any, Any, Any],
-        event_id: FromPath[str],
-        user: UserDep,
+        self, request: Request[Any, Any, Any], event_id: FromPath[str], user: UserDep,
         services: ServicesDep,
-    ) -> Response[Any] | Template:
+    ) -> Response[Any] | Template:  # fmt: skip
         number = path_id(event_id, "Event")
         invite = (await form_data(request)).get("invite") or None
         place = await my_place(services, user, number)
-        if place is not None:
-            try:
-                await services.cancel_enrollment(user, place.id)
-            except DomainError as error:
-                return await event_page(services, user, number, invite=invite, error=error)
-        return see_other(_event_url(number, invite))
+        if place is None:  # nothing to cancel (any more): the page shows what is
+            return see_other(_event_url(number, invite))
+        return await _act(
+            services, user, number, invite, services.cancel_enrollment(user, place.id)
+        )
 
     @get("/events/{event_id:str}/calendar.ics", name="calendar", media_type=ICS)
     async def calendar_file(

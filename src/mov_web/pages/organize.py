@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -125,79 +126,48 @@ class OrganizerPages(Controller):
         if target is EventStatus.CANCELED and data.get("confirm") != "yes":
             view = await _owned(services, organizer, number)
             return await page("confirm_cancel.html", viewer=organizer, services=services, view=view)
-        try:
-            await services.change_status(organizer, number, target)
-        except DomainError as error:
-            return await manage_page(services, organizer, number, error=explain(error)[1])
-        return see_other(f"/organize/events/{number}")
+        return await _act(
+            services, organizer, number, services.change_status(organizer, number, target)
+        )
 
     @post("/events/{event_id:str}/remove/{user_id:str}", name="remove-participant")
     async def remove(
-        self,
-        event_id: FromPath[str],
-        user_id: FromPath[str],
-        organizer: OrganizerDep,
+        self, event_id: FromPath[str], user_id: FromPath[str], organizer: OrganizerDep,
         services: ServicesDep,
-    ) -> Response[Any] | Template:
-        number = path_id(event_id, "Event")
-        try:
-            await services.remove_participant(organizer, number, path_id(user_id, "User"))
-        except DomainError as error:
-            return await manage_page(services, organizer, number, error=explain(error)[1])
-        return see_other(f"/organize/events/{number}")
+    ) -> Response[Any] | Template:  # fmt: skip
+        number, participant = path_id(event_id, "Event"), path_id(user_id, "User")
+        removal = services.remove_participant(organizer, number, participant)
+        return await _act(services, organizer, number, removal)
 
     @post("/events/{event_id:str}/resize", name="resize")
     async def resize(
-        self,
-        request: Request[Any, Any, Any],
-        event_id: FromPath[str],
-        organizer: OrganizerDep,
+        self, request: Request[Any, Any, Any], event_id: FromPath[str], organizer: OrganizerDep,
         services: ServicesDep,
-    ) -> Response[Any] | Template:
+    ) -> Response[Any] | Template:  # fmt: skip
         number = path_id(event_id, "Event")
         raw = (await form_data(request)).get("maxParticipants", "").strip()
         if not raw.isdigit() or len(raw) > 9:
             return await manage_page(
-                services,
-                organizer,
-                number,
+                services, organizer, number,
                 errors={"maxParticipants": "Capacity must be a whole number"},
-            )
-        try:
-            await services.update_event(organizer, number, EventPatch(capacity=int(raw)))
-        except ValidationFailed as error:
-            return await manage_page(services, organizer, number, errors=field_errors(error.issues))
-        except DomainError as error:
-            return await manage_page(
-                services, organizer, number, errors={"maxParticipants": explain(error)[1]}
-            )
-        return see_other(f"/organize/events/{number}")
+            )  # fmt: skip
+        resizing = services.update_event(organizer, number, EventPatch(capacity=int(raw)))
+        return await _act(services, organizer, number, resizing, field="maxParticipants")
 
     @post("/events/{event_id:str}/announce", name="announce")
     async def announce(
-        self,
-        request: Request[Any, Any, Any],
-        event_id: FromPath[str],
-        organizer: OrganizerDep,
+        self, request: Request[Any, Any, Any], event_id: FromPath[str], organizer: OrganizerDep,
         services: ServicesDep,
-    ) -> Response[Any] | Template:
+    ) -> Response[Any] | Template:  # fmt: skip
         number = path_id(event_id, "Event")
         data = await form_data(request)
         view = await _owned(services, organizer, number)
         subject = data.get("subject", "").strip() or f"News about {view.event.title}"[:200]
+        body = data.get("announcement", "")
         try:
-            sent = await services.announce(organizer, number, subject, data.get("announcement", ""))
-        except ValidationFailed as error:
-            errors = field_errors(error.issues)
-            return await manage_page(
-                services, organizer, number,
-                errors={"announcement": errors.get("body") or " ".join(errors.values())},
-                draft=data.get("announcement", ""),
-            )  # fmt: skip
+            sent = await services.announce(organizer, number, subject, body)
         except DomainError as error:
-            return await manage_page(
-                services, organizer, number, errors={"announcement": explain(error)[1]}
-            )
+            return await _refused(services, organizer, number, error, "announcement", draft=body)
         return await manage_page(
             services, organizer, number, notice=f"Announcement sent to {sent.recipients} people."
         )
@@ -232,6 +202,44 @@ class OrganizerPages(Controller):
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="event-{number}-roster.csv"'},
         )
+
+
+async def _act(
+    services: Services,
+    organizer: Principal,
+    event_id: int,
+    action: Awaitable[object],
+    *,
+    field: str | None = None,
+) -> Response[Any] | Template:
+    """Await an organizer's action on their event: then back to the event's page (303), or that
+    page again with the refusal, beside `field` when the action belongs to one form."""
+    try:
+        await action
+    except DomainError as error:
+        return await _refused(services, organizer, event_id, error, field)
+    return see_other(f"/organize/events/{event_id}")
+
+
+async def _refused(
+    services: Services,
+    organizer: Principal,
+    event_id: int,
+    error: DomainError,
+    field: str | None,
+    draft: str = "",
+) -> Template:
+    """The event's page with a refused action's reason: the core's per-field validation issues
+    (all of them beside `field`, when given: the form has that one input), or one message."""
+    if isinstance(error, ValidationFailed):
+        errors = field_errors(error.issues)
+        if field is not None and field not in errors:
+            errors = {field: " ".join(errors.values())}
+        return await manage_page(services, organizer, event_id, errors=errors, draft=draft)
+    message = explain(error)[1]
+    if field is None:
+        return await manage_page(services, organizer, event_id, error=message, draft=draft)
+    return await manage_page(services, organizer, event_id, errors={field: message}, draft=draft)
 
 
 async def manage_page(
