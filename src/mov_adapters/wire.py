@@ -11,7 +11,9 @@ from typing import Any
 from mov_adapters.serialization import utc_millis
 from mov_core.domain.chat import ChatMessage
 from mov_core.domain.enrollments import Occupancy
+from mov_core.domain.events import Event
 from mov_core.domain.notifications import Notification
+from mov_core.ports.infra import Calendar
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -19,6 +21,15 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return utc_millis(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def calendar_file(calendar: Calendar, event: Event) -> tuple[bytes, dict[str, str]]:
+    """An event's iCalendar file and the headers that offer it as a download (API and UI)."""
+    body = calendar.event_ics(event)
+    return body, {
+        "Content-Disposition": f'attachment; filename="event-{event.id}.ics"',
+        "Content-Length": str(len(body)),
+    }
 
 
 def notification_payload(notification: Notification) -> dict[str, Any]:

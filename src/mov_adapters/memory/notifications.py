@@ -42,15 +42,6 @@ class MemoryNotificationStore:
     async def add(
         self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
     ) -> tuple[Notification, bool]:
-        """Store a notification and its deliveries once per `dedupe_key`.
-
-        A repeated key stores nothing and returns the first notification and False. An empty
-        id is replaced by a fresh one, and so is a delivery's empty `notification_id`.
-
-        Raises:
-            Conflict: the notification's id is already taken (under another dedupe key).
-            ValueError: a delivery names another notification, or two share a channel.
-        """
         if (first_id := self._ids_by_dedupe_key.get(dedupe_key)) is not None:
             return self._notifications[first_id], False
         stored = notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
@@ -82,11 +73,6 @@ class MemoryNotificationStore:
         return sum(1 for n in self._in_app_of(user_id) if not n.is_read)
 
     async def get(self, notification_id: str) -> Notification:
-        """Any notification, in-app or not.
-
-        Raises:
-            NotFound: no such notification.
-        """
         found = self._notifications.get(notification_id)
         if found is None:
             raise NotFound("Notification", notification_id)
@@ -100,8 +86,6 @@ class MemoryNotificationStore:
         type: NotificationType,  # noqa: A002 - the port's keyword
         since: datetime,
     ) -> dict[int, datetime]:
-        """Those of `user_ids` told of `type` about the event at or after `since`, with the
-        latest time."""
         told: dict[int, datetime] = {}
         for user_id in set(user_ids):
             times = [

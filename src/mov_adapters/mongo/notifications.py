@@ -100,17 +100,8 @@ class MongoNotificationStore:
     async def add(
         self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
     ) -> tuple[Notification, bool]:
-        """Store a notification and its deliveries once per `dedupe_key`.
-
-        A repeated key stores nothing new and returns the first notification and False (having
-        stored any delivery the first add left owing). An empty id is replaced by a fresh one,
-        and so is a delivery's empty `notification_id`.
-
-        Raises:
-            Conflict: the notification's id is already taken (under another dedupe key).
-            ValueError: a delivery names another notification, or two share a channel.
-            Unavailable: MongoDB failed or could not be reached.
-        """
+        """As the port says; a repeated key also stores any delivery the first add left
+        owing (no multi-document transaction: the first add may have stopped half-way)."""
         named = notification if notification.id else evolve(notification, id=uuid.uuid4().hex)
         document: dict[str, Any] = BSON.unstructure(named)
         stored = BSON.structure(document, Notification)  # as `get` will read it back
@@ -171,11 +162,6 @@ class MongoNotificationStore:
             )
 
     async def get(self, notification_id: str) -> Notification:
-        """Any notification, in-app or not.
-
-        Raises:
-            NotFound: no such notification.
-        """
         with mongo_errors("read a notification"):
             document = await self._notifications.find_one({"_id": notification_id})
         if document is None:
@@ -190,8 +176,6 @@ class MongoNotificationStore:
         type: NotificationType,  # noqa: A002 - the port's keyword
         since: datetime,
     ) -> dict[int, datetime]:
-        """Those of `user_ids` told of `type` about the event at or after `since`, with the
-        latest time."""
         if not user_ids:
             return {}
         query = {

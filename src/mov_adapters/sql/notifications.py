@@ -68,16 +68,7 @@ class SqlNotificationStore:
     async def add(
         self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
     ) -> tuple[Notification, bool]:
-        """Store a notification and its deliveries once per `dedupe_key`.
-
-        A repeated key stores nothing and returns the first notification and False. An empty
-        id is replaced by a fresh one, and so is a delivery's empty `notification_id`.
-
-        Raises:
-            Conflict: the notification's id is already taken (under another dedupe key), or
-                its user does not exist.
-            ValueError: a delivery names another notification, or two share a channel.
-        """
+        """As the port says; `Conflict` also when the user does not exist."""
         [added] = await self.add_many([Addition(notification, deliveries, dedupe_key)])
         return added
 
@@ -160,11 +151,6 @@ class SqlNotificationStore:
             return int((await db.execute(query)).scalar_one())
 
     async def get(self, notification_id: str) -> Notification:
-        """Any notification, in-app or not.
-
-        Raises:
-            NotFound: no such notification.
-        """
         query = select(notifications).where(_n.id == notification_id)
         async with self._database.transaction() as db:
             row = (await db.execute(query)).mappings().first()

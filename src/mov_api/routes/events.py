@@ -6,6 +6,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, head, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from mov_adapters.wire import calendar_file
 from mov_api import read_cache
 from mov_api.routes.common import decode_cursor, encode_cursor, path_id
 from mov_api.routes.deps import ActorDep, CalendarDep, ServicesDep, ViewerDep
@@ -328,11 +329,8 @@ class EventController(Controller):
     ) -> Response[bytes]:
         """The event as an iCalendar file, for anyone who may see the event."""
         view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
-        return Response(
-            calendar.event_ics(view.event),
-            media_type=ICS,
-            headers={"Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"'},
-        )
+        body, headers = calendar_file(calendar, view.event)
+        return Response(body, media_type=ICS, headers=headers)
 
     @head("/{event_id:str}/calendar.ics", media_type=ICS)
     async def calendar_head(
@@ -345,12 +343,5 @@ class EventController(Controller):
     ) -> Response[None]:
         """What GET would send, without the body: calendar programs ask before subscribing."""
         view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
-        size = len(calendar.event_ics(view.event))
-        return Response(
-            None,
-            media_type=ICS,
-            headers={
-                "Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"',
-                "Content-Length": str(size),
-            },
-        )
+        _, headers = calendar_file(calendar, view.event)
+        return Response(None, media_type=ICS, headers=headers)

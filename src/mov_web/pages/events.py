@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, SkipValidation
 from litestar.response import Template
 
-from mov_adapters.wire import decode_keyset, encode_keyset, message_payload
+from mov_adapters.wire import calendar_file, decode_keyset, encode_keyset, message_payload
 from mov_core.domain.chat import room_of
 from mov_core.domain.enrollments import Enrollment, EnrollmentStatus
 from mov_core.domain.errors import DomainError, NotChatMember
@@ -189,11 +189,8 @@ class EventPages(Controller):
         invite: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
-        return Response(
-            calendar.event_ics(view.event),
-            media_type=ICS,
-            headers={"Content-Disposition": f'attachment; filename="event-{view.event.id}.ics"'},
-        )
+        body, headers = calendar_file(calendar, view.event)
+        return Response(body, media_type=ICS, headers=headers)
 
     @get("/events/{event_id:str}/messages", name="messages")
     async def messages(
