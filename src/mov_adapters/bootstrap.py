@@ -37,6 +37,7 @@ from mov_adapters.settings import Settings, SettingsError
 from mov_adapters.sql import migrate
 from mov_adapters.sql.chat import SqlChatStore
 from mov_adapters.sql.engine import make_engine
+from mov_adapters.sql.quick_enroll import SqlQuickEnrollment
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.notifications import RetryPolicy
 from mov_core.ports.chat import ChatStore
@@ -52,7 +53,7 @@ from mov_core.ports.infra import (
     UnsubscribeLinks,
 )
 from mov_core.ports.notifications import NotificationStore
-from mov_core.ports.persistence import UnitOfWork
+from mov_core.ports.persistence import QuickEnrollment, UnitOfWork
 from mov_core.ports.security import PasswordHasher
 from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
@@ -206,6 +207,8 @@ class _Parts:
     checks: dict[str, HealthCheck] = field(factory=dict)
     starters: list[Hook] = field(factory=list)
     closers: list[Hook] = field(factory=list)
+    quick_enrollment: QuickEnrollment | None = None
+    """PostgreSQL's one-statement enrollment (elsewhere every enrollment takes its unit of work)."""
 
 
 def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Runtime:
@@ -230,6 +233,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         chat_posting=posting,
         notification_store=notification_store,
         sessions=(sessions := Sessions(uow, clock)),
+        quick_enrollment=parts.quick_enrollment,
     )
     rate_limiter, cache, read_cache, presence = _shared_state(settings, clock, parts)
     sockets = socket_server(redis_url=settings.redis_url, cors_origins=settings.cors_origins)
@@ -271,6 +275,8 @@ def _storage(
     )
     parts.checks["database"] = database.ping
     parts.closers.append(database.dispose)
+    if engine.dialect.name == "postgresql":
+        parts.quick_enrollment = SqlQuickEnrollment(database)
     chat = overrides.chat_store or _chat_store(settings, database, mongo)
     notifications = overrides.notification_store or _notification_store(settings, database, mongo)
     return database.unit_of_work, chat, notifications

@@ -183,6 +183,21 @@ class EnrollmentLedger(Protocol):
         ...
 
 
+class QuickEnrollment(Protocol):
+    """The common enrollment in one step of the database, outside any unit of work: a new seat,
+    or a new waitlist place, in a Published PUBLIC event, stored with its change (outbox) and
+    handed to the after-commit effects, as `enroll`'s unit of work would have.
+
+    It decides nothing else: whenever the common case does not hold (no such event, not
+    Published, PRIVATE, full without a waitlist, the user already placed, a race with the same
+    user) it changes nothing and answers None, and the caller takes the exact path.
+    """
+
+    async def enroll(
+        self, event_id: int, user_id: int, *, now: datetime
+    ) -> EnrollOutcome | None: ...
+
+
 class TokenRevocations(Protocol):
     """Tokens refused before their expiry (logout), remembered until they would have expired."""
 

@@ -23,7 +23,7 @@ from mov_core.domain.users import Principal, User
 from mov_core.ports.chat import ChatPosting, ChatStore
 from mov_core.ports.clock import Clock
 from mov_core.ports.notifications import NotificationCursor, NotificationStore
-from mov_core.ports.persistence import UnitOfWork
+from mov_core.ports.persistence import QuickEnrollment, UnitOfWork
 from mov_core.ports.security import PasswordHasher, TokenService
 from mov_core.services import auth, chat, enrollments, events, inbox
 from mov_core.services.auth import Credentials, PasswordChange, RegisterUser, SignedIn
@@ -47,6 +47,8 @@ class Services:
     notification_store: NotificationStore
     sessions: Sessions
     """Whether a token's account still stands behind it (cached at most 5 s)."""
+    quick_enrollment: QuickEnrollment | None = None
+    """The common enrollment in one step of the database, where the adapter has one."""
     entropy: Entropy = field(default=secrets.token_bytes, repr=False)
     """Where invite codes get their random bytes (a test may hand in its own)."""
 
@@ -154,8 +156,9 @@ class Services:
         self, actor: Principal, event_id: int, *, invite: str | None = None
     ) -> EnrollOutcome:
         return await enrollments.enroll(
-            actor, event_id, uow=self.uow(), clock=self.clock, invite=invite
-        )
+            actor, event_id, uow=self.uow(), clock=self.clock, invite=invite,
+            quick=self.quick_enrollment,
+        )  # fmt: skip
 
     async def get_enrollment(self, actor: Principal, enrollment_id: int) -> Enrollment:
         return await enrollments.get_enrollment(actor, enrollment_id, uow=self.uow())

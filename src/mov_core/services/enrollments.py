@@ -26,7 +26,7 @@ from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role, is_valid_id
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import NotFound
-from mov_core.ports.persistence import UnitOfWork
+from mov_core.ports.persistence import QuickEnrollment, UnitOfWork
 from mov_core.services.events import visible_event
 
 
@@ -36,15 +36,19 @@ class MyEnrollment:
     event: Event
 
 
-async def enroll(
+async def enroll(  # noqa: PLR0913 - the request and the ports it needs
     actor: Principal,
     event_id: int,
     *,
     uow: UnitOfWork,
     clock: Clock,
     invite: str | None = None,
+    quick: QuickEnrollment | None = None,
 ) -> EnrollOutcome:
     """A participant takes a seat, or a waitlist place; asking again replays the same place.
+
+    `quick`, when given, takes the common case (a new place in a Published PUBLIC event) in
+    one step; whatever it declines comes here, to the unit of work, which decides exactly.
 
     A PRIVATE event opens to a non-member only with its current `invite` code (ids are
     sequential, so an id is no invitation); its members (anyone who ever enrolled) need none.
@@ -61,6 +65,10 @@ async def enroll(
     if not is_valid_id(event_id):
         raise NotFound("Event", event_id)
     now = clock.now()
+    if quick is not None:
+        outcome = await quick.enroll(event_id, actor.user_id, now=now)
+        if outcome is not None:
+            return outcome
     async with uow:
         event = await uow.events.get(event_id)
         if event.status is EventStatus.PLANNING:

@@ -1,0 +1,190 @@
+"""PostgreSQL's one-statement enrollment (`SqlQuickEnrollment`): what it takes, what it declines.
+
+It must leave exactly what the unit of work would have (the enrollment, the counts, the change
+in the outbox, the after-commit effects), and change nothing at all when it declines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from tests.backends import Backend, factory_for
+
+from mov_adapters.sql.engine import PoolSettings
+from mov_adapters.sql.quick_enroll import SqlQuickEnrollment
+from mov_core.domain.changes import EnrollmentConfirmed, Waitlisted
+from mov_core.domain.enrollments import EnrollmentStatus, Occupancy
+from mov_core.domain.events import NewEvent, Visibility
+from mov_core.domain.lifecycle import EventStatus
+from mov_core.domain.roster import Placement
+from mov_core.domain.users import Principal, Registration, Role, User
+from mov_core.ports.persistence import Committed
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def backend(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Backend]:
+    made = factory_for("postgres", request, tmp_path, PoolSettings(size=20, max_overflow=0))()
+    yield made
+    await made.close()
+
+
+@pytest.fixture
+def told(backend: Backend) -> list[Committed]:
+    """What the after-commit dispatcher is told from now on."""
+    seen: list[Committed] = []
+
+    async def record(committed: Committed) -> None:
+        seen.append(committed)
+
+    backend.runtime.effects.subscribe(record)
+    return seen
+
+
+def quick(backend: Backend) -> SqlQuickEnrollment:
+    chosen = backend.services.quick_enrollment
+    assert isinstance(chosen, SqlQuickEnrollment), "PostgreSQL runtimes enroll in one statement"
+    return chosen
+
+
+async def _people(backend: Backend, count: int, role: Role = Role.PARTICIPANT) -> list[Principal]:
+    now = backend.clock.now()
+    async with backend.uow() as uow:
+        people = []
+        for n in range(count):
+            registration = Registration.validate(
+                email=f"{role.value.lower()}{n}@example.com", password="long enough", role=role
+            )
+            user = await uow.users.add(User.register(registration, password_hash="x", now=now))
+            people.append(user.principal)
+        await uow.commit()
+    return people
+
+
+async def _event(
+    backend: Backend,
+    organizer: Principal,
+    seats: int,
+    *,
+    status: EventStatus = EventStatus.PUBLISHED,
+    visibility: Visibility = Visibility.PUBLIC,
+    waitlist: bool = True,
+) -> int:
+    cmd = NewEvent(
+        "Quick", None, backend.clock.now() + timedelta(days=3), None, "Hall", "music", seats,
+        visibility=visibility, waitlist_enabled=waitlist,
+    )  # fmt: skip
+    event_id = (await backend.services.create_event(organizer, cmd)).event.id
+    if status is not EventStatus.PLANNING:
+        await backend.services.change_status(organizer, event_id, EventStatus.PUBLISHED)
+    if status is EventStatus.RUNNING:
+        await backend.services.change_status(organizer, event_id, EventStatus.RUNNING)
+    return event_id
+
+
+async def _outbox(backend: Backend) -> list[object]:
+    async with backend.uow() as uow:
+        records = await uow.outbox.claim(limit=1000, now=backend.clock.now())
+        await uow.commit()  # leased: the next look sees only what came since
+    return [r.change for r in records]
+
+
+async def _seats(backend: Backend, organizer: Principal, event_id: int) -> Occupancy:
+    return await backend.services.availability(organizer, event_id)
+
+
+async def test_a_seat_then_a_place_in_line_each_with_its_change_and_counts(backend, told):
+    organizer, ann, bob = [
+        *await _people(backend, 1, Role.ORGANIZER),
+        *await _people(backend, 2),
+    ]
+    event_id = await _event(backend, organizer, 1)
+    await _outbox(backend)  # the event's own changes, leased away
+    told.clear()
+    now = backend.clock.now()
+
+    seated = await quick(backend).enroll(event_id, ann.user_id, now=now)
+    waiting = await quick(backend).enroll(event_id, bob.user_id, now=now)
+
+    assert seated is not None
+    assert waiting is not None
+    assert seated.placement is Placement.ENROLLED
+    assert seated.enrollment.status is EnrollmentStatus.ENROLLED
+    assert waiting.placement is Placement.WAITLISTED
+    assert waiting.enrollment.waitlist_position == 1
+    stored = await backend.services.get_enrollment(bob, waiting.enrollment.id)
+    assert stored == waiting.enrollment
+    assert await _outbox(backend) == [
+        EnrollmentConfirmed(event_id, ann.user_id, seated.enrollment.id),
+        Waitlisted(event_id, bob.user_id, waiting.enrollment.id, 1),
+    ]
+    assert told == [
+        Committed((EnrollmentConfirmed(event_id, ann.user_id, seated.enrollment.id),),
+                  {event_id: Occupancy(1, 1, 0)}),
+        Committed((Waitlisted(event_id, bob.user_id, waiting.enrollment.id, 1),),
+                  {event_id: Occupancy(1, 1, 1)}),
+    ]  # fmt: skip
+    assert await _seats(backend, organizer, event_id) == Occupancy(1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no such event", "planning", "running", "private", "full without waitlist", "placed"],
+)
+async def test_it_declines_everything_else_and_changes_nothing(backend, told, case):
+    organizer, ann, bob = [
+        *await _people(backend, 1, Role.ORGANIZER),
+        *await _people(backend, 2),
+    ]
+    options = {
+        "planning": {"status": EventStatus.PLANNING},
+        "running": {"status": EventStatus.RUNNING},
+        "private": {"visibility": Visibility.PRIVATE},
+        "full without waitlist": {"waitlist": False},
+    }.get(case, {})
+    event_id = await _event(backend, organizer, 1, **options)
+    if case in {"full without waitlist", "placed"}:
+        assert await quick(backend).enroll(event_id, bob.user_id, now=backend.clock.now())
+    who = bob if case == "placed" else ann
+    target = 999_999 if case == "no such event" else event_id
+    await _outbox(backend)
+    told.clear()
+    before = await _seats(backend, organizer, event_id)
+
+    assert await quick(backend).enroll(target, who.user_id, now=backend.clock.now()) is None
+
+    assert await _seats(backend, organizer, event_id) == before
+    assert await _outbox(backend) == []
+    assert told == []
+    # and the use case still answers as the rules say, through its unit of work
+    if case == "placed":
+        replay = await backend.services.enroll(bob, event_id)
+        assert replay.placement is Placement.ALREADY_ENROLLED
+
+
+async def test_a_crowd_through_the_one_statement_is_exact_and_in_arrival_order(backend):
+    (organizer,) = await _people(backend, 1, Role.ORGANIZER)
+    crowd = await _people(backend, 120)
+    event_id = await _event(backend, organizer, 30)
+    now = backend.clock.now()
+
+    outcomes = await asyncio.gather(
+        *(quick(backend).enroll(event_id, p.user_id, now=now) for p in crowd for _ in range(2))
+    )
+
+    placed = [o for o in outcomes if o is not None]
+    assert len(placed) == 120, "one place per person; the twin request was declined"
+    seated = [o for o in placed if o.placement is Placement.ENROLLED]
+    line = sorted(
+        (o for o in placed if o.placement is Placement.WAITLISTED), key=lambda o: o.enrollment.id
+    )
+    assert len(seated) == 30
+    assert [o.enrollment.waitlist_position for o in line] == list(range(1, 91))
+    assert max(o.enrollment.id for o in seated) < min(o.enrollment.id for o in line)
+    roster = await backend.services.roster(organizer, event_id)
+    assert [e.id for e in roster.waitlist] == [o.enrollment.id for o in line]
+    assert await _seats(backend, organizer, event_id) == Occupancy(30, 30, 90)
