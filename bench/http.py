@@ -144,7 +144,9 @@ def mint_tokens(secret: str, participants: int) -> list[str]:
 # --- the servers ----------------------------------------------------------------------------
 
 
-def start_ours(url: str, secret: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_ours(
+    url: str, secret: str, port: int, workdir: Path, extra: dict[str, str]
+) -> subprocess.Popen[bytes]:
     """`mov serve` as a user would start it, with its output in workdir/ours.log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOV_")}
     env |= {
@@ -153,6 +155,7 @@ def start_ours(url: str, secret: str, port: int, workdir: Path) -> subprocess.Po
         "MOV_RATE_LIMIT_ENABLED": "false",
         "MOV_LOG_LEVEL": "warning",
         "MOV_DATA_DIR": str(workdir / "data"),
+        **extra,
     }
     mov = Path(sys.executable).parent / "mov"
     argv = [str(mov), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
@@ -399,7 +402,8 @@ def _report(server: str, scenario: str, runs: list[dict[str, Any]]) -> float:
     spread = f"   runs {rates}" if len(runs) > 1 else ""
     print(
         f"{server:<5} {scenario:<27} {result['rate']:8.0f} req/s   p50={result['p50']:7.1f} ms"
-        f"   p99={result['p99']:7.1f} ms   errors={sum(r['errors'] for r in runs)}"
+        f"   p99={result['p99']:7.1f} ms   cpu={result['cpu_ms']:5.2f} ms/req"
+        f"   errors={sum(r['errors'] for r in runs)}"
         f"{spread}{detail}{note}",
         flush=True,
     )
@@ -418,9 +422,16 @@ def _load_average() -> str:
         return "?"
 
 
-def measure_all(
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process, all its threads (Linux /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_all(  # noqa: PLR0913, PLR0917 - the run's inputs
     args: argparse.Namespace,
     ports: dict[str, int],
+    pids: dict[str, int],
     ids: list[int],
     hot: int,
     tokens: list[str],
@@ -432,11 +443,15 @@ def measure_all(
     rates: dict[tuple[str, str], float] = {}
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
 
-        def once(port: int, spec: dict[str, Any]) -> dict[str, Any]:
+        def once(server: str, spec: dict[str, Any]) -> dict[str, Any]:
+            port, pid = ports[server], pids[server]
             spec = {**spec, "connections": args.connections}
             if args.warmup > 0 and spec["kind"] != "enroll":
                 pool.submit(generate, port, spec, args.warmup, args.client).result()
-            return pool.submit(generate, port, spec, args.seconds, args.client).result()
+            before = cpu_seconds(pid)
+            result = pool.submit(generate, port, spec, args.seconds, args.client).result()
+            served = max(result["rate"] * args.seconds, 1)
+            return {**result, "cpu_ms": (cpu_seconds(pid) - before) * 1000 / served}
 
         scenarios: list[tuple[str, list[str], Callable[[int], dict[str, Any]]]] = [
             ("GET /api/v1/events", ["ours", "bare"], lambda _: {"kind": "list"}),
@@ -455,7 +470,7 @@ def measure_all(
             runs: dict[str, list[dict[str, Any]]] = {server: [] for server in servers}
             for round_ in range(args.rounds):
                 for server in servers:
-                    runs[server].append(once(ports[server], spec(round_)))
+                    runs[server].append(once(server, spec(round_)))
             for server in servers:
                 rates[server, scenario] = _report(server, scenario, runs[server])
     ratio = [
@@ -481,7 +496,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     ports = {"ours": free_port(), "bare": free_port()}
     with tempfile.TemporaryDirectory(prefix="mov-bench-http-") as tmp:
         workdir = Path(tmp)
-        ours = start_ours(url, secret, ports["ours"], workdir)
+        ours = start_ours(url, secret, ports["ours"], workdir, dict(args.env))
         bare = multiprocessing.get_context("spawn").Process(
             target=serve_bare, args=(ports["bare"], url), daemon=True
         )
@@ -491,7 +506,9 @@ def run(url: str, args: argparse.Namespace) -> None:
             wait_ready(ports["bare"], bare.is_alive, "the bare server")
             if not _same_page(ports["ours"], ports["bare"]):
                 print("warning: the bare server's page differs from ours", flush=True)
-            listing, single = measure_all(args, ports, ids, hot, tokens)
+            assert bare.pid is not None  # noqa: S101 - started above
+            pids = {"ours": ours.pid, "bare": bare.pid}
+            listing, single = measure_all(args, ports, pids, ids, hot, tokens)
         finally:
             ours.terminate()
             bare.terminate()
@@ -516,6 +533,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--participants", type=int, default=30_000)
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
+    parser.add_argument(
+        "--env", action="append", default=[], type=lambda kv: tuple(kv.split("=", 1)),
+        help="NAME=VALUE for our server (repeatable), e.g. MOV_WORKER_IN_SERVER=false",
+    )  # fmt: skip
     args = parser.parse_args()
 
     with bench_postgres() as url:

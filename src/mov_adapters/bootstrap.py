@@ -38,6 +38,7 @@ from mov_adapters.sql import migrate
 from mov_adapters.sql.chat import SqlChatStore
 from mov_adapters.sql.engine import make_engine
 from mov_adapters.sql.quick_enroll import SqlQuickEnrollment
+from mov_adapters.sql.quick_reads import SqlQuickReads
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.notifications import RetryPolicy
 from mov_core.ports.chat import ChatStore
@@ -53,7 +54,7 @@ from mov_core.ports.infra import (
     UnsubscribeLinks,
 )
 from mov_core.ports.notifications import NotificationStore
-from mov_core.ports.persistence import QuickEnrollment, UnitOfWork
+from mov_core.ports.persistence import QuickEnrollment, QuickReads, UnitOfWork
 from mov_core.ports.security import PasswordHasher
 from mov_core.services.admin import Administration
 from mov_core.services.bundle import Services
@@ -209,6 +210,8 @@ class _Parts:
     closers: list[Hook] = field(factory=list)
     quick_enrollment: QuickEnrollment | None = None
     """PostgreSQL's one-statement enrollment (elsewhere every enrollment takes its unit of work)."""
+    quick_reads: QuickReads | None = None
+    """PostgreSQL's one-statement reads."""
 
 
 def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Runtime:
@@ -234,6 +237,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         notification_store=notification_store,
         sessions=(sessions := Sessions(uow, clock)),
         quick_enrollment=parts.quick_enrollment,
+        quick_reads=parts.quick_reads,
     )
     rate_limiter, cache, read_cache, presence = _shared_state(settings, clock, parts)
     sockets = socket_server(redis_url=settings.redis_url, cors_origins=settings.cors_origins)
@@ -277,6 +281,7 @@ def _storage(
     parts.closers.append(database.dispose)
     if engine.dialect.name == "postgresql":
         parts.quick_enrollment = SqlQuickEnrollment(database)
+        parts.quick_reads = SqlQuickReads(database)
     chat = overrides.chat_store or _chat_store(settings, database, mongo)
     notifications = overrides.notification_store or _notification_store(settings, database, mongo)
     return database.unit_of_work, chat, notifications

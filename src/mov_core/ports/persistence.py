@@ -293,3 +293,12 @@ class UnitOfWork(Protocol):
         """Try to become, until this unit of work ends, the one process doing `role` (the
         lifecycle clock); False when another process holds it now. Never waits."""
         ...
+
+
+class QuickReads(Protocol):
+    """Reads in one step of the database, outside any unit of work (each is one statement,
+    so one consistent snapshot)."""
+
+    async def event_with_seats(self, event_id: int) -> tuple[Event, Occupancy] | None:
+        """The event and its seat counts as one row; None when there is no such event."""
+        ...

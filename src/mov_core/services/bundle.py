@@ -23,7 +23,7 @@ from mov_core.domain.users import Principal, User
 from mov_core.ports.chat import ChatPosting, ChatStore
 from mov_core.ports.clock import Clock
 from mov_core.ports.notifications import NotificationCursor, NotificationStore
-from mov_core.ports.persistence import QuickEnrollment, UnitOfWork
+from mov_core.ports.persistence import QuickEnrollment, QuickReads, UnitOfWork
 from mov_core.ports.security import PasswordHasher, TokenService
 from mov_core.services import auth, chat, enrollments, events, inbox
 from mov_core.services.auth import Credentials, PasswordChange, RegisterUser, SignedIn
@@ -49,6 +49,8 @@ class Services:
     """Whether a token's account still stands behind it (cached at most 5 s)."""
     quick_enrollment: QuickEnrollment | None = None
     """The common enrollment in one step of the database, where the adapter has one."""
+    quick_reads: QuickReads | None = None
+    """Reads in one step of the database, where the adapter has them."""
     entropy: Entropy = field(default=secrets.token_bytes, repr=False)
     """Where invite codes get their random bytes (a test may hand in its own)."""
 
@@ -116,12 +118,16 @@ class Services:
     async def get_event(
         self, viewer: Principal | None, event_id: int, *, invite: str | None = None
     ) -> EventView:
-        return await events.get_event(viewer, event_id, uow=self.uow(), invite=invite)
+        return await events.get_event(
+            viewer, event_id, uow=self.uow(), invite=invite, reads=self.quick_reads
+        )
 
     async def availability(
         self, viewer: Principal | None, event_id: int, *, invite: str | None = None
     ) -> Occupancy:
-        return await events.availability(viewer, event_id, uow=self.uow(), invite=invite)
+        return await events.availability(
+            viewer, event_id, uow=self.uow(), invite=invite, reads=self.quick_reads
+        )
 
     async def update_event(self, actor: Principal, event_id: int, patch: EventPatch) -> EventView:
         return await events.update_event(

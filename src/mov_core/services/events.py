@@ -31,10 +31,10 @@ from mov_core.domain.events import (
     can_view,
 )
 from mov_core.domain.lifecycle import EventStatus
-from mov_core.domain.users import Principal, Role
+from mov_core.domain.users import Principal, Role, is_valid_id
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import NotFound
-from mov_core.ports.persistence import EventCursor, EventQuery, UnitOfWork
+from mov_core.ports.persistence import EventCursor, EventQuery, QuickReads, UnitOfWork
 
 PAGE_MAX = 100
 SEARCH_MAX = 200
@@ -98,20 +98,40 @@ async def create_event(
 
 
 async def get_event(
-    viewer: Principal | None, event_id: int, *, uow: UnitOfWork, invite: str | None = None
+    viewer: Principal | None,
+    event_id: int,
+    *,
+    uow: UnitOfWork,
+    invite: str | None = None,
+    reads: QuickReads | None = None,
 ) -> EventView:
     """Raises `NotFound` for a missing event and for one the viewer may not see (a PRIVATE
-    event's non-members see it only with its current `invite` code)."""
+    event's non-members see it only with its current `invite` code).
+
+    With `reads`, one statement answers whenever the event alone says the viewer may see it;
+    only a PRIVATE event's possible member takes the unit of work (to look at the roster)."""
+    if reads is not None:
+        found = await reads.event_with_seats(event_id) if is_valid_id(event_id) else None
+        if found is None:
+            raise NotFound("Event", event_id)
+        event, seats = found
+        if can_view(event, viewer, is_enrolled=False, invite=invite):
+            return EventView(event, seats)
     async with uow:
         event = await visible_event(uow, viewer, event_id, invite=invite)
         return await _view(uow, event)
 
 
 async def availability(
-    viewer: Principal | None, event_id: int, *, uow: UnitOfWork, invite: str | None = None
+    viewer: Principal | None,
+    event_id: int,
+    *,
+    uow: UnitOfWork,
+    invite: str | None = None,
+    reads: QuickReads | None = None,
 ) -> Occupancy:
     """Seats taken, free and waiting. Raises `NotFound` as `get_event` does."""
-    return (await get_event(viewer, event_id, uow=uow, invite=invite)).occupancy
+    return (await get_event(viewer, event_id, uow=uow, invite=invite, reads=reads)).occupancy
 
 
 async def update_event(  # noqa: PLR0913 - the edit and the ports it needs

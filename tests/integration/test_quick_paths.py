@@ -1,7 +1,10 @@
-"""PostgreSQL's one-statement enrollment (`SqlQuickEnrollment`): what it takes, what it declines.
+"""PostgreSQL's one-statement paths: the enrollment (`SqlQuickEnrollment`) and the event read
+(`SqlQuickReads`).
 
-It must leave exactly what the unit of work would have (the enrollment, the counts, the change
-in the outbox, the after-commit effects), and change nothing at all when it declines.
+The enrollment must leave exactly what the unit of work would have (the enrollment, the counts,
+the change in the outbox, the after-commit effects), and change nothing at all when it
+declines. The read must answer what the unit of work answers, for everyone who may see the
+event, and nothing more.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from tests.backends import Backend, factory_for
 
 from mov_adapters.sql.engine import PoolSettings
 from mov_adapters.sql.quick_enroll import SqlQuickEnrollment
+from mov_adapters.sql.quick_reads import SqlQuickReads
 from mov_core.domain.changes import EnrollmentConfirmed, Waitlisted
 from mov_core.domain.enrollments import EnrollmentStatus, Occupancy
 from mov_core.domain.events import NewEvent, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.roster import Placement
 from mov_core.domain.users import Principal, Registration, Role, User
+from mov_core.ports.errors import NotFound
 from mov_core.ports.persistence import Committed
+from mov_core.services import events as event_cases
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +194,42 @@ async def test_a_crowd_through_the_one_statement_is_exact_and_in_arrival_order(b
     roster = await backend.services.roster(organizer, event_id)
     assert [e.id for e in roster.waitlist] == [o.enrollment.id for o in line]
     assert await _seats(backend, organizer, event_id) == Occupancy(30, 30, 90)
+
+
+async def test_the_one_statement_read_answers_as_the_unit_of_work(backend):
+    organizer, ann = [*await _people(backend, 1, Role.ORGANIZER), *await _people(backend, 1)]
+    event_id = await _event(backend, organizer, 2)
+    await backend.services.enroll(ann, event_id)
+    reads = backend.services.quick_reads
+    assert isinstance(reads, SqlQuickReads)
+
+    found = await reads.event_with_seats(event_id)
+
+    async with backend.uow() as uow:
+        event = await uow.events.get(event_id)
+        seats = (await uow.enrollments.occupancy([event_id]))[event_id]
+    assert found == (event, seats)
+    assert found[1] == Occupancy(2, 1, 0)
+    assert await reads.event_with_seats(999_999) is None
+
+
+async def test_a_private_event_is_read_quickly_only_by_whom_the_row_lets_see_it(backend):
+    organizer, member, stranger = [
+        *await _people(backend, 1, Role.ORGANIZER),
+        *await _people(backend, 2),
+    ]
+    event_id = await _event(backend, organizer, 5, visibility=Visibility.PRIVATE)
+    code = (await backend.services.get_event(organizer, event_id)).event.invite_code
+    await backend.services.enroll(member, event_id, invite=code)
+    services = backend.services
+
+    # the owner, a member (through the roster) and anyone with the code see it ...
+    for viewer, invite in ((organizer, None), (member, None), (stranger, code)):
+        view = await services.get_event(viewer, event_id, invite=invite)
+        assert view.occupancy == Occupancy(5, 1, 0)
+    # ... nobody else, with or without a wrong code, nor an id out of range
+    for viewer, invite in ((stranger, None), (stranger, "wrong"), (None, None)):
+        with pytest.raises(NotFound):
+            await services.get_event(viewer, event_id, invite=invite)
+    with pytest.raises(NotFound):
+        await event_cases.get_event(None, 2**70, uow=backend.uow(), reads=services.quick_reads)
