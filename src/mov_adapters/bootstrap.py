@@ -235,7 +235,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         chat_store=chat_store,
         chat_posting=posting,
         notification_store=notification_store,
-        sessions=(sessions := Sessions(uow, clock)),
+        sessions=(sessions := Sessions(uow, clock, reads=parts.quick_reads)),
         quick_enrollment=parts.quick_enrollment,
         quick_reads=parts.quick_reads,
     )

@@ -233,3 +233,26 @@ async def test_a_private_event_is_read_quickly_only_by_whom_the_row_lets_see_it(
             await services.get_event(viewer, event_id, invite=invite)
     with pytest.raises(NotFound):
         await event_cases.get_event(None, 2**70, uow=backend.uow(), reads=services.quick_reads)
+
+
+async def test_the_account_behind_a_token_in_one_statement(backend):
+    (ann,) = await _people(backend, 1)
+    reads = backend.services.quick_reads
+    assert isinstance(reads, SqlQuickReads)
+    now = backend.clock.now()
+    async with backend.uow() as uow:
+        stored = await uow.users.get(ann.user_id)
+
+    assert await reads.account(ann.user_id, "some-token", now=now) == (stored, False)
+    assert await reads.account(999_999, "some-token", now=now) == (None, False)
+
+    async with backend.uow() as uow:
+        await uow.revocations.revoke(
+            "some-token", user_id=ann.user_id, until=now + timedelta(hours=1), now=now
+        )
+        await uow.commit()
+    assert await reads.account(ann.user_id, "some-token", now=now) == (stored, True)
+    assert await reads.account(ann.user_id, "other-token", now=now) == (stored, False)
+    # a revocation lapses with the token it revoked
+    later = now + timedelta(hours=2)
+    assert await reads.account(ann.user_id, "some-token", now=later) == (stored, False)

@@ -302,3 +302,9 @@ class QuickReads(Protocol):
     async def event_with_seats(self, event_id: int) -> tuple[Event, Occupancy] | None:
         """The event and its seat counts as one row; None when there is no such event."""
         ...
+
+    async def account(
+        self, user_id: int, token_id: str, *, now: datetime
+    ) -> tuple[User | None, bool]:
+        """The account (None: there is none) and whether the token was revoked (logout)."""
+        ...

@@ -20,7 +20,7 @@ from mov_core.domain.errors import TokenRevoked
 from mov_core.domain.users import Principal, User
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import NotFound
-from mov_core.ports.persistence import Committed, UnitOfWork
+from mov_core.ports.persistence import Committed, QuickReads, UnitOfWork
 
 T = TypeVar("T")
 TTL = timedelta(seconds=5)
@@ -32,9 +32,15 @@ class Sessions:
     """Checks a verified token against its account, with answers at most `ttl` old."""
 
     def __init__(
-        self, uow: Callable[[], UnitOfWork], clock: Clock, *, ttl: timedelta = TTL
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        *,
+        ttl: timedelta = TTL,
+        reads: QuickReads | None = None,
     ) -> None:
         self._uow = uow
+        self._reads = reads
         self._clock = clock
         self._ttl = ttl
         self._accounts: dict[int, tuple[datetime, User | None]] = {}
@@ -78,12 +84,15 @@ class Sessions:
     async def _look_up(
         self, user_id: int, token_id: str, now: datetime
     ) -> tuple[tuple[datetime, User | None], tuple[datetime, bool]]:
-        async with self._uow() as uow:
-            try:
-                user: User | None = await uow.users.get(user_id)
-            except NotFound:
-                user = None
-            revoked = await uow.revocations.is_revoked(token_id, now=now)
+        if self._reads is not None:
+            user, revoked = await self._reads.account(user_id, token_id, now=now)
+        else:
+            async with self._uow() as uow:
+                try:
+                    user = await uow.users.get(user_id)
+                except NotFound:
+                    user = None
+                revoked = await uow.revocations.is_revoked(token_id, now=now)
         for cache in (self._accounts, self._revoked):
             if len(cache) >= MAX_ENTRIES:
                 cache.clear()  # rare, and only costs lookups
