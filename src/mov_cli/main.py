@@ -85,3 +85,7 @@ def db_current(database_url: str | None = DatabaseUrl) -> None:
         f"latest is {head}: run `mov db upgrade`"
     )
     raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # `python -m mov_cli.main` (how `mov serve` starts its worker)
+    app()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 
 import typer
@@ -12,6 +14,7 @@ from rich.table import Table
 
 from mov_adapters.bootstrap import build_runtime, describe_database, upgrade_schema
 from mov_adapters.settings import JWT_SECRET_FILE, Settings, SettingsError
+from mov_cli.companion import WORKER_SWITCH, Companion, wants_companion
 from mov_cli.demo import DEMO_PASSWORD, seed_demo
 
 console = Console(stderr=True)
@@ -33,7 +36,35 @@ def serve(
         raise typer.Exit(2) from None
     if demo:
         _print_demo(asyncio.run(_seed(settings)))
+    companion = None
+    if not reload and wants_companion(settings, os.environ):
+        os.environ[WORKER_SWITCH] = "false"  # the app factory (in every uvicorn worker) reads it
+        companion = Companion(os.environ)
+        companion.start()
+        _stop_on_signals(companion)
+        console.print(f"notification worker: a separate process (pid {companion.pid})")
     console.print(f"MOV serving on http://{host}:{port} (docs: http://{host}:{port}/schema)")
+    try:
+        _run(host, port, workers, reload, settings)
+    finally:
+        if companion is not None:
+            companion.stop()
+
+
+def _stop_on_signals(companion: Companion) -> None:
+    """uvicorn ends by raising the signal that stopped it again, to the handler it found: so
+    this one stops the worker, then lets the signal end the process as it would have."""
+
+    def stop(signum: int, _frame: object) -> None:
+        companion.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+
+
+def _run(host: str, port: int, workers: int, reload: bool, settings: Settings) -> None:
     uvicorn.run(
         "mov_server.asgi:app_from_env",
         factory=True,

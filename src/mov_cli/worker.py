@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 import structlog
@@ -20,6 +21,7 @@ from mov_cli.common import (
     run,
     utc_minutes,
 )
+from mov_cli.companion import follow_parent
 from mov_core.domain.notifications import Delivery
 from mov_core.services.notify import retry_failed
 
@@ -38,6 +40,7 @@ def worker(
 ) -> None:
     """Drain the outbox into notifications, send e-mails and tick the lifecycle clock, until
     SIGINT or SIGTERM. Run as many as you like (set MOV_WORKER_IN_SERVER=false on servers)."""
+    follow_parent(os.environ)
     settings = load_settings(database_url)
     configure_logging(settings.log_level, settings.log_format)
 
