@@ -172,7 +172,7 @@ async def test_it_declines_everything_else_and_changes_nothing(backend, told, ca
         assert replay.placement is Placement.ALREADY_ENROLLED
 
 
-async def test_a_crowd_through_the_one_statement_is_exact_and_in_arrival_order(backend):
+async def test_a_crowd_is_grouped_into_few_statements_exactly_and_in_arrival_order(backend):
     (organizer,) = await _people(backend, 1, Role.ORGANIZER)
     crowd = await _people(backend, 120)
     event_id = await _event(backend, organizer, 30)
@@ -184,6 +184,10 @@ async def test_a_crowd_through_the_one_statement_is_exact_and_in_arrival_order(b
 
     placed = [o for o in outcomes if o is not None]
     assert len(placed) == 120, "one place per person; the twin request was declined"
+    # group commit: the crowd went in a few statements, in arrival (gather) order
+    assert quick(backend).batches < 20
+    assert [o.enrollment.user_id for o in placed] == [p.user_id for p in crowd]
+    assert [o.placement for o in placed] == [Placement.ENROLLED] * 30 + [Placement.WAITLISTED] * 90
     seated = [o for o in placed if o.placement is Placement.ENROLLED]
     line = sorted(
         (o for o in placed if o.placement is Placement.WAITLISTED), key=lambda o: o.enrollment.id
@@ -256,3 +260,25 @@ async def test_the_account_behind_a_token_in_one_statement(backend):
     # a revocation lapses with the token it revoked
     later = now + timedelta(hours=2)
     assert await reads.account(ann.user_id, "some-token", now=later) == (stored, False)
+
+
+async def test_a_batch_mixing_new_people_replays_and_a_full_event(backend):
+    """One statement places the new, declines those already placed (they replay through the
+    unit of work) and, once seats and line are gone, declines the rest."""
+    (organizer,) = await _people(backend, 1, Role.ORGANIZER)
+    ann, bob, cat, dan = await _people(backend, 4)
+    event_id = await _event(backend, organizer, 2, waitlist=False)
+    now = backend.clock.now()
+    assert await quick(backend).enroll(event_id, ann.user_id, now=now)
+
+    outcomes = await asyncio.gather(
+        *(quick(backend).enroll(event_id, p.user_id, now=now) for p in (ann, bob, cat, dan))
+    )
+
+    assert outcomes[0] is None  # ann was placed already
+    assert outcomes[1] is not None
+    assert outcomes[1].placement is Placement.ENROLLED
+    assert outcomes[2:] == [None, None]  # full, no waitlist: the exact path refuses them
+    assert await _seats(backend, organizer, event_id) == Occupancy(2, 2, 0)
+    replay = await backend.services.enroll(ann, event_id)
+    assert replay.placement is Placement.ALREADY_ENROLLED

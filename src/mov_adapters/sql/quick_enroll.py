@@ -1,32 +1,43 @@
-"""The common enrollment in one round trip (PostgreSQL): `QuickEnrollment`.
+"""The common enrollment in one round trip, grouped per hot event (PostgreSQL): `QuickEnrollment`.
 
-One statement, sent through the driver in autocommit (`SqlDatabase.driver_autocommit`), so one
-implicit transaction and no BEGIN/COMMIT round trips, no SQLAlchemy work per statement:
+Group commit: while a statement for an event is in flight, this process queues the later
+requests for that event, and sends them next as ONE statement, in arrival order: one row
+lock, one WAL flush, one NOTIFY for the whole batch. A lone request is a batch of one.
 
-1. lock the event row if it is Published, PUBLIC and has a seat or an open waitlist
-   (`FOR UPDATE` waits for a concurrent writer and then sees its counts: read committed
-   re-reads a locked row);
-2. count the seat or the waitlist place on it, from the locked counts;
-3. insert the enrollment: ids are drawn under the row lock, so id order is arrival order and
-   the waitlist place is the new waitlist length, as in `SqlEnrollmentLedger`;
-4. record the change in the outbox (its JSON made here, with placeholders for the id and the
-   place the statement replaces) and wake the workers (`NOTIFY`, delivered at commit).
+The statement, sent through the driver in autocommit (`SqlDatabase.driver_autocommit`: one
+implicit transaction, no BEGIN/COMMIT round trips, no SQLAlchemy work per statement):
 
-Anything else changes nothing: no row (not found, not Published, PRIVATE, full without a
-waitlist) answers None; a user already placed breaks the unique index of active enrollments,
-which fails the whole statement, counts included, and answers None too. The caller then takes
-the exact path (`enroll`'s unit of work), which replays, refuses or retries as the rules say.
+1. locks the event row if it is Published and PUBLIC (`FOR UPDATE` waits for a concurrent
+   writer and then sees its counts: read committed re-reads a locked row);
+2. drops the batch's requests of users already placed in it (and a user's second request in
+   the batch), numbers the rest in arrival order, and places them from the locked counts: the
+   free seats to the first, then the waitlist (if enabled) to the others;
+3. inserts their enrollments in that order (ids are drawn under the row lock, so id order is
+   arrival order: the waitlist is ordered by id, and a place is the line's length then);
+4. moves the counts once, records each placement's change in the outbox (its JSON made here,
+   with placeholders for the id and the place that the statement fills in) and wakes the
+   workers (`NOTIFY`, delivered at commit).
+
+A request it does not place (no such event, not Published, PRIVATE, full without a waitlist,
+the user already placed) is answered None, having changed nothing, and the caller takes the
+exact path (`enroll`'s unit of work), which replays, refuses or retries as the rules say. If
+the statement fails as a whole (a concurrent request of the same user in another process won:
+the unique index of active enrollments), nothing of it stayed, and every request of the batch
+is answered None the same way. A 201 is only ever sent for a committed statement.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
+from attrs import define, field
 
 from mov_adapters.serialization import change_to_json
 from mov_adapters.sql.unit_of_work import SqlDatabase
-from mov_core.domain.changes import EnrollmentConfirmed, Waitlisted
+from mov_core.domain.changes import Change, EnrollmentConfirmed, Waitlisted
 from mov_core.domain.enrollments import Enrollment, EnrollmentStatus, EnrollOutcome, Occupancy
 from mov_core.domain.events import Visibility
 from mov_core.domain.lifecycle import EventStatus
@@ -35,89 +46,164 @@ from mov_core.ports.persistence import Committed
 
 ACTIVE_INDEX = "uq_enrollments_active"
 OUTBOX_CHANNEL = "mov_outbox"
+MAX_BATCH = 256
+"""Requests of one event per statement; more wait for the next."""
 # Out of any id's or position's range, and their 19 digits appear in no other field.
 _ID = 2**62 + 2**31 + 11
 _PLACE = 2**62 + 2**31 + 13
+ENROLLED, WAITLISTED = EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value
 
 _STATEMENT = (
     "WITH ev AS ("
-    " SELECT id, enrolled_count < capacity AS seat FROM events"
-    " WHERE id = %(event_id)s AND status = %(published)s AND visibility = %(public)s"
-    " AND (enrolled_count < capacity OR waitlist_enabled) FOR UPDATE),"
+    " SELECT id, capacity - enrolled_count AS free, waitlist_count AS line, waitlist_enabled"
+    " FROM events WHERE id = %(event_id)s AND status = %(published)s"
+    " AND visibility = %(public)s FOR UPDATE),"
+    " asked AS ("
+    " SELECT DISTINCT ON (a.user_id) a.user_id, a.ord, a.at, a.seated_json, a.waiting_json"
+    " FROM unnest(%(users)s::bigint[], %(ats)s::timestamptz[], %(seated)s::text[],"
+    " %(waiting)s::text[]) WITH ORDINALITY AS a (user_id, at, seated_json, waiting_json, ord)"
+    " WHERE NOT EXISTS (SELECT 1 FROM enrollments AS n WHERE n.event_id = %(event_id)s"
+    " AND n.user_id = a.user_id AND n.status IN (%(enrolled)s, %(waitlisted)s))"
+    " ORDER BY a.user_id, a.ord),"
+    " numbered AS ("
+    " SELECT asked.*, row_number() OVER (ORDER BY ord) AS k FROM asked),"
     " placed AS ("
-    " UPDATE events AS e SET enrolled_count = e.enrolled_count + ev.seat::int,"
-    " waitlist_count = e.waitlist_count + (NOT ev.seat)::int FROM ev WHERE e.id = ev.id"
-    " RETURNING e.id, ev.seat, e.capacity, e.enrolled_count, e.waitlist_count),"
+    " SELECT n.*, CASE WHEN n.k <= ev.free THEN %(enrolled)s"
+    " WHEN ev.waitlist_enabled THEN %(waitlisted)s END AS status,"
+    " ev.line + n.k - greatest(ev.free, 0) AS place"
+    " FROM numbered AS n, ev),"
     " inserted AS ("
     " INSERT INTO enrollments (event_id, user_id, status, created_at, updated_at)"
-    " SELECT id, %(user_id)s, CASE WHEN seat THEN %(enrolled)s ELSE %(waitlisted)s END,"
-    " %(now)s, %(now)s FROM placed RETURNING id),"
+    " SELECT %(event_id)s, user_id, status, at, at FROM placed WHERE status IS NOT NULL"
+    " ORDER BY ord RETURNING id, user_id, status),"
+    " counted AS ("
+    " UPDATE events AS e SET"
+    " enrolled_count = e.enrolled_count"
+    " + (SELECT count(*) FROM inserted WHERE status = %(enrolled)s),"
+    " waitlist_count = e.waitlist_count"
+    " + (SELECT count(*) FROM inserted WHERE status = %(waitlisted)s)"
+    " FROM ev WHERE e.id = ev.id AND EXISTS (SELECT 1 FROM inserted)"
+    " RETURNING e.capacity, e.enrolled_count, e.waitlist_count),"
+    " answered AS ("
+    " SELECT i.id, i.user_id, i.status, p.place, p.seated_json, p.waiting_json, p.at"
+    " FROM inserted AS i JOIN placed AS p ON p.user_id = i.user_id),"
     " recorded AS ("
     " INSERT INTO outbox (type, payload, recorded_at)"
-    " SELECT CASE WHEN placed.seat THEN %(seated_type)s ELSE %(waiting_type)s END,"
-    " replace(replace(CASE WHEN placed.seat THEN %(seated)s ELSE %(waiting)s END,"
-    " %(id_mark)s, inserted.id::text), %(place_mark)s, placed.waitlist_count::text),"
-    " %(now)s FROM placed, inserted RETURNING 1)"
-    " SELECT inserted.id, placed.seat, placed.capacity, placed.enrolled_count,"
-    " placed.waitlist_count, pg_notify(%(channel)s, '') FROM placed, inserted"
+    " SELECT CASE WHEN status = %(enrolled)s THEN %(seated_type)s ELSE %(waiting_type)s END,"
+    " replace(replace(CASE WHEN status = %(enrolled)s THEN seated_json ELSE waiting_json END,"
+    " %(id_mark)s, id::text), %(place_mark)s, place::text), at FROM answered ORDER BY id"
+    " RETURNING 1)"
+    " SELECT a.user_id, a.id, a.status = %(enrolled)s, a.place, c.capacity, c.enrolled_count,"
+    " c.waitlist_count, pg_notify(%(channel)s, '')"
+    " FROM answered AS a, counted AS c ORDER BY a.id"
 )
 
 
-class SqlQuickEnrollment:
-    """`QuickEnrollment` on PostgreSQL (the statement above)."""
+@define
+class _Asked:
+    user_id: int
+    now: datetime
+    answer: asyncio.Future[EnrollOutcome | None]
 
-    def __init__(self, database: SqlDatabase) -> None:
+
+@define
+class _Queue:
+    waiting: list[_Asked] = field(factory=list)
+    draining: bool = False
+
+
+class SqlQuickEnrollment:
+    """`QuickEnrollment` on PostgreSQL, with group commit per event (the statement above)."""
+
+    def __init__(self, database: SqlDatabase, *, max_batch: int = MAX_BATCH) -> None:
         self._database = database
+        self._max_batch = max_batch
+        self._queues: dict[int, _Queue] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.batches = 0
+        """Statements sent so far (for tests and benchmarks)."""
 
     async def enroll(self, event_id: int, user_id: int, *, now: datetime) -> EnrollOutcome | None:
+        answer: asyncio.Future[EnrollOutcome | None] = asyncio.get_running_loop().create_future()
+        queue = self._queues.setdefault(event_id, _Queue())
+        queue.waiting.append(_Asked(user_id, now, answer))
+        if not queue.draining:
+            queue.draining = True
+            task = asyncio.create_task(self._drain(event_id, queue))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(answer)  # a cancelled request still learns nothing half-done
+
+    async def _drain(self, event_id: int, queue: _Queue) -> None:
+        """Send the event's waiting requests, a batch at a time, until none is left."""
+        try:
+            while queue.waiting:
+                batch = queue.waiting[: self._max_batch]
+                del queue.waiting[: self._max_batch]
+                try:
+                    answers = await self._send(event_id, batch)
+                except BaseException as error:
+                    for asked in batch:
+                        if not asked.answer.done():
+                            asked.answer.set_exception(error)
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                for asked, outcome in zip(batch, answers, strict=True):
+                    if not asked.answer.done():
+                        asked.answer.set_result(outcome)
+        finally:
+            queue.draining = False
+            if not queue.waiting and self._queues.get(event_id) is queue:
+                del self._queues[event_id]
+
+    async def _send(self, event_id: int, batch: Sequence[_Asked]) -> list[EnrollOutcome | None]:
+        users = [a.user_id for a in batch]
         values = {
             "event_id": event_id,
-            "user_id": user_id,
-            "now": now,
+            "users": users,
+            "ats": [a.now for a in batch],
+            "seated": [change_to_json(EnrollmentConfirmed(event_id, u, _ID)) for u in users],
+            "waiting": [change_to_json(Waitlisted(event_id, u, _ID, _PLACE)) for u in users],
             "published": EventStatus.PUBLISHED.value,
             "public": Visibility.PUBLIC.value,
-            "enrolled": EnrollmentStatus.ENROLLED.value,
-            "waitlisted": EnrollmentStatus.WAITLISTED.value,
+            "enrolled": ENROLLED,
+            "waitlisted": WAITLISTED,
             "seated_type": EnrollmentConfirmed.__name__,
             "waiting_type": Waitlisted.__name__,
-            "seated": change_to_json(EnrollmentConfirmed(event_id, user_id, _ID)),
-            "waiting": change_to_json(Waitlisted(event_id, user_id, _ID, _PLACE)),
             "id_mark": str(_ID),
             "place_mark": str(_PLACE),
             "channel": OUTBOX_CHANNEL,
         }
-        admission = self._database.admission
-        # A connection first, then the event's gate: the order units of work take them in
-        # (the other order deadlocks once the pool is out of connections).
         async with self._database.driver_autocommit() as driver:
-            await admission.enter(event_id)
             try:
-                row = await (await driver.execute(_STATEMENT, values)).fetchone()
+                rows = await (await driver.execute(_STATEMENT, values)).fetchall()
             except psycopg.errors.UniqueViolation as error:
                 if error.diag.constraint_name == ACTIVE_INDEX:
-                    return None  # already placed (or a twin request won): nothing stayed
+                    return [None] * len(batch)  # nothing of it stayed: each takes the exact path
                 raise
-            finally:
-                admission.leave(event_id)
-        if row is None:
-            return None
-        enrollment_id, seated, capacity, enrolled, waiting = row[:5]
-        seats = Occupancy(capacity, enrolled, waiting)
-        if seated:
-            enrollment = Enrollment(
-                enrollment_id, event_id, user_id, EnrollmentStatus.ENROLLED, now, now
-            )
-            outcome = EnrollOutcome(Placement.ENROLLED, enrollment)
-            change: EnrollmentConfirmed | Waitlisted = EnrollmentConfirmed(
-                event_id, user_id, enrollment_id
-            )
-        else:
-            enrollment = Enrollment(
-                enrollment_id, event_id, user_id, EnrollmentStatus.WAITLISTED, now, now,
-                waitlist_position=waiting,
-            )  # fmt: skip
-            outcome = EnrollOutcome(Placement.WAITLISTED, enrollment)
-            change = Waitlisted(event_id, user_id, enrollment_id, waiting)
-        if self._database.after_commit is not None:
-            await self._database.after_commit(Committed((change,), {event_id: seats}))
-        return outcome
+        self.batches += 1
+        outcomes: dict[int, EnrollOutcome] = {}
+        changes: list[Change] = []
+        seats: Occupancy | None = None
+        when = {a.user_id: a.now for a in reversed(batch)}  # a user's first request's time
+        for user_id, enrollment_id, seated, place, capacity, enrolled, waiting, _ in rows:
+            now = when[user_id]
+            seats = Occupancy(capacity, enrolled, waiting)
+            if seated:
+                enrollment = Enrollment(
+                    enrollment_id, event_id, user_id, EnrollmentStatus.ENROLLED, now, now
+                )
+                outcomes[user_id] = EnrollOutcome(Placement.ENROLLED, enrollment)
+                changes.append(EnrollmentConfirmed(event_id, user_id, enrollment_id))
+            else:
+                enrollment = Enrollment(
+                    enrollment_id, event_id, user_id, EnrollmentStatus.WAITLISTED, now, now,
+                    waitlist_position=place,
+                )  # fmt: skip
+                outcomes[user_id] = EnrollOutcome(Placement.WAITLISTED, enrollment)
+                changes.append(Waitlisted(event_id, user_id, enrollment_id, place))
+        if seats is not None and self._database.after_commit is not None:
+            await self._database.after_commit(Committed(tuple(changes), {event_id: seats}))
+        # a user's first request in the batch got the place; a second one replays it (exact path)
+        return [outcomes.pop(asked.user_id, None) for asked in batch]
