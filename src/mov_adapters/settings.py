@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from attrs import evolve, frozen
 
-from mov_adapters.sql.engine import PoolSettings
+from mov_adapters.sql.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE, PoolSettings
 from mov_core.ports.infra import RateLimit
 
 JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
@@ -86,8 +86,8 @@ class Settings:
             data_dir=data_dir,
             database_url=env.get("MOV_DATABASE_URL") or default_database_url(data_dir),
             pool=PoolSettings(
-                size=_int(env, "MOV_DB_POOL_SIZE", 10, minimum=1),
-                max_overflow=_int(env, "MOV_DB_MAX_OVERFLOW", 10, minimum=0),
+                size=_int(env, "MOV_DB_POOL_SIZE", DEFAULT_POOL_SIZE, minimum=1),
+                max_overflow=_int(env, "MOV_DB_MAX_OVERFLOW", DEFAULT_MAX_OVERFLOW, minimum=0),
                 timeout_s=_int(env, "MOV_DB_POOL_TIMEOUT", 30, minimum=1),
             ),
             per_event_concurrency=_int(env, "MOV_DB_PER_EVENT_CONCURRENCY", 4, minimum=1),

@@ -13,10 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+DEFAULT_POOL_SIZE = 20
+DEFAULT_MAX_OVERFLOW = 0
+
+
 @frozen
 class PoolSettings:
-    size: int = 10
-    max_overflow: int = 10
+    """Connections kept open, and how many more a burst may open (closed again at once).
+
+    No overflow by default: a connection opened for one request and closed after it costs
+    both sides milliseconds of CPU (PostgreSQL forks a backend), which under a burst is worse
+    than waiting a moment for one of the pool's."""
+
+    size: int = DEFAULT_POOL_SIZE
+    max_overflow: int = DEFAULT_MAX_OVERFLOW
     timeout_s: float = 30.0
 
 
