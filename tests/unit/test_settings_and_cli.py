@@ -13,7 +13,7 @@ def test_the_embedded_default_is_a_sqlite_file_in_the_data_folder(tmp_path):
     settings = Settings.from_env({"MOV_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'mov.db'}"
     assert (settings.pool.size, settings.pool.max_overflow, settings.per_event_concurrency) == (
-        10, 10, 4,
+        20, 0, 4,
     )  # fmt: skip
 
 
