@@ -23,7 +23,12 @@ console = Console(stderr=True)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        help="Server processes (default: one per CPU with MOV_REDIS_URL, which they share; "
+        "else 1).",
+    ),
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
     demo: bool = typer.Option(False, "--demo", help="Seed demo accounts and events first."),
 ) -> None:
@@ -36,6 +41,8 @@ def serve(
         raise typer.Exit(2) from None
     if demo:
         _print_demo(asyncio.run(_seed(settings)))
+    if workers is None:
+        workers = default_workers(settings)
     companion = None
     if not reload and wants_companion(settings, os.environ):
         os.environ[WORKER_SWITCH] = "false"  # the app factory (in every uvicorn worker) reads it
@@ -49,6 +56,12 @@ def serve(
     finally:
         if companion is not None:
             companion.stop()
+
+
+def default_workers(settings: Settings) -> int:
+    """One process per CPU when they can share what must be shared (limits, caches, socket
+    rooms: Redis); else one, whose in-process state is then the whole truth."""
+    return max(os.cpu_count() or 1, 1) if settings.redis_url else 1
 
 
 def _stop_on_signals(companion: Companion) -> None:

@@ -97,3 +97,15 @@ def test_fast_hashing_is_off_unless_asked_for_and_then_cheap(tmp_path):
     fast = build_runtime(Settings.from_env({**base, "MOV_INSECURE_FAST_HASHING": "true"}))
     assert fast.services.hasher.cost == FAST_COST  # type: ignore[attr-defined]
     assert default.cost != FAST_COST  # type: ignore[attr-defined]
+
+
+def test_serve_defaults_to_a_process_per_cpu_only_when_they_share_redis(tmp_path, monkeypatch):
+    from mov_cli.serve import default_workers  # noqa: PLC0415 - the function under test
+
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    alone = Settings.from_env({"MOV_DATA_DIR": str(tmp_path)})
+    shared = Settings.from_env(
+        {"MOV_DATA_DIR": str(tmp_path), "MOV_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    )
+    assert default_workers(alone) == 1
+    assert default_workers(shared) == 6
