@@ -323,6 +323,13 @@ def upgrade_schema(settings: Settings) -> str | None:
     return migrate.current(settings.database_url)
 
 
+def database_backend(settings: Settings) -> str:
+    """The database engine's name: "memory", "sqlite" or "postgresql"."""
+    if settings.database_url == MEMORY_URL:
+        return "memory"
+    return make_url(settings.database_url).get_backend_name()
+
+
 def describe_database(settings: Settings) -> str:
     """The database URL with any password masked, for messages and logs."""
     if settings.database_url == MEMORY_URL:

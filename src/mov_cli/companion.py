@@ -19,8 +19,7 @@ import sys
 import threading
 from collections.abc import Mapping
 
-from sqlalchemy.engine import make_url
-
+from mov_adapters.bootstrap import database_backend
 from mov_adapters.settings import Settings
 
 WORKER_SWITCH = "MOV_WORKER_IN_SERVER"
@@ -34,8 +33,7 @@ def wants_companion(settings: Settings, environ: Mapping[str, str]) -> bool:
     """Whether `mov serve` should run its worker as a separate process."""
     if WORKER_SWITCH in environ:  # the operator chose
         return False
-    postgres = make_url(settings.database_url).get_backend_name() == "postgresql"
-    return postgres and bool(settings.redis_url)
+    return database_backend(settings) == "postgresql" and bool(settings.redis_url)
 
 
 class Companion:
