@@ -53,7 +53,7 @@ _ID = 2**62 + 2**31 + 11
 _PLACE = 2**62 + 2**31 + 13
 ENROLLED, WAITLISTED = EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value
 
-_STATEMENT = (
+STATEMENT = (
     "WITH ev AS ("
     " SELECT id, capacity - enrolled_count AS free, waitlist_count AS line, waitlist_enabled"
     " FROM events WHERE id = %(event_id)s AND status = %(published)s"
@@ -97,6 +97,28 @@ _STATEMENT = (
     " c.waitlist_count, pg_notify(%(channel)s, '')"
     " FROM answered AS a, counted AS c ORDER BY a.id"
 )
+
+
+def statement_values(
+    event_id: int, users: Sequence[int], ats: Sequence[datetime]
+) -> dict[str, object]:
+    """`STATEMENT`'s parameters for these users' requests (in arrival order) and their times."""
+    return {
+        "event_id": event_id,
+        "users": list(users),
+        "ats": list(ats),
+        "seated": [change_to_json(EnrollmentConfirmed(event_id, u, _ID)) for u in users],
+        "waiting": [change_to_json(Waitlisted(event_id, u, _ID, _PLACE)) for u in users],
+        "published": EventStatus.PUBLISHED.value,
+        "public": Visibility.PUBLIC.value,
+        "enrolled": ENROLLED,
+        "waitlisted": WAITLISTED,
+        "seated_type": EnrollmentConfirmed.__name__,
+        "waiting_type": Waitlisted.__name__,
+        "id_mark": str(_ID),
+        "place_mark": str(_PLACE),
+        "channel": OUTBOX_CHANNEL,
+    }
 
 
 @define
@@ -158,26 +180,10 @@ class SqlQuickEnrollment:
                 del self._queues[event_id]
 
     async def _send(self, event_id: int, batch: Sequence[_Asked]) -> list[EnrollOutcome | None]:
-        users = [a.user_id for a in batch]
-        values = {
-            "event_id": event_id,
-            "users": users,
-            "ats": [a.now for a in batch],
-            "seated": [change_to_json(EnrollmentConfirmed(event_id, u, _ID)) for u in users],
-            "waiting": [change_to_json(Waitlisted(event_id, u, _ID, _PLACE)) for u in users],
-            "published": EventStatus.PUBLISHED.value,
-            "public": Visibility.PUBLIC.value,
-            "enrolled": ENROLLED,
-            "waitlisted": WAITLISTED,
-            "seated_type": EnrollmentConfirmed.__name__,
-            "waiting_type": Waitlisted.__name__,
-            "id_mark": str(_ID),
-            "place_mark": str(_PLACE),
-            "channel": OUTBOX_CHANNEL,
-        }
+        values = statement_values(event_id, [a.user_id for a in batch], [a.now for a in batch])
         async with self._database.driver_autocommit() as driver:
             try:
-                rows = await (await driver.execute(_STATEMENT, values)).fetchall()
+                rows = await (await driver.execute(STATEMENT, values)).fetchall()
             except psycopg.errors.UniqueViolation as error:
                 if error.diag.constraint_name == ACTIVE_INDEX:
                     return [None] * len(batch)  # nothing of it stayed: each takes the exact path
