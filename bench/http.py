@@ -621,7 +621,7 @@ def drain_seconds(url: str, limit: float = 30.0) -> tuple[int, float | None]:
     return first, None
 
 
-def measure_all(  # noqa: PLR0913, PLR0915, PLR0917 - the run's inputs and scenarios
+def measure_all(  # noqa: C901, PLR0913, PLR0915, PLR0917 - the run's inputs and scenarios
     args: argparse.Namespace,
     url: str,
     ports: dict[str, int],
@@ -695,85 +695,91 @@ def measure_all(  # noqa: PLR0913, PLR0915, PLR0917 - the run's inputs and scena
                 "runs": {k: [round(r["rate"]) for r in v] for k, v in runs.items()},
             }
 
-        enroll = {"kind": "enroll", "event_id": hot["ours"]}
-        fresh_users()
-        compare(
-            "hot_enroll", "POST enroll, hot event",
-            lambda: ours({**enroll, "tokens": tokens.take(int(per_run))}, args.connections),
-            lambda: raw({"event_id": hot["reference"]}, raw_run),
-            "raw statement",
-        )  # fmt: skip
-        first, drained = drain_seconds(url)
-        results["hot_enroll"]["backlog_after"] = first
-        results["hot_enroll"]["drained_s"] = None if drained is None else round(drained, 2)
-        print(f"      outbox backlog after the load: {first}, drained to 0 in "
-              f"{'>30' if drained is None else f'{drained:.2f}'} s", flush=True)  # fmt: skip
-        crowded = [
-            ours({**enroll, "tokens": tokens.take(int(per_run))}, args.crowded)
-            for _ in range(args.rounds)
-        ]
-        _report("ours", f"... at {args.crowded} connections", crowded)
-        many = _median(crowded)
-        results["hot_enroll"]["ours_at_many"] = {"connections": args.crowded, **_summary(many)}
-        results["hot_enroll"]["many_over_32"] = round(
-            many["rate"] / max(results["hot_enroll"]["ours"]["rps"], 1e-9), 3
-        )
-        drain_seconds(url)
+        if "hot_enroll" in args.only:
+            enroll = {"kind": "enroll", "event_id": hot["ours"]}
+            fresh_users()
+            compare(
+                "hot_enroll", "POST enroll, hot event",
+                lambda: ours({**enroll, "tokens": tokens.take(int(per_run))}, args.connections),
+                lambda: raw({"event_id": hot["reference"]}, raw_run),
+                "raw statement",
+            )  # fmt: skip
+            first, drained = drain_seconds(url)
+            results["hot_enroll"]["backlog_after"] = first
+            results["hot_enroll"]["drained_s"] = None if drained is None else round(drained, 2)
+            print(f"      outbox backlog after the load: {first}, drained to 0 in "
+                  f"{'>30' if drained is None else f'{drained:.2f}'} s", flush=True)  # fmt: skip
+            crowded = [
+                ours({**enroll, "tokens": tokens.take(int(per_run))}, args.crowded)
+                for _ in range(args.rounds)
+            ]
+            _report("ours", f"... at {args.crowded} connections", crowded)
+            many = _median(crowded)
+            results["hot_enroll"]["ours_at_many"] = {"connections": args.crowded, **_summary(many)}
+            results["hot_enroll"]["many_over_32"] = round(
+                many["rate"] / max(results["hot_enroll"]["ours"]["rps"], 1e-9), 3
+            )
+            drain_seconds(url)
 
-        spread = {"kind": "spread", "event_ids": ids[:SPREAD]}
-        fresh_users()
-        compare(
-            "spread_enroll", f"POST enroll, {SPREAD:,} events",
-            lambda: ours({**spread, "tokens": tokens.take(int(per_run))}, args.connections),
-            lambda: raw({"event_ids": ids[SPREAD : 2 * SPREAD]}, raw_run),
-            "raw statement",
-        )  # fmt: skip
-        drain_seconds(url)
-        compare(
-            "one_event", "GET /api/v1/events/{id}",
-            lambda: ours({"kind": "one", "ids": ids}, args.connections),
-            lambda: bare({"kind": "one", "ids": ids}),
-            "bare",
-        )  # fmt: skip
-        compare(
-            "list", "GET /api/v1/events",
-            lambda: ours({"kind": "list"}, args.connections),
-            lambda: bare({"kind": "list"}),
-            "bare",
-        )  # fmt: skip
+        if "spread_enroll" in args.only:
+            spread = {"kind": "spread", "event_ids": ids[:SPREAD]}
+            fresh_users()
+            compare(
+                "spread_enroll", f"POST enroll, {SPREAD:,} events",
+                lambda: ours({**spread, "tokens": tokens.take(int(per_run))}, args.connections),
+                lambda: raw({"event_ids": ids[SPREAD : 2 * SPREAD]}, raw_run),
+                "raw statement",
+            )  # fmt: skip
+            drain_seconds(url)
+        if "one_event" in args.only:
+            compare(
+                "one_event", "GET /api/v1/events/{id}",
+                lambda: ours({"kind": "one", "ids": ids}, args.connections),
+                lambda: bare({"kind": "one", "ids": ids}),
+                "bare",
+            )  # fmt: skip
+        if "list" in args.only:
+            compare(
+                "list", "GET /api/v1/events",
+                lambda: ours({"kind": "list"}, args.connections),
+                lambda: bare({"kind": "list"}),
+                "bare",
+            )  # fmt: skip
 
-        crowd = tokens.take(CROWD)
-        processes = [pids["ours"], *_children(pids["ours"])]
-        before = [cpu_seconds(p) for p in processes]
-        answers = pool.submit(generate_crowd, ports["ours"], crowd, hot["crowd"]).result()
-        spent = [cpu_seconds(p) - b for p, b in zip(processes, before, strict=True)]
-        latencies = sorted(t for *_, t in answers["answers"])
-        cuts = statistics.quantiles(latencies, n=100)
-        checked = check_crowd(url, hot["crowd"], answers["answers"])
-        fresh_users()
-        crowd_ref = raw({"event_id": hot["crowd_reference"]}, CROWD, seconds=600)
-        results["flash_crowd"] = {
-            "ours": {
-                "people": CROWD, "seats": CROWD_SEATS,
-                "last_answer_s": round(answers["last"], 3),
-                "rps": round(CROWD / answers["last"], 1),
-                "p50_ms": round(cuts[49] * 1000, 1), "p99_ms": round(cuts[98] * 1000, 1),
-                "cpu_ms_per_request": round(spent[0] * 1000 / CROWD, 3),
-                "worker_cpu_ms_per_request": round(sum(spent[1:]) * 1000 / CROWD, 3),
-                **checked,
-            },
-            "reference": _summary(crowd_ref) | {"what": "raw statement, 2,000 users, 32 conns"},
-            "ratio": round(CROWD / answers["last"] / max(crowd_ref["rate"], 1e-9), 3),
-        }  # fmt: skip
-        flash = results["flash_crowd"]["ours"]
-        print(
-            f"ours  flash crowd {CROWD:,} -> {CROWD_SEATS} seats: last answer after "
-            f"{flash['last_answer_s']:.2f} s, p50={flash['p50_ms']} ms, p99={flash['p99_ms']} ms, "
-            f"cpu={flash['cpu_ms_per_request']} ms/req; enrolled {flash['enrolled']}, waitlisted "
-            f"{flash['waitlisted']}, in arrival order: {flash['in_arrival_order']}, counts match: "
-            f"{flash['counts_match']}, 201s: {flash['answered_201']}",
-            flush=True,
-        )
+        if "flash_crowd" in args.only:
+            crowd = tokens.take(CROWD)
+            processes = [pids["ours"], *_children(pids["ours"])]
+            before = [cpu_seconds(p) for p in processes]
+            answers = pool.submit(generate_crowd, ports["ours"], crowd, hot["crowd"]).result()
+            spent = [cpu_seconds(p) - b for p, b in zip(processes, before, strict=True)]
+            latencies = sorted(t for *_, t in answers["answers"])
+            cuts = statistics.quantiles(latencies, n=100)
+            checked = check_crowd(url, hot["crowd"], answers["answers"])
+            fresh_users()
+            crowd_ref = raw({"event_id": hot["crowd_reference"]}, CROWD, seconds=600)
+            results["flash_crowd"] = {
+                "ours": {
+                    "people": CROWD, "seats": CROWD_SEATS,
+                    "last_answer_s": round(answers["last"], 3),
+                    "rps": round(CROWD / answers["last"], 1),
+                    "p50_ms": round(cuts[49] * 1000, 1), "p99_ms": round(cuts[98] * 1000, 1),
+                    "cpu_ms_per_request": round(spent[0] * 1000 / CROWD, 3),
+                    "worker_cpu_ms_per_request": round(sum(spent[1:]) * 1000 / CROWD, 3),
+                    **checked,
+                },
+                "reference": _summary(crowd_ref) | {"what": "raw statement, 2,000 users, 32 conns"},
+                "ratio": round(CROWD / answers["last"] / max(crowd_ref["rate"], 1e-9), 3),
+            }  # fmt: skip
+            flash = results["flash_crowd"]["ours"]
+            print(
+                f"ours  flash crowd {CROWD:,} -> {CROWD_SEATS} seats: last answer after "
+                f"{flash['last_answer_s']:.2f} s, p50={flash['p50_ms']} ms, "
+                f"p99={flash['p99_ms']} ms, cpu={flash['cpu_ms_per_request']} ms/req; "
+                f"enrolled {flash['enrolled']}, waitlisted {flash['waitlisted']}, "
+                f"in arrival order: {flash['in_arrival_order']}, "
+                f"counts match: {flash['counts_match']}, 201s: {flash['answered_201']}",
+                flush=True,
+            )
     return results
 
 
@@ -827,6 +833,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+SCENARIOS = ("hot_enroll", "spread_enroll", "one_event", "list", "flash_crowd")
 TARGETS = {"hot_enroll": 0.6, "spread_enroll": 0.6, "one_event": 0.5, "list": 0.8}
 
 
@@ -836,6 +843,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3, help="runs per scenario and server")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--only", type=lambda v: v.split(","), default=list(SCENARIOS),
+        help=f"comma-separated scenarios to run (default: all of {','.join(SCENARIOS)})",
+    )  # fmt: skip
     parser.add_argument("--crowded", type=int, default=256, help="the hot event's many connections")
     parser.add_argument("--participants", type=int, default=60_000)
     parser.add_argument(
@@ -856,12 +867,15 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     for name, target in TARGETS.items():
+        if name not in results:
+            continue
         print(f"{name:<14} ours/{results[name]['reference']['what']:<14} = "
               f"{results[name]['ratio']:.2f}  (target >= {target})")  # fmt: skip
-    many = results["hot_enroll"]["many_over_32"]
-    print(f"hot_enroll at {args.crowded} / at {args.connections} connections = {many:.2f}"
-          " (target >= 0.8)")  # fmt: skip
-    print(f"ratio={results['hot_enroll']['ratio']:.2f}")
+    if "hot_enroll" in results:
+        many = results["hot_enroll"]["many_over_32"]
+        print(f"hot_enroll at {args.crowded} / at {args.connections} connections = {many:.2f}"
+              " (target >= 0.8)")  # fmt: skip
+        print(f"ratio={results['hot_enroll']['ratio']:.2f}")
 
 
 if __name__ == "__main__":

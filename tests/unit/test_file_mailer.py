@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mov_adapters.clock import FrozenClock
-from mov_adapters.mail.files import FileMailer, slug
+from mov_adapters.mail.files import INDEX, FileMailer, slug
 from mov_core.ports.errors import Unavailable
 from mov_core.ports.infra import Attachment, MailMessage
 
@@ -113,7 +113,26 @@ async def test_no_temporary_file_is_left_behind(tmp_path: Path):
     await mailer.send(message())
     await mailer.ping()
 
-    assert everything_in(tmp_path) == [eml_files(tmp_path)[0].name]
+    (written,) = eml_files(tmp_path)
+    assert everything_in(tmp_path) == [INDEX, written.name]
+    assert everything_in(tmp_path / INDEX) == [written.name.split("_", 1)[1].removesuffix(".eml")]
+
+
+async def test_a_folder_written_before_the_index_is_indexed_and_its_messages_replaced(
+    tmp_path: Path,
+):
+    key = slug("<notification.abc@mov.example.org>")
+    older = tmp_path / f"20300101T000000Z_{key}.eml"
+    older.write_bytes(b"Subject: from an older version\r\n\r\n")
+    mailer = FileMailer(tmp_path, FROM, clock=FrozenClock(NOW))
+
+    await mailer.send(message(subject="again"))
+    await mailer.send(message(subject="and another", message_id="<other@mov.example.org>"))
+
+    assert len(eml_files(tmp_path)) == 2
+    assert parse(older)["Subject"] == "again"
+    assert mailer.path_for("<notification.abc@mov.example.org>") == older
+    assert FileMailer(tmp_path, FROM).path_for("<other@mov.example.org>") is not None
 
 
 async def test_a_folder_that_cannot_be_created_makes_send_and_ping_unavailable(tmp_path: Path):

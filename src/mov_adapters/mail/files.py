@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Final
@@ -19,6 +20,7 @@ from mov_core.ports.infra import MailMessage
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9.-]+")
 _SLUG_MAX: Final = 80
+INDEX: Final = ".by-id"
 
 
 class FileMailer:
@@ -27,6 +29,11 @@ class FileMailer:
     A message sent again with the same Message-ID replaces the file it wrote first (keeping
     that file's name), so retries never pile up copies. Each file is written whole to a
     temporary file and renamed into place: a reader never sees half a message.
+
+    Which file holds a Message-ID is kept in `<folder>/.by-id/<slug>`, a symbolic link to it,
+    so finding it costs one lookup however many messages the folder holds (a scan per message
+    made the folder's thousandth message cost a thousand comparisons). A folder written before
+    the index existed is indexed once, on the first message.
     """
 
     def __init__(self, folder: Path, from_address: str, *, clock: Clock | None = None) -> None:
@@ -59,11 +66,34 @@ class FileMailer:
         return self._existing(slug(message_id))
 
     def _existing(self, key: str) -> Path | None:
-        # Slugs have no "_", so the one after the time stamp starts the key: an exact match.
-        return next(iter(sorted(self.folder.glob(f"*_{key}.eml"))), None)
+        index = self.folder / INDEX
+        if not index.is_dir():
+            # Slugs have no "_", so the one after the time stamp starts the key: exact.
+            return next(iter(sorted(self.folder.glob(f"*_{key}.eml"))), None)
+        try:
+            found = self.folder / (index / key).readlink().name
+        except OSError:
+            return None
+        return found if found.exists() else None
+
+    def _index(self) -> Path:
+        """The index folder, made (and filled from the files already there) if missing."""
+        index = self.folder / INDEX
+        if not index.is_dir():
+            staging = Path(tempfile.mkdtemp(dir=self.folder, prefix=".index-"))
+            for path in sorted(self.folder.glob("*_*.eml"), reverse=True):  # oldest wins
+                key = path.name.split("_", 1)[1].removesuffix(".eml")
+                (staging / key).unlink(missing_ok=True)
+                (staging / key).symlink_to(Path("..") / path.name)
+            try:
+                staging.rename(index)
+            except OSError:  # another process made it meanwhile
+                shutil.rmtree(staging, ignore_errors=True)
+        return index
 
     def _write(self, key: str, name: str, data: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        index = self._index()
         target = self._existing(key) or self.folder / name
         descriptor, name_of_temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
         temporary = Path(name_of_temporary)
@@ -76,6 +106,11 @@ class FileMailer:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+        if target.name == name:  # a new message: index it
+            link = index / f".{key}.{os.getpid()}.tmp"
+            link.unlink(missing_ok=True)
+            link.symlink_to(Path("..") / name)
+            link.replace(index / key)
 
     def _probe(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

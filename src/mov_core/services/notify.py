@@ -158,6 +158,73 @@ async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a proce
     return created
 
 
+async def notify_many(
+    records: Sequence[OutboxRecord],
+    *,
+    uow: UnitOfWork,
+    store: NotificationStore,
+    clock: Clock,
+    on_notified: OnNotified | None = None,
+) -> dict[int, int]:
+    """`notify` for a batch of records that are not chat messages, set-based: their events
+    (and the rosters the rules need) read in one unit of work, the recipients' preferences in
+    one lookup, every notification stored in one `add_many`. Returns, by record id, how many
+    were notified now. Every record was committed before the batch was claimed, so one read
+    after the claim is as current for each as a read of its own would be; each notice keeps
+    its own record's dedupe key, so the batch is as safe to repeat as one record is."""
+    chat = [r.id for r in records if isinstance(r.change, ChatMessagePosted)]
+    if chat:
+        raise ValueError(f"chat records {chat} are notified one by one (coalescing)")
+    facts = await _facts_many([r.change for r in records], uow)
+
+    def about(change: Change) -> Facts:
+        return facts.get(getattr(change, "event_id", None), Facts(None))
+
+    notices = {r.id: notices_for(r.change, record_id=r.id, facts=about(r.change)) for r in records}
+    users = list(dict.fromkeys(n.user_id for found in notices.values() for n in found))
+    preferences = await store.preferences_many(users)
+    now = clock.now()
+    additions = [
+        _addition(notice, preferences[notice.user_id], now=now, record_id=record_id)
+        for record_id, found in notices.items()
+        for notice in found
+    ]
+    stored = await store.add_many(additions) if additions else []
+    owners = [record_id for record_id, found in notices.items() for _ in found]
+    counts = dict.fromkeys(notices, 0)
+    for record_id, (notification, fresh) in zip(owners, stored, strict=True):
+        if not fresh:
+            continue
+        counts[record_id] += 1
+        if on_notified is not None and notification.in_app:
+            await on_notified(notification)
+    return counts
+
+
+async def _facts_many(changes: Sequence[Change], uow: UnitOfWork) -> dict[int | None, Facts]:
+    """The facts of every event these changes are about, in one unit of work."""
+    event_ids = list(dict.fromkeys(
+        e for e in (getattr(c, "event_id", None) for c in changes) if e is not None
+    ))  # fmt: skip
+    rostered = {getattr(c, "event_id", None) for c in changes if isinstance(c, NEEDS_ROSTER)}
+    found: dict[int | None, Facts] = {}
+    if not event_ids:
+        return found
+    async with uow:
+        events = await uow.events.get_many(event_ids)
+        for event_id, event in events.items():
+            if event_id not in rostered:
+                found[event_id] = Facts(event)
+                continue
+            roster = await uow.enrollments.roster(event_id)
+            found[event_id] = Facts(
+                event,
+                enrolled=tuple(e.user_id for e in roster.enrolled),
+                waitlisted=tuple(e.user_id for e in roster.waitlist),
+            )
+    return found
+
+
 def _addition(
     notice: Notice, preferences: Preferences, *, now: datetime, record_id: int
 ) -> Addition:

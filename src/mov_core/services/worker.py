@@ -29,6 +29,7 @@ from mov_core.services.notify import (
     Rooms,
     deliver,
     notify,
+    notify_many,
 )
 
 logger = logging.getLogger("mov.worker")
@@ -106,8 +107,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._mail_due = asyncio.Event()
         self._next_tick = 0.0
-        self._next_mail_look = 0.0
         self._chat_memo = ChatMemo()
 
     def wake(self) -> None:
@@ -123,6 +124,7 @@ class Worker:
     def stop(self) -> None:
         self._stopping.set()
         self.wake()
+        self._mail_due.set()
 
     async def drain_once(self) -> DrainReport:
         """Claim a batch of outbox records, notify for each, acknowledge the handled ones."""
@@ -131,24 +133,7 @@ class Worker:
                 limit=self.settings.batch, now=self._clock.now(), lease=self.settings.outbox_lease
             )
             await uow.commit()
-        # record id -> how many were notified; RETRY (not acknowledged) or DROPPED
-        outcomes: dict[int, int] = {}
-        gate = asyncio.Semaphore(self.settings.concurrency)
-        rooms: Rooms = {}
-
-        async def handle_in_order(group: list[OutboxRecord]) -> None:
-            # one event's records one after another (chat coalescing looks at what came
-            # before); different events side by side
-            async with gate:
-                for record in group:
-                    outcomes[record.id] = await self._handle(record, rooms)
-
-        try:
-            async with asyncio.TaskGroup() as tasks:
-                for group in _by_event(records):
-                    tasks.create_task(handle_in_order(group))
-        except BaseExceptionGroup as failure:  # a fault hook's "crash": nothing acknowledged
-            raise failure.exceptions[0] from None
+        outcomes = await self._handle_all(records)
         done = [r.id for r in records if outcomes[r.id] != RETRY]
         if done:
             async with self._uow() as uow:
@@ -167,6 +152,51 @@ class Worker:
             chat_only=bool(records)
             and all(isinstance(r.change, ChatMessagePosted) for r in records),
         )
+
+    async def _handle_all(self, records: Sequence[OutboxRecord]) -> dict[int, int]:
+        """Record id -> how many were notified; RETRY (not acknowledged) or DROPPED.
+
+        Chat messages go one by one per room (coalescing looks at what came before), rooms
+        side by side; every other record of the batch together, set-based (`notify_many`),
+        and one by one only if that fails, to find the record at fault."""
+        outcomes: dict[int, int] = {}
+        gate = asyncio.Semaphore(self.settings.concurrency)
+        rooms: Rooms = {}
+
+        async def handle_in_order(group: list[OutboxRecord]) -> None:
+            async with gate:
+                for record in group:
+                    outcomes[record.id] = await self._handle(record, rooms)
+
+        async def handle_set(batch: list[OutboxRecord]) -> None:
+            try:
+                outcomes.update(await notify_many(
+                    batch, uow=self._uow(), store=self._store, clock=self._clock,
+                    on_notified=self._on_notified,
+                ))  # fmt: skip
+            except Exception:  # noqa: BLE001 - whatever it was, the records one by one tell
+                logger.warning("a batch of %d records failed; one by one now", len(batch))
+                for group in _by_event(batch):
+                    await handle_in_order(group)
+                return
+            self._handled(batch)
+
+        chat = [r for r in records if isinstance(r.change, ChatMessagePosted)]
+        rest = [r for r in records if not isinstance(r.change, ChatMessagePosted)]
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                if rest:
+                    tasks.create_task(handle_set(rest))
+                for group in _by_event(chat):
+                    tasks.create_task(handle_in_order(group))
+        except BaseExceptionGroup as failure:  # a fault hook's "crash": nothing acknowledged
+            raise failure.exceptions[0] from None
+        return outcomes
+
+    def _handled(self, records: Sequence[OutboxRecord]) -> None:
+        if self._fault is not None:
+            for record in records:
+                self._fault("handled", record)
 
     async def _handle(self, record: OutboxRecord, rooms: Rooms) -> int:
         """How many were notified; RETRY (leave it to a later claim) or DROPPED."""
@@ -199,12 +229,18 @@ class Worker:
         return await tick(uow=self._uow, clock=self._clock, rules=self.settings.clock_rules)
 
     async def run(self) -> None:
-        """Until `stop()`: drain, deliver, tick when due; sleep only when there was no work.
-        A dependency that is down (database, mail) is waited out, never fatal.
+        """Until `stop()`: drain, tick when due; sleep only when there was no work. E-mails go
+        in a loop of their own beside it (`_mail_loop`), so that a slow mail server or a big
+        batch of messages never holds back the outbox (in-app notifications, live pushes).
+        A dependency that is down (database, mail) is waited out, never fatal."""
+        mail = asyncio.create_task(self._mail_loop(), name="mov-worker-mail")
+        try:
+            await self._outbox_loop()
+        finally:
+            self._mail_due.set()
+            await mail
 
-        E-mails are looked for after a drain that notified someone, and every `poll_interval`
-        (retries coming due, notifications of workers that died): not after every drain, most
-        of which (a chat room's messages) queue none."""
+    async def _outbox_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
             self._urgent.clear()
@@ -213,10 +249,8 @@ class Worker:
                 drained = await self.drain_once()
                 streaming = drained.handled > 0 and drained.chat_only
                 busy = drained.handled + drained.dropped >= self.settings.batch
-                if drained.notified or time.monotonic() >= self._next_mail_look:
-                    self._next_mail_look = time.monotonic() + self.settings.poll_interval
-                    sent = await self.deliver_once()
-                    busy = busy or sent.total >= self.settings.mail_batch
+                if drained.notified:
+                    self._mail_due.set()
                 await self._tick_if_due()
             except PortError as error:
                 logger.warning("worker waiting for a dependency: %s", error)
@@ -227,6 +261,24 @@ class Worker:
             if streaming:  # a busy room: let its next messages gather into one batch
                 await self._pause(self.settings.stream_gap)
             await self._idle()
+
+    async def _mail_loop(self) -> None:
+        """E-mails are looked for after a drain that notified someone, and every
+        `poll_interval` (retries coming due, notifications of workers that died): not after
+        every drain, most of which (a chat room's messages) queue none."""
+        while not self._stopping.is_set():
+            self._mail_due.clear()
+            busy = False
+            try:
+                busy = (await self.deliver_once()).total >= self.settings.mail_batch
+            except PortError as error:
+                logger.warning("worker waiting for a dependency to send e-mail: %s", error)
+            except Exception:
+                logger.exception("worker step failed (e-mail)")
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._mail_due.wait(), timeout=self.settings.poll_interval)
 
     async def _tick_if_due(self) -> None:
         interval = self.settings.tick_interval

@@ -771,3 +771,55 @@ async def test_a_running_worker_takes_a_stream_in_batches_and_looks_for_mail_whe
     # messages told nobody new (the organizer was told lately), so no look for mail
     assert looked_for_mail == 2
     assert (await kinds(services, organizer)).count(T.CHAT_MESSAGE) == 1
+
+
+class CallCountingStore:
+    """The backend's store, counting the calls of each method."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str):
+        found = getattr(self._store, name)
+        if not callable(found):
+            return found
+
+        async def counted(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return await found(*args, **kwargs)
+
+        return counted
+
+
+async def test_a_batch_of_records_is_handled_set_based_whatever_its_size(
+    backend: Backend, services: Services, organizer: Principal, participants: list[Principal],
+    mailer: MemoryMailer,
+) -> None:  # fmt: skip
+    first = await published_event(services, organizer, capacity=2)
+    second = await published_event(services, organizer, capacity=10)
+    await settle(make_worker(backend, mailer))
+    for p in participants[:4]:  # two seated, two waitlisted in the first; four in the second
+        await services.enroll(p, first)
+        await services.enroll(p, second)
+    opened: list[int] = []
+
+    def uow():
+        opened.append(1)
+        return backend.uow()
+
+    worker = make_worker(backend, mailer, uow=uow)
+    worker._store = store = CallCountingStore(services.notification_store)
+    report = await worker.drain_once()
+
+    assert (report.handled, report.notified, report.failed) == (8, 8, 0)
+    # the claim, one read of both events, the acknowledgement: not one of each per record
+    assert len(opened) == 3
+    assert store.calls == {"preferences_many": 1, "add_many": 1}
+    for p in participants[:2]:
+        assert await kinds(services, p) == [T.ENROLLMENT_CONFIRMED] * 2
+    assert "number 2" in (await inbox(services, participants[3]))[1].body
+    assert await kinds(services, participants[3]) == [T.WAITLISTED, T.ENROLLMENT_CONFIRMED]
+
+    again = await make_worker(backend, mailer).drain_once()
+    assert again.handled == 0  # acknowledged together
