@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -61,8 +61,12 @@ class Db:
         return self.dialect == "postgresql"
 
     async def execute(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     ) -> CursorResult[Any]:
+        """One statement; a list of parameter sets runs it for each (SQLAlchemy's "insert many
+        values" sends those of an INSERT as one multi-row statement, compiled once)."""
         try:
             return await self.connection.execute(statement, params)
         except exc.SQLAlchemyError as error:

@@ -103,11 +103,10 @@ class SqlNotificationStore:
             dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
             new_keys_only = (
                 dialect_insert(notifications)
-                .values(rows)
                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
                 .returning(_n.id)
-            )
-            inserted = set((await db.execute(new_keys_only)).scalars())
+            )  # with a list of rows: one multi-row statement per 1,000, compiled once and cached
+            inserted = set((await db.execute(new_keys_only, rows)).scalars())
             repeated = [key for n, key in zip(stored, keys, strict=True) if n.id not in inserted]
             firsts: dict[str, Notification] = {}
             if repeated:  # stored before, or earlier in this batch: return the first. (On
@@ -122,8 +121,8 @@ class SqlNotificationStore:
                 if n.id in inserted
                 for d in deliveries
             ]
-            if owed:  # one multi-row INSERT: one round trip, where executemany sends one per row
-                await db.execute(insert(notification_deliveries).values(owed))
+            if owed:  # as above: multi-row, compiled once
+                await db.execute(insert(notification_deliveries), owed)
         return [
             (n, True) if n.id in inserted else (firsts[key], False)
             for n, key in zip(stored, keys, strict=True)
@@ -246,7 +245,7 @@ class SqlNotificationStore:
             await db.execute(
                 delete(notification_preferences).where(_p.user_id == preferences.user_id)
             )
-            await db.execute(insert(notification_preferences), rows)  # type: ignore[arg-type]
+            await db.execute(insert(notification_preferences), rows)
 
     async def claim_deliveries(
         self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)

@@ -263,7 +263,7 @@ class SqlOutbox:
             {"type": type(c).__name__, "payload": change_to_json(c), "recorded_at": now}
             for c in changes
         ]
-        await self._db.execute(insert(outbox), rows)  # type: ignore[arg-type]
+        await self._db.execute(insert(outbox), rows)
 
     async def claim(
         self, *, limit: int, now: datetime, lease: timedelta = timedelta(minutes=1)
