@@ -61,6 +61,11 @@ class WorkerSettings:
     a quiet spell is handled at once, and so is every other change (confirmations are not held
     back). Chat notifications go to members who are away: a quarter of a second is nothing to
     them."""
+    mail_patience: float = 5.0
+    """Seconds e-mail waits for the outbox to be drained before it is sent anyway: building
+    and sending a message costs far more than a notification, so while records keep coming
+    e-mail gives them the way (they are what live pages and in-app lists wait for), without
+    ever starving."""
     tick_interval: float = 30.0
     """Seconds between lifecycle clock ticks; 0 disables the clock in this worker."""
     retry: RetryPolicy = field(factory=RetryPolicy)
@@ -108,11 +113,13 @@ class Worker:
         self._urgent = asyncio.Event()
         self._stopping = asyncio.Event()
         self._mail_due = asyncio.Event()
+        self._outbox_idle = asyncio.Event()
         self._next_tick = 0.0
         self._chat_memo = ChatMemo()
 
     def wake(self) -> None:
-        """Look at the outbox now."""
+        """Look at the outbox now (e-mail waits for that look)."""
+        self._outbox_idle.clear()
         self._wake.set()
         self._urgent.set()
 
@@ -125,6 +132,7 @@ class Worker:
         self._stopping.set()
         self.wake()
         self._mail_due.set()
+        self._outbox_idle.set()
 
     async def drain_once(self) -> DrainReport:
         """Claim a batch of outbox records, notify for each, acknowledge the handled ones."""
@@ -247,6 +255,10 @@ class Worker:
             busy = streaming = False
             try:
                 drained = await self.drain_once()
+                if drained.handled + drained.dropped < self.settings.batch:
+                    self._outbox_idle.set()  # caught up: e-mail's turn, until the next wake
+                else:  # a backlog: e-mail waits for it (at most `mail_patience`)
+                    self._outbox_idle.clear()
                 streaming = drained.handled > 0 and drained.chat_only
                 busy = drained.handled + drained.dropped >= self.settings.batch
                 if drained.notified:
@@ -265,10 +277,13 @@ class Worker:
     async def _mail_loop(self) -> None:
         """E-mails are looked for after a drain that notified someone, and every
         `poll_interval` (retries coming due, notifications of workers that died): not after
-        every drain, most of which (a chat room's messages) queue none."""
+        every drain, most of which (a chat room's messages) queue none. A batch of e-mail
+        waits while the outbox is busy (up to `mail_patience`)."""
         while not self._stopping.is_set():
             self._mail_due.clear()
             busy = False
+            with contextlib.suppress(TimeoutError):  # the outbox first
+                await asyncio.wait_for(self._outbox_idle.wait(), self.settings.mail_patience)
             try:
                 busy = (await self.deliver_once()).total >= self.settings.mail_batch
             except PortError as error:
