@@ -188,6 +188,10 @@ class ServerProcess:
             )
         return self.returncode
 
+    def kill(self) -> None:
+        """SIGKILL now, as a crash would (no graceful shutdown); `stop()` then returns -9."""
+        self._kill()
+
     def _kill(self) -> None:
         assert self._process is not None
         if self._process.poll() is None:
