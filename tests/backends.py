@@ -24,6 +24,7 @@ from mov_adapters.memory.database import MemoryDatabase
 from mov_adapters.security.passwords import PasslibHasher
 from mov_adapters.settings import Settings
 from mov_adapters.sql.engine import PoolSettings
+from mov_core.domain.users import Principal, Registration, Role, User
 from mov_core.ports.chat import ChatStore
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.bundle import Services
@@ -177,3 +178,18 @@ def sql_machine_settings() -> settings:
 def with_backend(machine: type[T], factory: BackendFactory) -> type[T]:
     """The machine `machine`, driving the backends `factory` makes."""
     return type(f"{machine.__name__}On", (machine,), {"backend_factory": staticmethod(factory)})
+
+
+async def accounts(backend: Backend, count: int, role: Role = Role.PARTICIPANT) -> list[Principal]:
+    """`count` accounts written directly, in one transaction (tests about what people do)."""
+    now = backend.clock.now()
+    async with backend.uow() as uow:
+        people = []
+        for n in range(count):
+            registration = Registration.validate(
+                email=f"{role.value.lower()}{n}@example.com", password="long enough", role=role
+            )
+            user = await uow.users.add(User.register(registration, password_hash="x", now=now))
+            people.append(user.principal)
+        await uow.commit()
+    return people

@@ -608,6 +608,18 @@ class RedisServer:
 
 
 @contextlib.contextmanager
+def throwaway_database(server: PostgresServer, name: str) -> Iterator[str]:
+    """A fresh, empty database `name` on `server` (dropped first should a crashed run have
+    left it), its URL, dropped afterwards."""
+    drop_database(server, name)
+    create_database(server, name)
+    try:
+        yield server.url(name)
+    finally:
+        drop_database(server, name)
+
+
+@contextlib.contextmanager
 def bench_postgres(database: str = "bench") -> Iterator[str]:
     """A PostgreSQL URL for benchmarks: `MOV_BENCH_POSTGRES_URL` when set, else a throwaway
     server with durable commits (what production would pay), stopped afterwards."""

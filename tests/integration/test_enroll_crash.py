@@ -14,7 +14,7 @@ import httpx
 import psycopg
 import pytest
 from tests.server_process import JWT_SECRET, ServerProcess
-from tests.servers import PostgresServer, create_database, drop_database
+from tests.servers import PostgresServer, throwaway_database
 
 from mov_adapters.security.tokens import JwtTokenService
 from mov_core.domain.users import Principal, Role
@@ -28,10 +28,8 @@ KILL_AFTER = 5
 
 @pytest.fixture
 def database(postgres_server: PostgresServer) -> Iterator[str]:
-    drop_database(postgres_server, DATABASE)
-    create_database(postgres_server, DATABASE)
-    yield postgres_server.url(DATABASE)
-    drop_database(postgres_server, DATABASE)
+    with throwaway_database(postgres_server, DATABASE) as url:
+        yield url
 
 
 def _plain(url: str) -> str:

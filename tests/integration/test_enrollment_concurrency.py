@@ -13,14 +13,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.backends import SQL_BACKENDS, Backend, factory_for
+from tests.backends import SQL_BACKENDS, Backend, accounts, factory_for
 
 from mov_adapters.sql.engine import PoolSettings
 from mov_core.domain.enrollments import EnrollmentStatus
 from mov_core.domain.events import NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.roster import Placement
-from mov_core.domain.users import Principal, Registration, Role, User
+from mov_core.domain.users import Principal, Role
 
 CROWD, SEATS, LEAVERS = 500, 100, 50
 
@@ -31,21 +31,6 @@ async def backend(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Bac
     made = factory_for(request.param, request, tmp_path, pool)()
     yield made
     await made.close()
-
-
-async def _people(backend: Backend, count: int, role: Role = Role.PARTICIPANT) -> list[Principal]:
-    """Accounts written directly, in one transaction: the test is about enrolling."""
-    now = backend.clock.now()
-    async with backend.uow() as uow:
-        people = []
-        for n in range(count):
-            registration = Registration.validate(
-                email=f"{role.value.lower()}{n}@example.com", password="long enough", role=role
-            )
-            user = await uow.users.add(User.register(registration, password_hash="x", now=now))
-            people.append(user.principal)
-        await uow.commit()
-    return people
 
 
 async def _open_event(backend: Backend, organizer: Principal, seats: int) -> int:
@@ -86,8 +71,8 @@ async def _counters_match_rows(backend: Backend, event_id: int) -> None:
 
 
 async def test_a_crowd_fills_the_seats_exactly_and_waits_in_arrival_order(backend):
-    (organizer,) = await _people(backend, 1, Role.ORGANIZER)
-    crowd = await _people(backend, CROWD)
+    (organizer,) = await accounts(backend, 1, Role.ORGANIZER)
+    crowd = await accounts(backend, CROWD)
     event_id = await _open_event(backend, organizer, SEATS)
 
     outcomes = await asyncio.gather(*(backend.services.enroll(p, event_id) for p in crowd))
@@ -130,8 +115,8 @@ async def test_a_crowd_fills_the_seats_exactly_and_waits_in_arrival_order(backen
 
 
 async def test_double_clicks_give_one_enrollment_per_person(backend):
-    (organizer,) = await _people(backend, 1, Role.ORGANIZER)
-    clickers = await _people(backend, 40)
+    (organizer,) = await accounts(backend, 1, Role.ORGANIZER)
+    clickers = await accounts(backend, 40)
     event_id = await _open_event(backend, organizer, 25)
 
     outcomes = await asyncio.gather(

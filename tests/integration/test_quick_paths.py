@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from tests.backends import Backend, factory_for
+from tests.backends import Backend, accounts, factory_for
 
 from mov_adapters.sql.engine import PoolSettings
 from mov_adapters.sql.quick_enroll import SqlQuickEnrollment
@@ -24,7 +24,7 @@ from mov_core.domain.enrollments import EnrollmentStatus, Occupancy
 from mov_core.domain.events import NewEvent, Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.roster import Placement
-from mov_core.domain.users import Principal, Registration, Role, User
+from mov_core.domain.users import Principal, Role
 from mov_core.ports.errors import NotFound
 from mov_core.ports.persistence import Committed
 from mov_core.services import events as event_cases
@@ -55,20 +55,6 @@ def quick(backend: Backend) -> SqlQuickEnrollment:
     chosen = backend.services.quick_enrollment
     assert isinstance(chosen, SqlQuickEnrollment), "PostgreSQL runtimes enroll in one statement"
     return chosen
-
-
-async def _people(backend: Backend, count: int, role: Role = Role.PARTICIPANT) -> list[Principal]:
-    now = backend.clock.now()
-    async with backend.uow() as uow:
-        people = []
-        for n in range(count):
-            registration = Registration.validate(
-                email=f"{role.value.lower()}{n}@example.com", password="long enough", role=role
-            )
-            user = await uow.users.add(User.register(registration, password_hash="x", now=now))
-            people.append(user.principal)
-        await uow.commit()
-    return people
 
 
 async def _event(
@@ -105,8 +91,8 @@ async def _seats(backend: Backend, organizer: Principal, event_id: int) -> Occup
 
 async def test_a_seat_then_a_place_in_line_each_with_its_change_and_counts(backend, told):
     organizer, ann, bob = [
-        *await _people(backend, 1, Role.ORGANIZER),
-        *await _people(backend, 2),
+        *await accounts(backend, 1, Role.ORGANIZER),
+        *await accounts(backend, 2),
     ]
     event_id = await _event(backend, organizer, 1)
     await _outbox(backend)  # the event's own changes, leased away
@@ -143,8 +129,8 @@ async def test_a_seat_then_a_place_in_line_each_with_its_change_and_counts(backe
 )
 async def test_it_declines_everything_else_and_changes_nothing(backend, told, case):
     organizer, ann, bob = [
-        *await _people(backend, 1, Role.ORGANIZER),
-        *await _people(backend, 2),
+        *await accounts(backend, 1, Role.ORGANIZER),
+        *await accounts(backend, 2),
     ]
     options = {
         "planning": {"status": EventStatus.PLANNING},
@@ -173,8 +159,8 @@ async def test_it_declines_everything_else_and_changes_nothing(backend, told, ca
 
 
 async def test_a_crowd_is_grouped_into_few_statements_exactly_and_in_arrival_order(backend):
-    (organizer,) = await _people(backend, 1, Role.ORGANIZER)
-    crowd = await _people(backend, 120)
+    (organizer,) = await accounts(backend, 1, Role.ORGANIZER)
+    crowd = await accounts(backend, 120)
     event_id = await _event(backend, organizer, 30)
     now = backend.clock.now()
 
@@ -201,7 +187,7 @@ async def test_a_crowd_is_grouped_into_few_statements_exactly_and_in_arrival_ord
 
 
 async def test_the_one_statement_read_answers_as_the_unit_of_work(backend):
-    organizer, ann = [*await _people(backend, 1, Role.ORGANIZER), *await _people(backend, 1)]
+    organizer, ann = [*await accounts(backend, 1, Role.ORGANIZER), *await accounts(backend, 1)]
     event_id = await _event(backend, organizer, 2)
     await backend.services.enroll(ann, event_id)
     reads = backend.services.quick_reads
@@ -219,8 +205,8 @@ async def test_the_one_statement_read_answers_as_the_unit_of_work(backend):
 
 async def test_a_private_event_is_read_quickly_only_by_whom_the_row_lets_see_it(backend):
     organizer, member, stranger = [
-        *await _people(backend, 1, Role.ORGANIZER),
-        *await _people(backend, 2),
+        *await accounts(backend, 1, Role.ORGANIZER),
+        *await accounts(backend, 2),
     ]
     event_id = await _event(backend, organizer, 5, visibility=Visibility.PRIVATE)
     code = (await backend.services.get_event(organizer, event_id)).event.invite_code
@@ -240,7 +226,7 @@ async def test_a_private_event_is_read_quickly_only_by_whom_the_row_lets_see_it(
 
 
 async def test_the_account_behind_a_token_in_one_statement(backend):
-    (ann,) = await _people(backend, 1)
+    (ann,) = await accounts(backend, 1)
     reads = backend.services.quick_reads
     assert isinstance(reads, SqlQuickReads)
     now = backend.clock.now()
@@ -265,8 +251,8 @@ async def test_the_account_behind_a_token_in_one_statement(backend):
 async def test_a_batch_mixing_new_people_replays_and_a_full_event(backend):
     """One statement places the new, declines those already placed (they replay through the
     unit of work) and, once seats and line are gone, declines the rest."""
-    (organizer,) = await _people(backend, 1, Role.ORGANIZER)
-    ann, bob, cat, dan = await _people(backend, 4)
+    (organizer,) = await accounts(backend, 1, Role.ORGANIZER)
+    ann, bob, cat, dan = await accounts(backend, 4)
     event_id = await _event(backend, organizer, 2, waitlist=False)
     now = backend.clock.now()
     assert await quick(backend).enroll(event_id, ann.user_id, now=now)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.server_process import ServerProcess, ServerProcessError
-from tests.servers import PostgresServer, RedisServer, create_database, drop_database
+from tests.servers import PostgresServer, RedisServer, throwaway_database
 
 pytestmark = pytest.mark.integration
 DATABASE = "mov_worker_companion"
@@ -22,10 +22,8 @@ PASSWORD = "long enough password"
 
 @pytest.fixture
 def database(postgres_server: PostgresServer) -> Iterator[str]:
-    drop_database(postgres_server, DATABASE)
-    create_database(postgres_server, DATABASE)
-    yield postgres_server.url(DATABASE)
-    drop_database(postgres_server, DATABASE)
+    with throwaway_database(postgres_server, DATABASE) as url:
+        yield url
 
 
 def workers_of(pid: int) -> list[int]:
