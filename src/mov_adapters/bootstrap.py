@@ -279,8 +279,8 @@ def _storage(
     )
     parts.checks["database"] = database.ping
     parts.closers.append(database.dispose)
+    parts.quick_enrollment = SqlQuickEnrollment(database)
     if engine.dialect.name == "postgresql":
-        parts.quick_enrollment = SqlQuickEnrollment(database)
         parts.quick_reads = SqlQuickReads(database)
     chat = overrides.chat_store or _chat_store(settings, database, mongo)
     notifications = overrides.notification_store or _notification_store(settings, database, mongo)

@@ -1,4 +1,5 @@
-"""PostgreSQL's one-statement paths: the enrollment (`SqlQuickEnrollment`) and the event read
+"""The quick paths: the enrollment grouped per event (`SqlQuickEnrollment`: one statement on
+PostgreSQL, one short transaction on SQLite) and PostgreSQL's one-statement reads
 (`SqlQuickReads`).
 
 The enrollment must leave exactly what the unit of work would have (the enrollment, the counts,
@@ -32,8 +33,16 @@ from mov_core.services import events as event_cases
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
+@pytest.fixture(params=["postgres", "sqlite"])
 async def backend(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Backend]:
+    made = factory_for(request.param, request, tmp_path, PoolSettings(size=20, max_overflow=0))()
+    yield made
+    await made.close()
+
+
+@pytest.fixture
+async def postgres(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Backend]:
+    """For the reads, which only PostgreSQL does in one statement."""
     made = factory_for("postgres", request, tmp_path, PoolSettings(size=20, max_overflow=0))()
     yield made
     await made.close()
@@ -53,7 +62,7 @@ def told(backend: Backend) -> list[Committed]:
 
 def quick(backend: Backend) -> SqlQuickEnrollment:
     chosen = backend.services.quick_enrollment
-    assert isinstance(chosen, SqlQuickEnrollment), "PostgreSQL runtimes enroll in one statement"
+    assert isinstance(chosen, SqlQuickEnrollment), "SQL runtimes enroll in grouped batches"
     return chosen
 
 
@@ -186,16 +195,16 @@ async def test_a_crowd_is_grouped_into_few_statements_exactly_and_in_arrival_ord
     assert await _seats(backend, organizer, event_id) == Occupancy(30, 30, 90)
 
 
-async def test_the_one_statement_read_answers_as_the_unit_of_work(backend):
-    organizer, ann = [*await accounts(backend, 1, Role.ORGANIZER), *await accounts(backend, 1)]
-    event_id = await _event(backend, organizer, 2)
-    await backend.services.enroll(ann, event_id)
-    reads = backend.services.quick_reads
+async def test_the_one_statement_read_answers_as_the_unit_of_work(postgres):
+    organizer, ann = [*await accounts(postgres, 1, Role.ORGANIZER), *await accounts(postgres, 1)]
+    event_id = await _event(postgres, organizer, 2)
+    await postgres.services.enroll(ann, event_id)
+    reads = postgres.services.quick_reads
     assert isinstance(reads, SqlQuickReads)
 
     found = await reads.event_with_seats(event_id)
 
-    async with backend.uow() as uow:
+    async with postgres.uow() as uow:
         event = await uow.events.get(event_id)
         seats = (await uow.enrollments.occupancy([event_id]))[event_id]
     assert found == (event, seats)
@@ -203,15 +212,15 @@ async def test_the_one_statement_read_answers_as_the_unit_of_work(backend):
     assert await reads.event_with_seats(999_999) is None
 
 
-async def test_a_private_event_is_read_quickly_only_by_whom_the_row_lets_see_it(backend):
+async def test_a_private_event_is_read_quickly_only_by_whom_the_row_lets_see_it(postgres):
     organizer, member, stranger = [
-        *await accounts(backend, 1, Role.ORGANIZER),
-        *await accounts(backend, 2),
+        *await accounts(postgres, 1, Role.ORGANIZER),
+        *await accounts(postgres, 2),
     ]
-    event_id = await _event(backend, organizer, 5, visibility=Visibility.PRIVATE)
-    code = (await backend.services.get_event(organizer, event_id)).event.invite_code
-    await backend.services.enroll(member, event_id, invite=code)
-    services = backend.services
+    event_id = await _event(postgres, organizer, 5, visibility=Visibility.PRIVATE)
+    code = (await postgres.services.get_event(organizer, event_id)).event.invite_code
+    await postgres.services.enroll(member, event_id, invite=code)
+    services = postgres.services
 
     # the owner, a member (through the roster) and anyone with the code see it ...
     for viewer, invite in ((organizer, None), (member, None), (stranger, code)):
@@ -222,21 +231,21 @@ async def test_a_private_event_is_read_quickly_only_by_whom_the_row_lets_see_it(
         with pytest.raises(NotFound):
             await services.get_event(viewer, event_id, invite=invite)
     with pytest.raises(NotFound):
-        await event_cases.get_event(None, 2**70, uow=backend.uow(), reads=services.quick_reads)
+        await event_cases.get_event(None, 2**70, uow=postgres.uow(), reads=services.quick_reads)
 
 
-async def test_the_account_behind_a_token_in_one_statement(backend):
-    (ann,) = await accounts(backend, 1)
-    reads = backend.services.quick_reads
+async def test_the_account_behind_a_token_in_one_statement(postgres):
+    (ann,) = await accounts(postgres, 1)
+    reads = postgres.services.quick_reads
     assert isinstance(reads, SqlQuickReads)
-    now = backend.clock.now()
-    async with backend.uow() as uow:
+    now = postgres.clock.now()
+    async with postgres.uow() as uow:
         stored = await uow.users.get(ann.user_id)
 
     assert await reads.account(ann.user_id, "some-token", now=now) == (stored, False)
     assert await reads.account(999_999, "some-token", now=now) == (None, False)
 
-    async with backend.uow() as uow:
+    async with postgres.uow() as uow:
         await uow.revocations.revoke(
             "some-token", user_id=ann.user_id, until=now + timedelta(hours=1), now=now
         )

@@ -1,11 +1,12 @@
-"""The common enrollment in one round trip, grouped per hot event (PostgreSQL): `QuickEnrollment`.
+"""The common enrollment in one round trip, grouped per hot event: `QuickEnrollment`.
 
-Group commit: while a statement for an event is in flight, this process queues the later
-requests for that event, and sends them next as ONE statement, in arrival order: one row
-lock, one WAL flush, one NOTIFY for the whole batch. A lone request is a batch of one.
+Group commit: while a batch for an event is in flight, this process queues the later
+requests for that event, and sends them next as ONE batch, in arrival order: one row lock,
+one WAL flush (one commit), one NOTIFY for the whole batch. A lone request is a batch of one.
 
-The statement, sent through the driver in autocommit (`SqlDatabase.driver_autocommit`: one
-implicit transaction, no BEGIN/COMMIT round trips, no SQLAlchemy work per statement):
+On PostgreSQL the batch is one statement, sent through the driver in autocommit
+(`SqlDatabase.driver_autocommit`: one implicit transaction, no BEGIN/COMMIT round trips, no
+SQLAlchemy work per statement):
 
 1. locks the event row if it is Published and PUBLIC (`FOR UPDATE` waits for a concurrent
    writer and then sees its counts: read committed re-reads a locked row);
@@ -24,6 +25,10 @@ exact path (`enroll`'s unit of work), which replays, refuses or retries as the r
 the statement fails as a whole (a concurrent request of the same user in another process won:
 the unique index of active enrollments), nothing of it stayed, and every request of the batch
 is answered None the same way. A 201 is only ever sent for a committed statement.
+
+On SQLite (embedded: no round trips to save, no DML in CTEs) the batch is one short
+transaction under the process's write lock, the same steps as a few statements computed from
+the event's counts (`_sqlite_rows`), and one commit: the group commit is what pays there.
 """
 
 from __future__ import annotations
@@ -34,14 +39,17 @@ from datetime import datetime
 
 import psycopg
 from attrs import define, field
+from sqlalchemy import bindparam, insert, select, update
 
 from mov_adapters.serialization import change_to_json
+from mov_adapters.sql.tables import enrollments, events, outbox
 from mov_adapters.sql.unit_of_work import SqlDatabase
 from mov_core.domain.changes import Change, EnrollmentConfirmed, Waitlisted
 from mov_core.domain.enrollments import Enrollment, EnrollmentStatus, EnrollOutcome, Occupancy
 from mov_core.domain.events import Visibility
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.roster import Placement
+from mov_core.ports.errors import Conflict
 from mov_core.ports.persistence import Committed
 
 ACTIVE_INDEX = "uq_enrollments_active"
@@ -134,8 +142,37 @@ class _Queue:
     draining: bool = False
 
 
+_SQLITE_EVENT = select(
+    events.c.capacity, events.c.enrolled_count, events.c.waitlist_count, events.c.waitlist_enabled
+).where(
+    events.c.id == bindparam("event_id"),
+    events.c.status == EventStatus.PUBLISHED.value,
+    events.c.visibility == Visibility.PUBLIC.value,
+)
+_SQLITE_PLACED = select(enrollments.c.user_id).where(
+    enrollments.c.event_id == bindparam("event_id"),
+    enrollments.c.user_id.in_(bindparam("users", expanding=True)),
+    enrollments.c.status.in_((ENROLLED, WAITLISTED)),
+)
+_SQLITE_INSERT = (
+    insert(enrollments)
+    .values(created_at=bindparam("at"), updated_at=bindparam("at"))
+    .returning(enrollments.c.id, sort_by_parameter_order=True)
+)
+_SQLITE_COUNTS = (
+    update(events)
+    .where(events.c.id == bindparam("event_id"))
+    .values(enrolled_count=bindparam("enrolled"), waitlist_count=bindparam("line"))
+)
+_SQLITE_OUTBOX = insert(outbox).values(recorded_at=bindparam("at"))
+
+_Row = tuple[int, int, bool, int, int, int, int]
+"""What a batch answers per placed request: user, enrollment id, seated?, place in line (no
+meaning when seated), then the event's capacity and counts after the batch."""
+
+
 class SqlQuickEnrollment:
-    """`QuickEnrollment` on PostgreSQL, with group commit per event (the statement above)."""
+    """`QuickEnrollment` on PostgreSQL and SQLite, with group commit per event."""
 
     def __init__(self, database: SqlDatabase, *, max_batch: int = MAX_BATCH) -> None:
         self._database = database
@@ -180,20 +217,18 @@ class SqlQuickEnrollment:
                 del self._queues[event_id]
 
     async def _send(self, event_id: int, batch: Sequence[_Asked]) -> list[EnrollOutcome | None]:
-        values = statement_values(event_id, [a.user_id for a in batch], [a.now for a in batch])
-        async with self._database.driver_autocommit() as driver:
-            try:
-                rows = await (await driver.execute(STATEMENT, values)).fetchall()
-            except psycopg.errors.UniqueViolation as error:
-                if error.diag.constraint_name == ACTIVE_INDEX:
-                    return [None] * len(batch)  # nothing of it stayed: each takes the exact path
-                raise
+        if self._database.engine.dialect.name == "postgresql":
+            rows = await self._postgres_rows(event_id, batch)
+        else:
+            rows = await self._sqlite_rows(event_id, batch)
+        if rows is None:
+            return [None] * len(batch)  # nothing of it stayed: each takes the exact path
         self.batches += 1
         outcomes: dict[int, EnrollOutcome] = {}
         changes: list[Change] = []
         seats: Occupancy | None = None
         when = {a.user_id: a.now for a in reversed(batch)}  # a user's first request's time
-        for user_id, enrollment_id, seated, place, capacity, enrolled, waiting, _ in rows:
+        for user_id, enrollment_id, seated, place, capacity, enrolled, waiting in rows:
             now = when[user_id]
             seats = Occupancy(capacity, enrolled, waiting)
             if seated:
@@ -213,3 +248,65 @@ class SqlQuickEnrollment:
             await self._database.after_commit(Committed(tuple(changes), {event_id: seats}))
         # a user's first request in the batch got the place; a second one replays it (exact path)
         return [outcomes.pop(asked.user_id, None) for asked in batch]
+
+    async def _postgres_rows(self, event_id: int, batch: Sequence[_Asked]) -> list[_Row] | None:
+        """`STATEMENT` for the batch; None if another process's request of one of its users
+        won the unique index (then nothing of the statement stayed)."""
+        values = statement_values(event_id, [a.user_id for a in batch], [a.now for a in batch])
+        async with self._database.driver_autocommit() as driver:
+            try:
+                rows = await (await driver.execute(STATEMENT, values)).fetchall()
+            except psycopg.errors.UniqueViolation as error:
+                if error.diag.constraint_name == ACTIVE_INDEX:
+                    return None
+                raise
+        return [tuple(row[:7]) for row in rows]
+
+    async def _sqlite_rows(self, event_id: int, batch: Sequence[_Asked]) -> list[_Row] | None:
+        """The statement's steps in one transaction (the write lock is held, so the counts
+        read first cannot move): the event, who of the batch is placed already, then the
+        placements in arrival order, their rows, the counts and the outbox; None as on
+        PostgreSQL."""
+        asked = {a.user_id: a.now for a in reversed(batch)}  # a user's first request's time
+        try:
+            async with self._database.transaction() as db:
+                found = (await db.execute(_SQLITE_EVENT, {"event_id": event_id})).first()
+                if found is None:
+                    return []
+                capacity, enrolled, line, waitlist = tuple(found)
+                values = {"event_id": event_id, "users": list(asked)}
+                placed = set((await db.execute(_SQLITE_PLACED, values)).scalars())
+                arrivals = dict.fromkeys(a.user_id for a in batch)  # first requests, in order
+                new = [u for u in arrivals if u not in placed]
+                free = max(capacity - enrolled, 0)
+                seated, waiting = new[:free], (new[free:] if waitlist else [])
+                if not seated and not waiting:
+                    return []
+                statuses = [ENROLLED] * len(seated) + [WAITLISTED] * len(waiting)
+                rows = [
+                    {"event_id": event_id, "user_id": u, "status": status, "at": asked[u]}
+                    for u, status in zip([*seated, *waiting], statuses, strict=True)
+                ]
+                ids = (await db.execute(_SQLITE_INSERT, rows)).scalars().all()
+                changes: list[EnrollmentConfirmed | Waitlisted] = [
+                    EnrollmentConfirmed(event_id, u, i) for u, i in zip(seated, ids, strict=False)
+                ]
+                changes += [
+                    Waitlisted(event_id, u, i, line + k)
+                    for k, (u, i) in enumerate(zip(waiting, ids[len(seated) :], strict=True), 1)
+                ]
+                enrolled, line = enrolled + len(seated), line + len(waiting)
+                counts = {"event_id": event_id, "enrolled": enrolled, "line": line}
+                await db.execute(_SQLITE_COUNTS, counts)
+                records = [
+                    {"type": type(c).__name__, "payload": change_to_json(c), "at": asked[c.user_id]}
+                    for c in changes
+                ]
+                await db.execute(_SQLITE_OUTBOX, records)
+        except Conflict:  # another process placed one of them first: nothing of it stayed
+            return None
+        return [
+            (c.user_id, c.enrollment_id, isinstance(c, EnrollmentConfirmed),
+             c.position if isinstance(c, Waitlisted) else 0, capacity, enrolled, line)
+            for c in changes
+        ]  # fmt: skip
