@@ -6,10 +6,13 @@ JSON text for `TTL` and served to every token-less caller before Litestar parses
 or resolves a dependency (`serve_cached` is the routes' `before_request` hook). A request with
 a bearer token, even one that does not verify, is neither served from nor stored in this cache.
 
-Invalidation is not this module's business: each key embeds the version of its scope (the
-list, or one event) from `ReadVersions`, which the after-commit dispatcher renews for every
-event a commit changed, whoever made it (a request, the CLI, the lifecycle clock; another
-process's through the outbox and the worker, or at once when the versions are in Redis).
+Invalidation is not this module's business: each entry is tagged with the version of its
+scope (the list, or one event) from `ReadVersions`: `<version> <json>` under
+`read:<scope>:<path>?<query>`. A lookup reads the scope's version and the entry in one step
+(one round trip to Redis) and serves the entry only when its tag is the current version.
+The after-commit dispatcher renews the version of every event a commit changed, whoever made
+it (a request, the CLI, the lifecycle clock; another process's through the outbox and the
+worker, or at once when the versions are in Redis).
 
 The store is `reads.cache`: Redis when configured (exact across processes), else a memory
 cache of each process. If the store is down, reads go to the database as without it.
@@ -63,17 +66,18 @@ async def serve_cached(request: Request[Any, Any, Any]) -> Response[bytes] | Non
     if scope is None:
         return None
     reads = _reads(request)
+    query = request.scope["query_string"].decode("latin-1")
+    key = f"read:{scope}:{request.scope['path']}?{query}"
     try:
-        version = await reads.current(scope)
-        query = request.scope["query_string"].decode("latin-1")
-        key = f"read:{scope}:{version}:{request.scope['path']}?{query}"
-        stored = await reads.cache.get(key)
+        version, stored = await reads.current_and(scope, key)
     except Unavailable:
         log.warning("read cache unavailable; reading the database", path=request.scope["path"])
         return None
     if stored is not None:
-        return Response(stored.encode(), media_type=MediaType.JSON)
-    request.scope.setdefault("state", {})[_PENDING] = key
+        tag, _, text = stored.partition(" ")
+        if tag == version:
+            return Response(text.encode(), media_type=MediaType.JSON)
+    request.scope.setdefault("state", {})[_PENDING] = (key, version)
     return None
 
 
@@ -81,10 +85,11 @@ async def remember(request: Request[Any, Any, Any], viewer: Principal | None, bo
     """Store `body` (a 200 answer) for the token-less callers after this one; returns it.
     It is stored as msgspec encodes it, which is how Litestar sends it: a hit is byte for
     byte what the handler answered."""
-    key = request.scope.get("state", {}).pop(_PENDING, None)
-    if key is None or viewer is not None:
+    pending = request.scope.get("state", {}).pop(_PENDING, None)
+    if pending is None or viewer is not None:
         return body
+    key, version = pending
     text = msgspec.json.encode(body).decode()
     with contextlib.suppress(Unavailable):  # then the next caller reads the database
-        await _reads(request).cache.set(key, text, ttl=TTL)
+        await _reads(request).cache.set(key, f"{version} {text}", ttl=TTL)
     return body

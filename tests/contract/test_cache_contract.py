@@ -73,3 +73,13 @@ async def test_delete_of_no_keys_does_nothing(cache: Cache):
     await cache.delete()
 
     assert await cache.get("a") == "A"
+
+
+async def test_get_many_reads_each_key_in_order_as_get_would(cache: Cache, clock: FrozenClock):
+    await cache.set("a", "1", ttl=MINUTE)
+    await cache.set("b", "2", ttl=MINUTE * 2)
+    await cache.set("c", "3", ttl=MINUTE)
+    clock.advance(MINUTE)  # a and c expired
+
+    assert await cache.get_many("b", "missing", "a", "b") == ["2", None, None, "2"]
+    assert await cache.get_many() == []

@@ -46,6 +46,9 @@ class MemoryCache:
             return None
         return entry.value
 
+    async def get_many(self, *keys: str) -> list[str | None]:
+        return [await self.get(key) for key in keys]
+
     async def set(self, key: str, value: str, *, ttl: timedelta) -> None:
         """Store `value` for `ttl` (replacing any previous value); a ttl ≤ 0 just removes it."""
         self._entries.pop(key, None)

@@ -43,10 +43,24 @@ class RedisCache:
         """
         with unavailable_on_error("cache read"):
             stored = await self._client.get(self._prefix + key)
+        return self._live(stored, _millis(self._clock.now()))
+
+    async def get_many(self, *keys: str) -> list[str | None]:
+        """`get` of each key, in one MGET."""
+        if not keys:
+            return []
+        with unavailable_on_error("cache read"):
+            stored = await self._client.mget([self._prefix + key for key in keys])
+        now = _millis(self._clock.now())
+        return [self._live(value, now) for value in stored]
+
+    @staticmethod
+    def _live(stored: object, now: int) -> str | None:
+        """The value of a stored `<expiry ms>:<value>` unless missing, expired or unreadable."""
         if stored is None:
             return None
         expiry, colon, value = str(stored).partition(":")
-        if not colon or not expiry.isdigit() or int(expiry) <= _millis(self._clock.now()):
+        if not colon or not expiry.isdigit() or int(expiry) <= now:
             return None
         return value
 

@@ -89,6 +89,14 @@ class ReadVersions:
             await self.cache.set(key, version, ttl=VERSION_TTL)
         return version
 
+    async def current_and(self, scope: str, key: str) -> tuple[str, str | None]:
+        """The scope's current version (made as `current` makes it when missing) and the value
+        cached under `key`, read together in one step of the cache."""
+        version, value = await self.cache.get_many(_version_key(scope), key)
+        if version is None:
+            return await self.current(scope), value
+        return version, value
+
     async def changed(self, event_ids: Iterable[int]) -> None:
         """Drop every cached list page and the given events."""
         for scope in [LIST, *(event_scope(i) for i in sorted(set(event_ids)))]:
