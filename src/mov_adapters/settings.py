@@ -36,6 +36,12 @@ DEFAULT_LIMIT = RateLimit(100, timedelta(minutes=15))
 AUTH_LIMIT = RateLimit(10, timedelta(minutes=1))
 
 
+SERVICES = ("auth", "events", "enrollments", "chat", "notifications", "web")
+"""What one `mov serve` process can serve (`MOV_SERVICES`, `--services`): the API's route groups
+(`chat` includes Socket.IO) and the web UI's pages (`web`). Every process also answers
+`/health*` and `/metrics`."""
+
+
 @frozen
 class Settings:
     data_dir: Path
@@ -69,6 +75,8 @@ class Settings:
     mail_max_attempts: int = 6
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     """Networks whose `X-Forwarded-For` / `Forwarded` are believed (the load balancer's)."""
+    services: tuple[str, ...] = SERVICES
+    """The route groups this process serves (`SERVICES` order)."""
     insecure_fast_hashing: bool = False
     """Tests only: the cheapest argon2 parameters, so a server under test does not spend its
     time hashing (`MOV_INSECURE_FAST_HASHING`). Never in production: hashes become cheap to
@@ -117,6 +125,7 @@ class Settings:
             clock_interval=_duration(env, "MOV_CLOCK_INTERVAL", timedelta(seconds=30)),
             mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
             trusted_proxies=_networks(env, "MOV_TRUSTED_PROXIES"),
+            services=_services(env, "MOV_SERVICES"),
             insecure_fast_hashing=_bool(env, "MOV_INSECURE_FAST_HASHING", default=False),
         )
 
@@ -162,6 +171,20 @@ def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelt
     if seconds < 1:
         raise SettingsError(f"{name} must be positive, not {raw!r}")
     return timedelta(seconds=seconds)
+
+
+def _services(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma list of `SERVICES` (`auth,events`), or `all`; unset or empty: all."""
+    raw = env.get(name, "").strip()
+    if raw in {"", "all"}:
+        return SERVICES
+    chosen = {item.strip() for item in raw.split(",") if item.strip()}
+    unknown = sorted(chosen - set(SERVICES))
+    if unknown:
+        raise SettingsError(
+            f"{name}: unknown service {unknown[0]!r} (choose from {', '.join(SERVICES)}, or all)"
+        )
+    return tuple(service for service in SERVICES if service in chosen)
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:

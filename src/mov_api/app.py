@@ -6,7 +6,7 @@ import gc
 from collections.abc import Awaitable, Callable, Sequence
 
 import socketio
-from litestar import Litestar
+from litestar import Controller, Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -29,6 +29,15 @@ from mov_api.routes.system import SystemController
 from mov_api.worker import BackgroundWorker, Beside
 
 MAX_BODY = 1024 * 1024
+GROUPS: dict[str, type[Controller]] = {
+    "auth": AuthController,
+    "events": EventController,
+    "enrollments": EnrollmentController,
+    "chat": ChatController,
+    "notifications": NotificationController,
+}
+"""The API's route groups by service name (`Settings.services`); `SystemController` (health,
+the index) is served by every process."""
 
 
 def create_litestar(
@@ -42,11 +51,7 @@ def create_litestar(
     origins = list(settings.cors_origins)
     app = Litestar(
         route_handlers=[
-            AuthController,
-            EventController,
-            EnrollmentController,
-            ChatController,
-            NotificationController,
+            *(GROUPS[name] for name in settings.services if name in GROUPS),
             SystemController,
         ],
         dependencies=dependencies(runtime),
@@ -175,5 +180,7 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     if background is not None:
         litestar.state.worker = background.worker
     gateway = Gateway(litestar, runtime.rate_limiter, runtime.settings)
+    if "chat" not in runtime.settings.services:  # the sockets are the chat service's
+        return gateway
     asgi: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=gateway, socketio_path="socket.io")
     return asgi

@@ -13,14 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from mov_adapters.bootstrap import build_runtime, describe_database, upgrade_schema
-from mov_adapters.settings import JWT_SECRET_FILE, Settings, SettingsError
+from mov_adapters.settings import JWT_SECRET_FILE, SERVICES, Settings, SettingsError
 from mov_cli.companion import WORKER_SWITCH, Companion, wants_companion
 from mov_cli.demo import DEMO_PASSWORD, seed_demo
 
 console = Console(stderr=True)
 
 
-def serve(
+def serve(  # noqa: PLR0913, PLR0917 - a command's options
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     workers: int | None = typer.Option(
@@ -31,8 +31,15 @@ def serve(
     ),
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
     demo: bool = typer.Option(False, "--demo", help="Seed demo accounts and events first."),
+    services: str | None = typer.Option(
+        None,
+        help=f"Serve only these, comma-separated: {', '.join(SERVICES)} (default: all; "
+        "MOV_SERVICES). /health and /metrics are always served.",
+    ),
 ) -> None:
     """Run the MOV server (embedded SQLite in ./mov-data by default; see MOV_DATABASE_URL)."""
+    if services is not None:
+        os.environ["MOV_SERVICES"] = services  # the app factory (in every uvicorn worker) reads it
     try:
         settings = Settings.from_env()
         _prepare(settings)
@@ -50,7 +57,10 @@ def serve(
         companion.start()
         _stop_on_signals(companion)
         console.print(f"notification worker: a separate process (pid {companion.pid})")
-    console.print(f"MOV serving on http://{host}:{port} (docs: http://{host}:{port}/schema)")
+    served = "" if settings.services == SERVICES else f" ({', '.join(settings.services)})"
+    console.print(
+        f"MOV serving{served} on http://{host}:{port} (docs: http://{host}:{port}/schema)"
+    )
     try:
         _run(host, port, workers, reload, settings)
     finally:

@@ -23,20 +23,23 @@ def _is_api(path: str) -> bool:
 
 class Server:
     """Requests under `API_PREFIXES` (and the lifespan, which starts the runtime) go to the
-    API, every other request to the web UI."""
+    API, every other request to the web UI (or to the API's JSON 404 when this process does
+    not serve the pages)."""
 
-    def __init__(self, api: ASGIApp, web: ASGIApp) -> None:
+    def __init__(self, api: ASGIApp, web: ASGIApp | None) -> None:
         self.api = api
         self.web = web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind: str = scope["type"]  # Litestar's Scope type leaves the lifespan out
-        if kind == "lifespan" or _is_api(scope["path"]):
+        if kind == "lifespan" or self.web is None or _is_api(scope["path"]):
             await self.api(scope, receive, send)
         else:
             await self.web(scope, receive, send)
 
 
 def create_server(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
-    """What `mov serve` runs: the API with its sockets and workers, and the web UI."""
-    return Server(create_app(runtime, freeze_heap=freeze_heap), create_web(runtime))
+    """What `mov serve` runs: the API with its sockets and workers, and the web UI, or the
+    services of them that the settings name (`MOV_SERVICES`)."""
+    web = create_web(runtime) if "web" in runtime.settings.services else None
+    return Server(create_app(runtime, freeze_heap=freeze_heap), web)
