@@ -131,6 +131,8 @@ class Runtime:
     caught_up: Dispatcher
     """Told the changes a worker drains, whichever process recorded them: what this process
     keeps of them (read versions, sessions) catches up with writes made elsewhere."""
+    gauges: Mapping[str, Callable[[], float]]
+    """Readings for `/metrics`, taken when scraped (the database pool's connections in use)."""
     _starters: list[Hook] = field(factory=list)
     _closers: list[Hook] = field(factory=list)
 
@@ -206,6 +208,7 @@ class _Parts:
     """What the builder gathers before the runtime exists."""
 
     checks: dict[str, HealthCheck] = field(factory=dict)
+    gauges: dict[str, Callable[[], float]] = field(factory=dict)
     starters: list[Hook] = field(factory=list)
     closers: list[Hook] = field(factory=list)
     quick_enrollment: QuickEnrollment | None = None
@@ -253,7 +256,7 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
         settings, services, Administration(uow, clock, hasher), effects, reads, rate_limiter,
         cache, presence, sockets, broadcaster, mailer, calendar, unsubscribe,
         _composer(settings, calendar, unsubscribe), parts.checks,
-        Dispatcher([reads, sessions], strict=overrides.strict_effects),
+        Dispatcher([reads, sessions], strict=overrides.strict_effects), parts.gauges,
         parts.starters, parts.closers,
     )  # fmt: skip
 
@@ -278,6 +281,8 @@ def _storage(
         engine, per_event=settings.per_event_concurrency, after_commit=effects
     )
     parts.checks["database"] = database.ping
+    parts.gauges["db_pool_in_use"] = engine.pool.checkedout  # type: ignore[attr-defined]
+    parts.gauges["db_pool_size"] = engine.pool.size  # type: ignore[attr-defined]
     parts.closers.append(database.dispose)
     parts.quick_enrollment = SqlQuickEnrollment(database)
     if engine.dialect.name == "postgresql":

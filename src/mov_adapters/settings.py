@@ -76,6 +76,8 @@ class Settings:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     """Networks whose `X-Forwarded-For` / `Forwarded` are believed (the load balancer's)."""
     services: tuple[str, ...] = SERVICES
+    metrics_token: str | None = None
+    """The bearer token `/metrics` asks for (`MOV_METRICS_TOKEN`); unset: no `/metrics`."""
     """The route groups this process serves (`SERVICES` order)."""
     insecure_fast_hashing: bool = False
     """Tests only: the cheapest argon2 parameters, so a server under test does not spend its
@@ -126,6 +128,7 @@ class Settings:
             mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
             trusted_proxies=_networks(env, "MOV_TRUSTED_PROXIES"),
             services=_services(env, "MOV_SERVICES"),
+            metrics_token=env.get("MOV_METRICS_TOKEN") or None,
             insecure_fast_hashing=_bool(env, "MOV_INSECURE_FAST_HASHING", default=False),
         )
 

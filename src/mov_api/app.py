@@ -14,6 +14,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.types import ASGIApp
 
 from mov_adapters.bootstrap import Runtime
+from mov_api import metrics
 from mov_api.docs import OfflineSwagger
 from mov_api.errors import exception_handlers
 from mov_api.gateway import Gateway
@@ -53,6 +54,7 @@ def create_litestar(
         route_handlers=[
             *(GROUPS[name] for name in settings.services if name in GROUPS),
             SystemController,
+            metrics.metrics_route(runtime),
         ],
         dependencies=dependencies(runtime),
         middleware=[JsonBodies()],
@@ -155,6 +157,7 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     notification worker runs beside them. `freeze_heap` (a served, long-lived process) freezes
     the start-up objects out of the garbage collector's sight."""
     sio = runtime.sockets
+    runtime.effects.subscribe(metrics.count_enrollments)
     handlers = register_handlers(
         sio,
         runtime.services,

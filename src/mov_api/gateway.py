@@ -30,6 +30,7 @@ from litestar.types import (
 
 from mov_adapters.forwarding import client_address
 from mov_adapters.settings import Settings
+from mov_api import metrics
 from mov_core.ports.errors import Unavailable
 from mov_core.ports.infra import RateDecision, RateLimit, RateLimiter
 
@@ -91,6 +92,7 @@ class Gateway:
             extra += _limit_headers(decision)
             if not decision.allowed:
                 await _too_many(send, decision, extra)
+                metrics.RATE_LIMITED.labels("auth" if path in _AUTH_PATHS else "default").inc()
                 self._log(scope, 429, began)
                 return
         status = 500
@@ -139,13 +141,16 @@ class Gateway:
 
     def _log(self, scope: Scope, status: int, began: float) -> None:
         state = scope.get("state", {})
+        seconds = time.perf_counter() - began
+        route, method = scope.get("path_template"), str(scope.get("method", "-"))
+        metrics.observe_request(route if isinstance(route, str) else None, method, status, seconds)
         log.info(
             "request",
             request_id=state.get("request_id"),
             method=scope.get("method"),
             path=scope.get("path"),
             status=status,
-            latency_ms=round((time.perf_counter() - began) * 1000, 2),
+            latency_ms=round(seconds * 1000, 2),
             user_id=state.get("user_id"),
             client=(scope.get("client") or ("-", 0))[0],
         )

@@ -23,6 +23,7 @@ from mov_adapters.bootstrap import user_room, watchers_of
 from mov_adapters.forwarding import client_address
 from mov_adapters.settings import SESSION_COOKIE, Settings
 from mov_adapters.wire import availability_payload
+from mov_api import metrics
 from mov_api.errors import failure
 from mov_api.schemas import message_json
 from mov_core.domain.chat import room_of
@@ -195,6 +196,7 @@ class RealtimeHandlers:
         except DomainError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error)) from None
         self._connected[sid] = principal
+        metrics.SOCKETS.set(len(self._connected))
         # The sender's display name rides in the session: one lookup per connection, not one
         # per message (a renamed user shows the new name from their next connection).
         names = await self.services.display_names([principal.user_id])
@@ -219,6 +221,7 @@ class RealtimeHandlers:
 
     async def disconnect(self, sid: str, *_: Any) -> None:  # noqa: ANN401
         self._connected.pop(sid, None)
+        metrics.SOCKETS.set(len(self._connected))
         session = await self.sio.get_session(sid)
         for event_id in sorted(session.get("rooms", ())):
             await self._announce(event_id, await self.presence.leave(event_id, sid))

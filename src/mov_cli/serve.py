@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
 
@@ -18,6 +19,7 @@ from mov_cli.companion import WORKER_SWITCH, Companion, wants_companion
 from mov_cli.demo import DEMO_PASSWORD, seed_demo
 
 console = Console(stderr=True)
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client when it is imported
 
 
 def serve(  # noqa: PLR0913, PLR0917 - a command's options
@@ -46,6 +48,7 @@ def serve(  # noqa: PLR0913, PLR0917 - a command's options
     except SettingsError as error:
         console.print(f"[red]configuration error:[/red] {error}")
         raise typer.Exit(2) from None
+    _fresh_metrics_folder(settings)
     if demo:
         _print_demo(asyncio.run(_seed(settings)))
     if workers is None:
@@ -66,6 +69,18 @@ def serve(  # noqa: PLR0913, PLR0917 - a command's options
     finally:
         if companion is not None:
             companion.stop()
+
+
+def _fresh_metrics_folder(settings: Settings) -> None:
+    """Where every process of this server (uvicorn's workers, the worker companion) writes its
+    metrics for `/metrics` to add up: a folder of its own, emptied at each start (values of a
+    previous run's processes must not count). An operator's `PROMETHEUS_MULTIPROC_DIR` wins."""
+    if METRICS_DIR in os.environ:
+        return
+    folder = settings.data_dir / "metrics" / str(os.getpid())
+    shutil.rmtree(folder.parent, ignore_errors=True)  # this data folder's earlier runs
+    folder.mkdir(parents=True)
+    os.environ[METRICS_DIR] = str(folder)
 
 
 def default_workers(settings: Settings) -> int:

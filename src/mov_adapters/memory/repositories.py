@@ -194,6 +194,10 @@ class MemoryOutbox:
                 break
         return claimed
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        waiting = [entry.record.recorded_at for entry in self._db.outbox.values()]
+        return len(waiting), min(waiting, default=None)
+
     async def ack(self, record_ids: Sequence[int]) -> None:
         # A handled record is gone for good, so the table holds only work still to do.
         for record_id in record_ids:

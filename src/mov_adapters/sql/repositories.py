@@ -289,3 +289,9 @@ class SqlOutbox:
     async def ack(self, record_ids: Sequence[int]) -> None:
         if record_ids:
             await self._db.execute(delete(outbox).where(outbox.c.id.in_(list(record_ids))))
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        statement = select(func.count().label("n"), func.min(outbox.c.recorded_at).label("oldest"))
+        row = (await self._db.execute(statement)).one()
+        oldest: datetime | None = row.oldest
+        return int(row.n), oldest

@@ -236,6 +236,11 @@ class Outbox(Protocol):
         """Mark records handled; they are never claimed again."""
         ...
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many records wait to be handled (leased or not), and when the oldest of them
+        was recorded (None: none waits). For monitoring."""
+        ...
+
 
 @frozen
 class Committed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
 from attrs import field, frozen
 
@@ -121,6 +122,11 @@ class Services:
         return await events.get_event(
             viewer, event_id, uow=self.uow(), invite=invite, reads=self.quick_reads
         )
+
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """Changes waiting for the worker, and when the oldest was recorded (monitoring)."""
+        async with self.uow() as uow:
+            return await uow.outbox.backlog()
 
     async def availability(
         self, viewer: Principal | None, event_id: int, *, invite: str | None = None

@@ -129,6 +129,24 @@ async def test_outbox_claims_are_exclusive_until_the_lease_ends(backend):
     assert [(r.change, r.attempts) for r in again] == [(EventPublished(2), 2)]
 
 
+async def test_the_backlog_counts_what_waits_leased_or_not_and_its_oldest_time(backend):
+    async with backend.uow() as uow:
+        assert await uow.outbox.backlog() == (0, None)
+    async with backend.uow() as uow:
+        await uow.outbox.add([EventPublished(1)], now=NOW)
+        await uow.outbox.add([EventPublished(2), EventPublished(3)], now=NOW + timedelta(minutes=1))
+        await uow.commit()
+    async with backend.uow() as uow:
+        (claimed,) = await uow.outbox.claim(limit=1, now=NOW)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.outbox.backlog() == (3, NOW)  # a leased record still waits
+        await uow.outbox.ack([claimed.id])
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.outbox.backlog() == (2, NOW + timedelta(minutes=1))
+
+
 async def test_concurrent_claimers_never_share_a_record(backend):
     await _record(backend, 40)
 
