@@ -21,6 +21,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -636,3 +637,101 @@ def bench_postgres(database: str = "bench") -> Iterator[str]:
         yield server.url(database)
     finally:
         server.stop()
+
+
+# --- nginx, the gateway ------------------------------------------------------------------------
+
+NGINX_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
+GATEWAY_SERVICES = ("auth", "events", "enrollments", "chat", "notifications", "web")
+
+
+def upstreams_conf(upstreams: dict[str, list[str]]) -> str:
+    """deploy/nginx.conf's upstream blocks for these addresses (`host:port`) of each service.
+
+    Replicas are balanced to the one with the fewest requests in flight; a replica that
+    refused a connection is left alone for 2 s. `chat_sockets` (Socket.IO) keeps a client on
+    one replica (hash of its address): Engine.IO's long-polling needs every request of a
+    session on the process that holds it."""
+    blocks = []
+    for name in GATEWAY_SERVICES:
+        servers = "".join(
+            f"    server {address} max_fails=1 fail_timeout=2s;\n" for address in upstreams[name]
+        )
+        blocks.append(f"upstream {name} {{\n    least_conn;\n{servers}    keepalive 32;\n}}\n")
+    servers = "".join(f"    server {address};\n" for address in upstreams["chat"])
+    blocks.append(f"upstream chat_sockets {{\n    hash $remote_addr consistent;\n{servers}}}\n")
+    return "\n".join(blocks)
+
+
+class NginxGateway:
+    """deploy/nginx.conf run by Debian's nginx on a free port of 127.0.0.1, in a folder of its
+    own, with the given upstreams (`reload` replaces them without dropping connections)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], prefix: Path, port: int) -> None:
+        self._process = process
+        self.prefix = prefix
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+
+    @staticmethod
+    def binary() -> Path | None:
+        found = shutil.which("nginx") or (
+            "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+        )
+        return Path(found) if found else None
+
+    @classmethod
+    def start(cls, upstreams: dict[str, list[str]], *, port: int | None = None) -> NginxGateway:
+        binary = cls.binary()
+        if binary is None:
+            raise RuntimeError("nginx not found (apt-get install -y nginx)")
+        prefix = Path(tempfile.mkdtemp(prefix="mov-nginx-"))
+        prefix.chmod(0o755)
+        for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (prefix / "tmp" / name).mkdir(parents=True)
+            (prefix / "tmp" / name).chmod(0o777)  # nginx's workers run as nobody under root
+        port = port or free_port()
+        shutil.copy(NGINX_CONF, prefix / "nginx.conf")
+        (prefix / "listen.conf").write_text(f"listen {HOST}:{port};\n")
+        (prefix / "upstreams.conf").write_text(upstreams_conf(upstreams))
+        log = (prefix / "nginx.log").open("wb")
+        process = subprocess.Popen(  # noqa: S603 - a found binary, fixed arguments
+            [str(binary), "-p", str(prefix), "-c", "nginx.conf", "-e", "stderr"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        gateway = cls(process, prefix, port)
+        atexit.register(gateway.stop)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                text = (prefix / "nginx.log").read_text(errors="replace")
+                raise RuntimeError(f"nginx did not start:\n{text}")
+            with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+                return gateway
+            time.sleep(0.05)
+        gateway.stop()
+        raise RuntimeError("nginx did not listen within 15 s")
+
+    def reload(self, upstreams: dict[str, list[str]]) -> None:
+        (self.prefix / "upstreams.conf").write_text(upstreams_conf(upstreams))
+        self._process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)  # the new workers take over
+
+    def log(self) -> str:
+        return (self.prefix / "nginx.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGQUIT)  # graceful: finish what is in flight
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
