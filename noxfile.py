@@ -20,10 +20,9 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py", "hatch_build.py", "docs")
-    session.run(
-        "ruff", "format", "--check", "src", "tests", "bench", "noxfile.py", "hatch_build.py", "docs"
-    )
+    paths = ["src", "tests", "bench", "deploy", "noxfile.py", "hatch_build.py", "docs"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session(python=PYTHON)
@@ -55,3 +54,11 @@ def screenshots(session: nox.Session) -> None:
     """The README's pictures of the web UI (docs/*.png), from a demo server in Chromium."""
     session.install("-e", ".[test]")
     session.run("python", "docs/screenshots.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def cluster(session: nox.Session) -> None:
+    """The seed's topology on this machine behind nginx, until Ctrl-C
+    (`nox -s cluster -- --replicas 2 --split`)."""
+    session.install("-e", ".[test]", "supervisor")
+    session.run("python", "deploy/cluster.py", *session.posargs)

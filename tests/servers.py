@@ -685,20 +685,12 @@ class NginxGateway:
         binary = cls.binary()
         if binary is None:
             raise RuntimeError("nginx not found (apt-get install -y nginx)")
-        prefix = Path(tempfile.mkdtemp(prefix="mov-nginx-"))
-        prefix.chmod(0o755)
-        for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (prefix / "tmp" / name).mkdir(parents=True)
-            (prefix / "tmp" / name).chmod(0o777)  # nginx's workers run as nobody under root
         port = port or free_port()
-        shutil.copy(NGINX_CONF, prefix / "nginx.conf")
-        (prefix / "listen.conf").write_text(f"listen {HOST}:{port};\n")
-        (prefix / "upstreams.conf").write_text(upstreams_conf(upstreams))
+        prefix = cls.prepare(upstreams, port)
         log = (prefix / "nginx.log").open("wb")
         process = subprocess.Popen(  # noqa: S603 - a found binary, fixed arguments
-            [str(binary), "-p", str(prefix), "-c", "nginx.conf", "-e", "stderr"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cls.argv(binary, prefix), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
         gateway = cls(process, prefix, port)
         atexit.register(gateway.stop)
         deadline = time.monotonic() + 15
@@ -711,6 +703,24 @@ class NginxGateway:
             time.sleep(0.05)
         gateway.stop()
         raise RuntimeError("nginx did not listen within 15 s")
+
+    @staticmethod
+    def prepare(upstreams: dict[str, list[str]], port: int) -> Path:
+        """A fresh folder holding deploy/nginx.conf with these upstreams, listening on `port`."""
+        prefix = Path(tempfile.mkdtemp(prefix="mov-nginx-"))
+        prefix.chmod(0o755)
+        for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (prefix / "tmp" / name).mkdir(parents=True)
+            (prefix / "tmp" / name).chmod(0o777)  # nginx's workers run as nobody under root
+        shutil.copy(NGINX_CONF, prefix / "nginx.conf")
+        (prefix / "listen.conf").write_text(f"listen {HOST}:{port};\n")
+        (prefix / "upstreams.conf").write_text(upstreams_conf(upstreams))
+        return prefix
+
+    @staticmethod
+    def argv(binary: Path, prefix: Path) -> list[str]:
+        """nginx in the foreground on the folder `prepare` made."""
+        return [str(binary), "-p", str(prefix), "-c", "nginx.conf", "-e", "stderr"]
 
     def reload(self, upstreams: dict[str, list[str]]) -> None:
         (self.prefix / "upstreams.conf").write_text(upstreams_conf(upstreams))
