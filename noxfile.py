@@ -2,7 +2,7 @@
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "imports"]
+nox.options.sessions = ["tests", "chaos", "lint", "typecheck", "imports"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -11,9 +11,16 @@ PYTHON = "3.11"
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole test suite: unit, property and integration."""
+    """The whole test suite: unit, property and integration (the chaos tests: `chaos`)."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "--ignore=tests/chaos", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def chaos(session: nox.Session) -> None:
+    """Faults on the cluster topology (deploy/cluster.py): replicas killed, PostgreSQL restarted."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/chaos", "-rP", *session.posargs)
 
 
 @nox.session(python=PYTHON)

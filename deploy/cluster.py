@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> None:
             "MOV_METRICS_TOKEN": token,
             "MOV_LOG_LEVEL": "warning",
             "MOV_RATE_LIMIT_ENABLED": "false" if args.no_limits else "true",
+            "MOV_INSECURE_FAST_HASHING": "true" if args.insecure_fast_hashing else "false",
         }
         config, port = plan(args, folder, env)
         (folder / "supervisord.conf").write_text(config)
@@ -185,6 +186,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`mov worker` processes")
     parser.add_argument("--port", type=int, default=0, help="the gateway's port (default: free)")
     parser.add_argument("--no-limits", action="store_true", help="MOV_RATE_LIMIT_ENABLED=false")
+    parser.add_argument(
+        "--insecure-fast-hashing", action="store_true", help="tests only: cheap argon2"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the folder (logs) behind")
     run(parser.parse_args())
 

@@ -40,7 +40,7 @@ def postgres_url(postgres_server: PostgresServer) -> str:
     return url
 
 
-_FOLDER_MARKS = frozenset({"unit", "property", "contract", "api", "web", "browser"})
+_FOLDER_MARKS = frozenset({"unit", "property", "contract", "api", "web", "browser", "chaos"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

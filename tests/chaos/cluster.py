@@ -1,0 +1,88 @@
+"""deploy/cluster.py as the chaos tests drive it: started as a user would, its gateway URL
+read from its one line, its processes found and killed through supervisorctl."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Self
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+_READY = re.compile(r"MOV gateway at (http://\S+)")
+_CONTROL = re.compile(r"control: \S+ -c (\S+) status")
+
+
+class Cluster:
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.url = ""
+        self.config = ""
+        self._process: subprocess.Popen[str] | None = None
+        self._lines: list[str] = []
+
+    def start(self, timeout: float = 180.0) -> Self:
+        self._process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+            [sys.executable, str(ROOT / "deploy" / "cluster.py"), *self.args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, env={k: v for k, v in os.environ.items() if not k.startswith("MOV_")},
+        )  # fmt: skip
+        output: IO[str] = self._process.stdout  # type: ignore[assignment]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = output.readline()
+            if not line:
+                raise RuntimeError("the cluster ended before it was ready:\n" + self.output())
+            self._lines.append(line)
+            if found := _READY.search(line):
+                self.url = found.group(1)
+            if found := _CONTROL.search(line):
+                self.config = found.group(1)
+                return self
+        raise RuntimeError("the cluster was not ready in time:\n" + self.output())
+
+    def output(self) -> str:
+        return "".join(self._lines[-60:])
+
+    def control(self, *command: str) -> str:
+        done = subprocess.run(  # noqa: S603 - the installed supervisorctl
+            [str(BIN / "supervisorctl"), "-c", self.config, *command],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        return done.stdout
+
+    def log(self, program: str) -> str:
+        """What a program wrote (supervisord's log of it)."""
+        return (Path(self.config).parent / "logs" / f"{program}.log").read_text(errors="replace")
+
+    def pid(self, program: str) -> int:
+        return int(self.control("pid", program).strip())
+
+    def kill(self, program: str) -> int:
+        """`kill -9` the program's process; supervisord starts it again. Returns the old pid."""
+        pid = self.pid(program)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self) -> int:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = self._process.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            rest, _ = self._process.communicate()
+        self._lines.append(rest or "")
+        return self._process.returncode
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self.stop()
