@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> None:
             f"{folder / 'supervisord.conf'} status; metrics token: {token}",
             flush=True,
         )
+        print(f"postgres: {postgres.url()} data {postgres.datadir}; redis: {redis.url}", flush=True)
         while not stopping and supervisor.poll() is None:
             time.sleep(0.2)
     finally:

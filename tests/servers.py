@@ -20,6 +20,7 @@ import logging
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -247,6 +248,27 @@ class PostgresServer:
         # still stops the postmaster, which would otherwise outlive the test run.
         atexit.register(server.stop)
         return server
+
+    def halt(self) -> None:
+        """Stop the postmaster at once, as a crash would (`pg_ctl stop -m immediate`): every
+        connection is cut, nothing is checkpointed. `resume` starts it again (crash recovery)."""
+        assert self._workdir is not None, "an external server is not ours to stop"
+        assert self._bindir is not None
+        _stop_cluster(self._bindir, self._workdir, self.datadir)
+
+    def resume(self) -> None:
+        """Start a halted server again on its port, with its options (`pg_ctl start`, the
+        options read back from the `postmaster.opts` of its last start)."""
+        assert self._workdir is not None, "an external server is not ours to start"
+        assert self._bindir is not None
+        _binary, *options = shlex.split((self.datadir / "postmaster.opts").read_text())
+        options = [o for o in options if o != "-D" and o != str(self.datadir)]
+        _run(
+            [str(self._bindir / "pg_ctl"), "start", "-D", str(self.datadir), "-w",
+             "-l", str(self._workdir / "log"), "-o", shlex.join(options)],
+            what="pg_ctl start", cwd=self._workdir, timeout=_PG_CTL_WAIT + 30,
+            logfile=self._workdir / "log",
+        )  # fmt: skip
 
     def stop(self) -> None:
         """Stop the server and delete its directory; safe to call twice, and never raises.

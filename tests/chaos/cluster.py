@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 from typing import IO, Self
 
+from tests.servers import PostgresServer, find_pg_bindir
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _READY = re.compile(r"MOV gateway at (http://\S+)")
 _CONTROL = re.compile(r"control: \S+ -c (\S+) status")
+_POSTGRES = re.compile(r"postgres: (\S+) data (\S+);")
 
 
 class Cluster:
@@ -25,6 +28,7 @@ class Cluster:
         self.config = ""
         self._process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
+        self.postgres: PostgresServer | None = None
 
     def start(self, timeout: float = 180.0) -> Self:
         self._process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
@@ -43,6 +47,12 @@ class Cluster:
                 self.url = found.group(1)
             if found := _CONTROL.search(line):
                 self.config = found.group(1)
+            if found := _POSTGRES.search(line):
+                url, data = found.group(1), Path(found.group(2))
+                port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+                self.postgres = PostgresServer(
+                    url, port=port, datadir=data, workdir=data.parent, bindir=find_pg_bindir()
+                )  # the cluster's own server: halted and resumed here, stopped by the cluster
                 return self
         raise RuntimeError("the cluster was not ready in time:\n" + self.output())
 

@@ -124,7 +124,7 @@ def test_a_service_that_is_down_answers_in_the_envelope(topology):
         answer = client.get("/api/v1/notifications/unread-count")
         assert answer.status_code == 502
         assert answer.headers["content-type"].startswith("application/json")
-        assert answer.json() == {"success": False, "message": "Service unavailable",
+        assert answer.json() == {"success": False, "message": "Service temporarily unavailable",
                                  "errorCode": "SERVICE_UNAVAILABLE"}  # fmt: skip
         assert answer.headers["retry-after"] == "5"
         # the others still serve
