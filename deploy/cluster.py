@@ -163,7 +163,8 @@ def run(args: argparse.Namespace) -> None:
             f"{folder / 'supervisord.conf'} status; metrics token: {token}",
             flush=True,
         )
-        print(f"postgres: {postgres.url()} data {postgres.datadir}; redis: {redis.url}", flush=True)
+        print(f"postgres: {postgres.url()} data {postgres.datadir}; redis: {redis.url} pid "
+              f"{redis.pid}", flush=True)  # fmt: skip
         while not stopping and supervisor.poll() is None:
             time.sleep(0.2)
     finally:

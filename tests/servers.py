@@ -519,6 +519,10 @@ class RedisServer:
         """True for a server we did not start (MOV_TEST_REDIS_URL): stop() leaves it be."""
         return self._process is None
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     @classmethod
     def external(cls, url: str) -> RedisServer:
         """An existing server given by a Redis URL. Tests flush its database: use a spare one."""

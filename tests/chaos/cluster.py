@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _READY = re.compile(r"MOV gateway at (http://\S+)")
 _CONTROL = re.compile(r"control: \S+ -c (\S+) status")
-_POSTGRES = re.compile(r"postgres: (\S+) data (\S+);")
+_POSTGRES = re.compile(r"postgres: (\S+) data (\S+); redis: (\S+) pid (\d+)")
 
 
 class Cluster:
@@ -29,6 +29,7 @@ class Cluster:
         self._process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self.postgres: PostgresServer | None = None
+        self.redis_url, self.redis_pid = "", 0
 
     def start(self, timeout: float = 180.0) -> Self:
         self._process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
@@ -53,6 +54,7 @@ class Cluster:
                 self.postgres = PostgresServer(
                     url, port=port, datadir=data, workdir=data.parent, bindir=find_pg_bindir()
                 )  # the cluster's own server: halted and resumed here, stopped by the cluster
+                self.redis_url, self.redis_pid = found.group(3), int(found.group(4))
                 return self
         raise RuntimeError("the cluster was not ready in time:\n" + self.output())
 

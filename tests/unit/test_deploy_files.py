@@ -41,3 +41,21 @@ def test_compose_runs_each_service_alone_the_worker_and_the_gateway():
     assert "nginx.conf" in mounts
     assert "upstreams.compose.conf" in mounts
     assert {"postgres", "mongo", "redis"} <= set(services)
+
+
+def test_the_dashboard_plots_only_series_mov_exports():
+    import json  # noqa: PLC0415 - only this test reads JSON
+
+    exported = {
+        "mov_http_requests_total", "mov_http_request_duration_seconds_bucket",
+        "mov_enrollments_total", "mov_outbox_backlog", "mov_outbox_oldest_age_seconds",
+        "mov_open_sockets", "mov_rate_limit_refusals_total", "mov_db_pool_in_use",
+    }  # fmt: skip
+    dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(mov_\w+)", target["expr"])
+    }
+    assert used == exported
