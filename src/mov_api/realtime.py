@@ -32,6 +32,7 @@ from mov_core.domain.users import MAX_ID, Principal
 from mov_core.ports.errors import PortError, Unavailable
 from mov_core.ports.infra import Presence, RateLimit, RateLimiter
 from mov_core.services.bundle import Services
+from mov_core.services.chat import online_or_nobody
 
 log = structlog.get_logger("mov.realtime")
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -293,7 +294,11 @@ class RealtimeHandlers:
                 "message": "Too many messages, slow down",
             }
         posted = await self.services.post_message(
-            principal, event_id, body, client_msg_id, online=await self.presence.online(event_id)
+            principal,
+            event_id,
+            body,
+            client_msg_id,
+            online=await online_or_nobody(self.presence, event_id),
         )
         session = await self.sio.get_session(sid)
         payload = message_json(posted.message, session["names"])

@@ -11,6 +11,7 @@ from mov_api.routes.deps import ActorDep, PresenceDep, ServicesDep, SocketsDep
 from mov_api.schemas import Body, MessageData, MessageOut, MessagesData, Ok, message_out, ok
 from mov_core.domain.chat import ChatMessage, room_of
 from mov_core.services.bundle import Services
+from mov_core.services.chat import online_or_nobody
 
 
 class MessageIn(Body):
@@ -62,7 +63,7 @@ class ChatController(Controller):
         """201 for a new message; 200 with the original when `clientMsgId` was sent before;
         a new one goes to the room's sockets as if it had come from one of them."""
         room = path_id(event_id, "Event")
-        online = await presence.online(room)
+        online = await online_or_nobody(presence, room)
         posted = await services.post_message(
             actor, room, data.body, data.client_msg_id, online=online
         )

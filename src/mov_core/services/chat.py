@@ -23,7 +23,8 @@ from mov_core.domain.lifecycle import CHAT_WRITABLE
 from mov_core.domain.users import Principal
 from mov_core.ports.chat import ChangesOf, ChatPosting, ChatStore, PostingRefused
 from mov_core.ports.clock import Clock
-from mov_core.ports.errors import NotFound
+from mov_core.ports.errors import NotFound, Unavailable
+from mov_core.ports.infra import Presence
 from mov_core.ports.persistence import UnitOfWork
 from mov_core.services.events import visible_event
 
@@ -152,3 +153,13 @@ async def last_seq(actor: Principal, event_id: int, *, uow: UnitOfWork, chat: Ch
         event, seated = await _room(uow, actor, event_id)
         ensure_can_read(event, actor.user_id, is_enrolled=seated)
     return await chat.last_seq(event_id)
+
+
+async def online_or_nobody(presence: Presence, event_id: int) -> list[int]:
+    """Who is connected to the event's room, for `post_message`; nobody when presence cannot
+    tell (its store is down): then every member is notified as if away, and the message is
+    never refused for it."""
+    try:
+        return await presence.online(event_id)
+    except Unavailable:
+        return []

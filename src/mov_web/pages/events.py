@@ -20,6 +20,7 @@ from mov_core.ports.errors import NotFound
 from mov_core.ports.infra import Calendar, Presence
 from mov_core.ports.persistence import EventCursor
 from mov_core.services.bundle import Services
+from mov_core.services.chat import online_or_nobody
 from mov_core.services.events import EventFilter, EventView
 from mov_web.pages.common import explain, form_data, page, path_id
 from mov_web.session import ServicesDep, UserDep, ViewerDep, see_other
@@ -217,7 +218,7 @@ class EventPages(Controller):
         body = (await form_data(request)).get("body", "")
         try:
             posted = await services.post_message(
-                user, number, body, online=await presence.online(number)
+                user, number, body, online=await online_or_nobody(presence, number)
             )
         except DomainError as error:
             return await event_page(services, user, number, error=error, draft=body)
