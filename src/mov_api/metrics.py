@@ -114,7 +114,7 @@ def metrics_route(runtime: Runtime) -> HTTPRouteHandler:
     """The `/metrics` handler over this runtime (not in the OpenAPI document)."""
     token = runtime.settings.metrics_token
 
-    @get("/metrics", include_in_schema=False, sync_to_thread=False)
+    @get("/metrics", include_in_schema=False)
     async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
         if token is None:
             raise NotFoundException
