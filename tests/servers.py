@@ -691,7 +691,7 @@ def upstreams_conf(upstreams: dict[str, list[str]]) -> str:
 
 class NginxGateway:
     """deploy/nginx.conf run by Debian's nginx on a free port of 127.0.0.1, in a folder of its
-    own, with the given upstreams (`reload` replaces them without dropping connections)."""
+    own, with the given upstreams."""
 
     def __init__(self, process: subprocess.Popen[bytes], prefix: Path, port: int) -> None:
         self._process = process
@@ -747,14 +747,6 @@ class NginxGateway:
     def argv(binary: Path, prefix: Path) -> list[str]:
         """nginx in the foreground on the folder `prepare` made."""
         return [str(binary), "-p", str(prefix), "-c", "nginx.conf", "-e", "stderr"]
-
-    def reload(self, upstreams: dict[str, list[str]]) -> None:
-        (self.prefix / "upstreams.conf").write_text(upstreams_conf(upstreams))
-        self._process.send_signal(signal.SIGHUP)
-        time.sleep(0.5)  # the new workers take over
-
-    def log(self) -> str:
-        return (self.prefix / "nginx.log").read_text(errors="replace")
 
     def stop(self) -> None:
         if self._process.poll() is None:

@@ -73,14 +73,29 @@ def serve(  # noqa: PLR0913, PLR0917 - a command's options
 
 def _fresh_metrics_folder(settings: Settings) -> None:
     """Where every process of this server (uvicorn's workers, the worker companion) writes its
-    metrics for `/metrics` to add up: a folder of its own, emptied at each start (values of a
-    previous run's processes must not count). An operator's `PROMETHEUS_MULTIPROC_DIR` wins."""
+    metrics for `/metrics` to add up: a folder of its own (`metrics/<pid>`). The folders of
+    earlier servers of this data folder that are gone are removed (their values must not
+    count); a server still running beside this one keeps its own. An operator's
+    `PROMETHEUS_MULTIPROC_DIR` wins."""
     if METRICS_DIR in os.environ:
         return
-    folder = settings.data_dir / "metrics" / str(os.getpid())
-    shutil.rmtree(folder.parent, ignore_errors=True)  # this data folder's earlier runs
-    folder.mkdir(parents=True)
+    root = settings.data_dir / "metrics"
+    for earlier in root.glob("*"):
+        if not (earlier.name.isdigit() and _alive(int(earlier.name))):
+            shutil.rmtree(earlier, ignore_errors=True)
+    folder = root / str(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
     os.environ[METRICS_DIR] = str(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def default_workers(settings: Settings) -> int:

@@ -9,9 +9,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Self
 
+import httpx
 from tests.servers import PostgresServer, find_pg_bindir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,3 +100,34 @@ class Cluster:
     def __exit__(self, *_: object) -> None:
         if self._process is not None and self._process.poll() is None:
             self.stop()
+
+
+# --- what every scenario does first, through the gateway ------------------------------------
+
+PASSWORD = "long enough pass"
+
+
+async def register(http: httpx.AsyncClient, email: str, role: str = "PARTICIPANT") -> str:
+    """A new account, signed in: its bearer token."""
+    body = {"email": email, "password": PASSWORD, "firstName": "C", "lastName": "H", "role": role}
+    registered = await http.post("/api/v1/auth/register", json=body)
+    assert registered.status_code == 201, registered.text
+    login = await http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return str(login.json()["data"]["token"])
+
+
+async def published_event(http: httpx.AsyncClient, organizer: dict[str, str], seats: int) -> int:
+    """A Published PUBLIC event in three days with `seats` seats and a waitlist: its id."""
+    start = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    event = {"title": "Chaos", "description": "d", "date": start, "location": "Hall",
+             "category": "music", "maxParticipants": seats}  # fmt: skip
+    created = await http.post("/api/v1/events", json=event, headers=organizer)
+    assert created.status_code == 201, created.text
+    event_id = int(created.json()["data"]["event"]["id"])
+    status = {"status": "Published"}
+    published = await http.patch(
+        f"/api/v1/events/{event_id}/status", json=status, headers=organizer
+    )
+    assert published.status_code == 200, published.text
+    return event_id

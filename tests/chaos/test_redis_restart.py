@@ -15,29 +15,17 @@ import signal
 import subprocess
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import socketio
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import Cluster, published_event, register
 from tests.servers import find_redis_server
 
 pytestmark = pytest.mark.integration
 
 DOWN = 2.0
-
-
-async def _register(http: httpx.AsyncClient, email: str, role: str = "PARTICIPANT") -> str:
-    body = {"email": email, "password": "long enough pass", "firstName": "R", "lastName": "S",
-            "role": role}  # fmt: skip
-    assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
-    login = await http.post(
-        "/api/v1/auth/login", json={"email": email, "password": body["password"]}
-    )
-    assert login.status_code == 200, login.text
-    return str(login.json()["data"]["token"])
 
 
 def _redis_again(url: str) -> subprocess.Popen[bytes]:
@@ -56,18 +44,11 @@ def _redis_again(url: str) -> subprocess.Popen[bytes]:
 async def _scenario(cluster: Cluster) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=cluster.url, timeout=30, trust_env=False) as http:
         organizer = {
-            "Authorization": f"Bearer {await _register(http, 'org@example.com', 'ORGANIZER')}"
+            "Authorization": f"Bearer {await register(http, 'org@example.com', 'ORGANIZER')}"
         }
-        token = await _register(http, "ann@example.com")
+        token = await register(http, "ann@example.com")
         ann = {"Authorization": f"Bearer {token}"}
-        start = (datetime.now(UTC) + timedelta(days=3)).isoformat()
-        event = {"title": "Redis", "description": "d", "date": start, "location": "Hall",
-                 "category": "music", "maxParticipants": 50}  # fmt: skip
-        event_id = (await http.post("/api/v1/events", json=event, headers=organizer)).json()[
-            "data"
-        ]["event"]["id"]
-        await http.patch(f"/api/v1/events/{event_id}/status", json={"status": "Published"},
-                         headers=organizer)  # fmt: skip
+        event_id = await published_event(http, organizer, 50)
         assert (await http.post("/api/v1/enrollments", json={"eventId": event_id},
                                 headers=ann)).status_code == 201  # fmt: skip
         received: list[str] = []

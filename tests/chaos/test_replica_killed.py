@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import Cluster, published_event, register
 
 pytestmark = pytest.mark.integration
 
@@ -24,38 +23,20 @@ PEOPLE, SEATS = 500, 100
 RETRYABLE = {502, 503, 504}
 
 
-async def _register(http: httpx.AsyncClient, email: str, role: str = "PARTICIPANT") -> str:
-    body = {"email": email, "password": "long enough pass", "firstName": "C", "lastName": "H",
-            "role": role}  # fmt: skip
-    assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
-    login = await http.post(
-        "/api/v1/auth/login", json={"email": email, "password": body["password"]}
-    )
-    assert login.status_code == 200, login.text
-    return str(login.json()["data"]["token"])
-
-
 async def _crowd(url: str, cluster: Cluster) -> dict[str, object]:
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, trust_env=False) as http:
         organizer = {
-            "Authorization": f"Bearer {await _register(http, 'org@example.com', 'ORGANIZER')}"
+            "Authorization": f"Bearer {await register(http, 'org@example.com', 'ORGANIZER')}"
         }
-        start = (datetime.now(UTC) + timedelta(days=3)).isoformat()
-        event = {"title": "Chaos", "description": "d", "date": start, "location": "Hall",
-                 "category": "music", "maxParticipants": SEATS}  # fmt: skip
-        created = await http.post("/api/v1/events", json=event, headers=organizer)
-        event_id = created.json()["data"]["event"]["id"]
-        published = await http.patch(f"/api/v1/events/{event_id}/status",
-                                     json={"status": "Published"}, headers=organizer)  # fmt: skip
-        assert published.status_code == 200, published.text
+        event_id = await published_event(http, organizer, SEATS)
         gate = asyncio.Semaphore(32)
 
-        async def register(n: int) -> str:
+        async def participant(n: int) -> str:
             async with gate:
-                return await _register(http, f"p{n}@example.com")
+                return await register(http, f"p{n}@example.com")
 
-        tokens = await asyncio.gather(*(register(n) for n in range(PEOPLE)))
+        tokens = await asyncio.gather(*(participant(n) for n in range(PEOPLE)))
         retried = {"count": 0, "statuses": []}
         answers: dict[int, dict] = {}
 
