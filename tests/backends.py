@@ -7,7 +7,9 @@ Adding an adapter means adding a factory here: the suites and their invariants s
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import mkdtemp
@@ -193,3 +195,19 @@ async def accounts(backend: Backend, count: int, role: Role = Role.PARTICIPANT) 
             people.append(user.principal)
         await uow.commit()
     return people
+
+
+@asynccontextmanager
+async def mongo_database(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """A fresh database of its own on the session's MongoDB-wire server (FerretDB, or
+    MOV_TEST_MONGO_URL's), through pymongo's AsyncMongoClient; dropped afterwards."""
+    # pymongo is imported only by the runs that use it.
+    from mov_adapters.mongo.client import MongoConnection  # noqa: PLC0415
+
+    connection = MongoConnection.from_url(request.getfixturevalue("mongo_url"))
+    database = connection.database(f"mov_test_{uuid.uuid4().hex[:16]}")
+    try:
+        yield database
+    finally:
+        await database.client.drop_database(database.name)
+        await connection.aclose()

@@ -15,10 +15,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.servers import (
+    MONGO_URL_ENV,
     POSTGRES_URL_ENV,
     REDIS_URL_ENV,
+    FerretServer,
     PostgresServer,
     RedisServer,
+    build_ferretdb,
+    find_ferretdb,
     find_pg_bindir,
     find_redis_server,
     require_or_skip,
@@ -89,3 +93,33 @@ def redis_url(redis_server: RedisServer) -> str:
     with redis.Redis.from_url(redis_server.url, socket_timeout=10) as client:
         client.flushdb()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[FerretServer | str]:
+    """A MongoDB-wire server for the whole session: MOV_TEST_MONGO_URL's (a URL), or a throwaway
+    FerretDB (built once by `.ci/ferretdb` when Go is at hand).
+
+    The same policy as `postgres_server`: nothing to run skips (or fails, under
+    MOV_REQUIRE_SERVICES=1); a server that fails to start is an error.
+    """
+    url = os.environ.get(MONGO_URL_ENV)
+    if url:
+        yield url
+        return
+    binary = find_ferretdb() or build_ferretdb()
+    if binary is None:
+        require_or_skip("ferretdb not found and no Go to build it (see .ci/ferretdb)")
+    started = time.perf_counter()
+    server = FerretServer.start(binary)
+    log.info("FerretDB started at %s in %.2fs", server.url, time.perf_counter() - started)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_url(mongo_server: FerretServer | str) -> str:
+    """The session's MongoDB URL (each test uses a database of its own on it)."""
+    return mongo_server if isinstance(mongo_server, str) else mongo_server.url

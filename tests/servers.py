@@ -763,3 +763,154 @@ class NginxGateway:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+FERRETDB_ENV = "MOV_FERRETDB"  # the ferretdb binary to run
+MONGO_URL_ENV = "MOV_TEST_MONGO_URL"  # an existing MongoDB-wire server instead
+FERRETDB_VERSION = "v1.24.2"
+_FERRETDB_SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "ferretdb"
+_FERRETDB_START_TIMEOUT = 30.0
+
+
+def find_ferretdb() -> Path | None:
+    """The ferretdb binary: MOV_FERRETDB when set, else the one `.ci/ferretdb` built into the
+    cache, else one on PATH, else None."""
+    override = os.environ.get(FERRETDB_ENV)
+    if override:
+        return Path(override)
+    cache = Path(os.environ.get("MOV_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mov")  # fmt: skip
+    built = cache / f"ferretdb-{FERRETDB_VERSION}" / "ferretdb"
+    if built.is_file():
+        return built
+    found = shutil.which("ferretdb")
+    return Path(found) if found else None
+
+
+def build_ferretdb() -> Path | None:
+    """Run `.ci/ferretdb` (Go and the module proxy needed): the binary, or None without Go."""
+    if shutil.which("go") is None:
+        return None
+    done = subprocess.run(  # noqa: S603 - our own script
+        [str(_FERRETDB_SCRIPT)], capture_output=True, text=True, timeout=900, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"FerretDB could not be built:\n{done.stderr[-3000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def _mongo_answers(url: str) -> bool:
+    from pymongo import MongoClient  # noqa: PLC0415 - only Mongo tests need the driver
+    from pymongo.errors import PyMongoError  # noqa: PLC0415
+
+    client: MongoClient[dict[str, object]] = MongoClient(
+        url, serverSelectionTimeoutMS=500, connectTimeoutMS=500
+    )
+    try:
+        client.admin.command("ping")
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+    return True
+
+
+class FerretServer:
+    """FerretDB (MongoDB's wire protocol over SQLite) for tests: a child process on a free port
+    of 127.0.0.1, its SQLite files in a temporary folder, no telemetry, no debug listener.
+
+    `halt()` kills it as a crash would; `resume()` starts it again on the same port and files.
+    """
+
+    def __init__(self, binary: Path, workdir: Path, port: int) -> None:
+        self.binary = binary
+        self._workdir = workdir
+        self.port = port
+        self.url = f"mongodb://{HOST}:{port}/"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, binary: Path) -> FerretServer:
+        if not binary.is_file():
+            raise RuntimeError(f"no ferretdb at {binary} (check {FERRETDB_ENV})")
+        workdir = Path(tempfile.mkdtemp(prefix="mov-ferretdb-"))
+        (workdir / "data").mkdir()
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            server = cls(binary, workdir, free_port())
+            try:
+                server.resume()
+            except RuntimeError as error:
+                if attempt < _PORT_ATTEMPTS and "address already in use" in str(error):
+                    continue
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+            atexit.register(server.stop)
+            return server
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def argv(self) -> list[str]:
+        return [
+            str(self.binary),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{self._workdir / 'data'}/",
+            f"--listen-addr={HOST}:{self.port}",
+            f"--state-dir={self._workdir}",
+            "--debug-addr=-",
+            "--telemetry=disable",
+            "--log-level=warn",
+        ]
+
+    def resume(self) -> None:
+        """Start the server (again) and return once it answers a ping."""
+        logfile = self._workdir / "log"
+        with logfile.open("ab") as output:
+            self._process = subprocess.Popen(  # noqa: S603 - a found binary, our arguments
+                self.argv(), cwd=self._workdir, stdin=subprocess.DEVNULL, stdout=output,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + _FERRETDB_START_TIMEOUT
+        while not _mongo_answers(self.url):
+            code = self._process.poll()
+            if code is not None or time.monotonic() > deadline:
+                self._terminate()
+                why = f"exited with code {code}" if code is not None else "did not answer"
+                raise RuntimeError(
+                    f"ferretdb {why} on port {self.port}\n"
+                    f"--- server log (tail) ---\n{_log_tail(logfile)}"
+                )
+            time.sleep(0.05)
+
+    def halt(self) -> None:
+        """Kill the server (SIGKILL: no goodbye to its clients); its files stay."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+
+    def _terminate(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop the server and delete its folder; safe to call twice."""
+        atexit.unregister(self.stop)
+        try:
+            self._terminate()
+        except Exception:
+            log.warning("could not stop ferretdb on port %d", self.port, exc_info=True)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -8,13 +8,12 @@ name to the fixture's params, marked `integration` when it needs a real server.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import pytest
 
@@ -35,7 +34,6 @@ T = TypeVar("T")
 Factory: TypeAlias = Callable[[pytest.FixtureRequest, FrozenClock], AbstractAsyncContextManager[T]]
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
-MONGO_URL_ENV = "MOV_TEST_MONGO_URL"
 
 
 @asynccontextmanager
@@ -95,33 +93,14 @@ async def _redis_rate_limiter(
 
 
 @asynccontextmanager
-async def _mongo_database() -> AsyncIterator[Any]:
-    """A fresh database: on MOV_TEST_MONGO_URL's server (dropped afterwards), else mongomock."""
-    # pymongo and mongomock are imported only by the runs that use them, as redis-py is above.
-    from tests.mongo_shim import mongomock_database  # noqa: PLC0415
-
-    url = os.environ.get(MONGO_URL_ENV)
-    if not url:
-        yield mongomock_database()
-        return
-    from mov_adapters.mongo.client import MongoConnection  # noqa: PLC0415
-
-    connection = MongoConnection.from_url(url)
-    database = connection.database(f"mov_test_{uuid.uuid4().hex[:16]}")
-    try:
-        yield database
-    finally:
-        await database.client.drop_database(database.name)
-        await connection.aclose()
-
-
-@asynccontextmanager
 async def _mongo_chat_store(
-    _request: pytest.FixtureRequest, _clock: FrozenClock
+    request: pytest.FixtureRequest, _clock: FrozenClock
 ) -> AsyncIterator[ChatStore]:
+    from tests.backends import mongo_database  # noqa: PLC0415
+
     from mov_adapters.mongo.chat import MongoChatStore  # noqa: PLC0415
 
-    async with _mongo_database() as database:
+    async with mongo_database(request) as database:
         store = MongoChatStore(database)
         await store.ensure_indexes()
         yield store
@@ -217,11 +196,13 @@ def _sql_notification_store(name: str) -> Factory[NotificationStore]:
 
 @asynccontextmanager
 async def _mongo_notification_store(
-    _request: pytest.FixtureRequest, _clock: FrozenClock
+    request: pytest.FixtureRequest, _clock: FrozenClock
 ) -> AsyncIterator[NotificationStore]:
+    from tests.backends import mongo_database  # noqa: PLC0415
+
     from mov_adapters.mongo.notifications import MongoNotificationStore  # noqa: PLC0415
 
-    async with _mongo_database() as database:
+    async with mongo_database(request) as database:
         store = MongoNotificationStore(database)
         await store.ensure_indexes()
         yield store
@@ -246,12 +227,7 @@ RATE_LIMITERS: dict[str, Factory[RateLimiter]] = {
 }
 
 
-# mongomock stands in for MongoDB unless a real server is named: then it is an integration test
-MONGO = (
-    pytest.param("mongo", marks=pytest.mark.integration)
-    if os.environ.get(MONGO_URL_ENV)
-    else "mongo"
-)
+MONGO = pytest.param("mongo", marks=pytest.mark.integration)  # on the wire server, always
 
 
 @pytest.fixture

@@ -9,9 +9,14 @@ whatever is still owed before answering. Deliveries are only ever inserted if ab
 (notificationId, channel)), so completing twice, or after a sender saved an outcome, changes
 nothing.
 
-`claim_deliveries` takes one due delivery per `find_one_and_update`, which is atomic per
-document: the update that pushes `nextAttemptAt` past the lease is what takes it, so two
-claimers never get the same one. Dates are BSON dates, so milliseconds.
+`claim_deliveries` takes a due delivery by inserting a claim keyed by that delivery and the
+`nextAttemptAt` it was read with (`notification_claims`, unique `_id`): of two claimers that
+read the same due delivery, one insert gets in. The winner checks the delivery is still as it
+read it (a claimer whose read predates a finished send would otherwise send again) and only
+then moves `nextAttemptAt` past the lease. Not `find_one_and_update`: it is atomic on MongoDB,
+but FerretDB (v1) reads and then writes, so two claimers could both take one delivery; the
+only atomic arbiter both servers have is a unique index on insert. Saving a delivery's outcome
+removes its claims. Dates are BSON dates, so milliseconds.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from attrs import astuple, evolve
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, errors
+from pymongo import ASCENDING, DESCENDING, errors
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mov_adapters.mongo.chat import mongo_errors
@@ -43,6 +48,7 @@ from mov_core.ports.notifications import Addition, InboxQuery
 NOTIFICATIONS: Final = "notifications"
 DELIVERIES: Final = "notification_deliveries"
 PREFERENCES: Final = "notification_preferences"
+CLAIMS: Final = "notification_claims"
 
 _OWED: Final = "deliveriesToStore"
 _CLAIM_ORDER: Final = [
@@ -65,6 +71,7 @@ class MongoNotificationStore:
         self._notifications = database[NOTIFICATIONS]
         self._deliveries = database[DELIVERIES]
         self._preferences = database[PREFERENCES]
+        self._claims = database[CLAIMS]
 
     async def ensure_indexes(self) -> None:
         """Create the indexes the store's rules rest on (at start-up; a no-op when present)."""
@@ -95,6 +102,9 @@ class MongoNotificationStore:
             )
             await self._deliveries.create_index(
                 [("status", ASCENDING), ("updatedAt", DESCENDING)], name="status_updated"
+            )
+            await self._claims.create_index(
+                [("notificationId", ASCENDING), ("channel", ASCENDING)], name="claimed_delivery"
             )
 
     async def add(
@@ -251,25 +261,34 @@ class MongoNotificationStore:
     ) -> Sequence[Delivery]:
         """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
         were; the stored ones are not due again before `now + lease`."""
+        if limit <= 0:
+            return []
         claimed: list[dict[str, Any]] = []
         leased = {"$set": {"nextAttemptAt": utc_millis(now + lease)}}
+        due = {"status": DeliveryStatus.PENDING.value, "nextAttemptAt": {"$lte": now}}
         with mongo_errors("claim deliveries"):
-            while len(claimed) < limit:
-                document = await self._deliveries.find_one_and_update(
-                    {
-                        "status": DeliveryStatus.PENDING.value,
-                        "nextAttemptAt": {"$lte": now},
-                        # a lease that ends by `now` leaves a claimed one due: take it once
-                        "_id": {"$nin": [c["_id"] for c in claimed]},
-                    },
-                    leased,
-                    sort=_CLAIM_ORDER,
-                    return_document=ReturnDocument.BEFORE,
-                )
-                if document is None:
-                    break
-                claimed.append(document)
+            async for document in self._deliveries.find(due).sort(_CLAIM_ORDER):
+                if await self._claim(document):
+                    await self._deliveries.update_one({"_id": document["_id"]}, leased)
+                    claimed.append(document)
+                    if len(claimed) == limit:
+                        break
         return [BSON.structure(document, Delivery) for document in claimed]
+
+    async def _claim(self, document: Mapping[str, Any]) -> bool:
+        """Take the delivery as read, if no other claimer took it (see the module's text)."""
+        version = {"_id": document["_id"], "status": DeliveryStatus.PENDING.value,
+                   "nextAttemptAt": document["nextAttemptAt"]}  # fmt: skip
+        claim = {
+            "_id": f"{document['_id']}@{utc_millis(document['nextAttemptAt']).isoformat()}",
+            "notificationId": document["notificationId"],
+            "channel": document["channel"],
+        }
+        try:
+            await self._claims.insert_one(claim)
+        except errors.DuplicateKeyError:
+            return False
+        return await self._deliveries.find_one(version, projection={"_id": True}) is not None
 
     async def save_delivery(self, delivery: Delivery) -> None:
         """Replace the stored delivery of the same (notification, channel).
@@ -280,8 +299,9 @@ class MongoNotificationStore:
         key = {"notificationId": delivery.notification_id, "channel": delivery.channel.value}
         with mongo_errors("save a delivery"):
             result = await self._deliveries.update_one(key, {"$set": BSON.unstructure(delivery)})
-        if result.matched_count == 0:
-            raise NotFound("Delivery", (delivery.notification_id, delivery.channel))
+            if result.matched_count == 0:
+                raise NotFound("Delivery", (delivery.notification_id, delivery.channel))
+            await self._claims.delete_many(key)
 
     async def deliveries(self, notification_id: str) -> Sequence[Delivery]:
         """Every delivery of the notification, by channel name; empty when unknown."""

@@ -1,15 +1,20 @@
-"""The Mongo notification store's repair of an `add` that died between its two writes (the
-contract suite cannot reach that moment: it is particular to a store without transactions)."""
+"""What only the Mongo stores have, on the session's MongoDB-wire server (FerretDB): the
+notification store's repair of an `add` that died between its two writes (the contract suite
+cannot reach that moment: it is particular to a store without transactions), and the chat
+store's upgrade of messages stored before `resendKey`."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tests.mongo_shim import mongomock_database
+from tests.backends import mongo_database
 
+from mov_adapters.mongo.chat import MESSAGES, MongoChatStore
 from mov_adapters.mongo.notifications import MongoNotificationStore
+from mov_core.domain.chat import ChatDraft
 from mov_core.domain.notifications import (
     Channel,
     Delivery,
@@ -17,6 +22,8 @@ from mov_core.domain.notifications import (
     Notification,
     NotificationType,
 )
+
+pytestmark = pytest.mark.integration
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -38,10 +45,11 @@ def _planned() -> list[Delivery]:
 
 
 @pytest.fixture
-async def store() -> MongoNotificationStore:
-    store = MongoNotificationStore(mongomock_database())  # type: ignore[arg-type]
-    await store.ensure_indexes()
-    return store
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[MongoNotificationStore]:
+    async with mongo_database(request) as database:  # on the session's FerretDB
+        store = MongoNotificationStore(database)
+        await store.ensure_indexes()
+        yield store
 
 
 async def test_a_retry_stores_the_deliveries_an_interrupted_add_owed(
@@ -77,3 +85,32 @@ async def test_a_retry_never_overwrites_a_delivery_stored_before_the_interruptio
     (delivery,) = await store.deliveries("n-1")
     assert delivery.status is DeliveryStatus.SENT
     assert list(await store.claim_deliveries(now=T0, limit=10)) == []
+
+
+async def test_messages_stored_before_resend_keys_get_theirs_and_resends_still_match(
+    request: pytest.FixtureRequest,
+):
+    async with mongo_database(request) as database:
+        older = [  # as the store wrote them before `resendKey`
+            {
+                "_id": f"m-{n}",
+                "eventId": 7,
+                "seq": n,
+                "senderId": 3,
+                "body": "hi",
+                "clientMsgId": client_msg_id,
+                "createdAt": T0,
+            }
+            for n, client_msg_id in ((1, None), (2, None), (3, "c-3"))
+        ]
+        await database[MESSAGES].insert_many(older)
+        store = MongoChatStore(database)
+
+        await store.ensure_indexes()
+        await store.ensure_indexes()  # a later start finds nothing left to do
+
+        resent, created = await store.append(ChatDraft(7, 3, "hi", "c-3", T0))
+        fresh, fresh_created = await store.append(ChatDraft(7, 3, "hi", None, T0))
+        assert (resent.id, created) == ("m-3", False)
+        assert (fresh.seq, fresh_created) == (4, True)
+        assert await store.last_seq(7) == 4
