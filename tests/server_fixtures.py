@@ -123,3 +123,12 @@ def mongo_server() -> Iterator[FerretServer | str]:
 def mongo_url(mongo_server: FerretServer | str) -> str:
     """The session's MongoDB URL (each test uses a database of its own on it)."""
     return mongo_server if isinstance(mongo_server, str) else mongo_server.url
+
+
+@pytest.fixture
+def spare_ferretdb(mongo_server: FerretServer | str) -> Iterator[FerretServer]:
+    """A FerretDB of the test's own, to stop and start (the session's serves other tests)."""
+    if isinstance(mongo_server, str):
+        require_or_skip("stopping MongoDB needs a FerretDB we start (MOV_TEST_MONGO_URL is set)")
+    with FerretServer.start(mongo_server.binary) as server:
+        yield server

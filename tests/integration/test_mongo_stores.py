@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from tests.backends import mongo_database
+from tests.servers import FerretServer
 
 from mov_adapters.mongo.chat import MESSAGES, MongoChatStore
+from mov_adapters.mongo.client import MongoConnection
 from mov_adapters.mongo.notifications import MongoNotificationStore
 from mov_core.domain.chat import ChatDraft
 from mov_core.domain.notifications import (
@@ -22,6 +24,7 @@ from mov_core.domain.notifications import (
     Notification,
     NotificationType,
 )
+from mov_core.ports.errors import Unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +117,28 @@ async def test_messages_stored_before_resend_keys_get_theirs_and_resends_still_m
         assert (resent.id, created) == ("m-3", False)
         assert (fresh.seq, fresh_created) == (4, True)
         assert await store.last_seq(7) == 4
+
+
+async def test_both_stores_raise_unavailable_while_the_server_is_down_and_work_once_it_is_back(
+    spare_ferretdb: FerretServer,
+):
+    connection = MongoConnection.from_url(f"{spare_ferretdb.url}mov", timeout_ms=500)
+    chat, notifications = connection.chat_store(), connection.notification_store()
+    await connection.ensure_indexes()
+    try:
+        spare_ferretdb.halt()
+        with pytest.raises(Unavailable) as refused:
+            await chat.append(ChatDraft(7, 3, "hi", None, T0))
+        with pytest.raises(Unavailable):
+            await notifications.add(_notification(), _planned(), dedupe_key="k")
+        with pytest.raises(Unavailable):
+            await connection.ping()
+        assert str(spare_ferretdb.port) not in str(refused.value)  # never the server's address
+
+        spare_ferretdb.resume()
+        message, created = await chat.append(ChatDraft(7, 3, "hi", None, T0))
+        assert (message.seq, created) == (1, True)
+        _, added = await notifications.add(_notification(), _planned(), dedupe_key="k")
+        assert added
+    finally:
+        await connection.aclose()
