@@ -148,7 +148,10 @@ def run(args: argparse.Namespace) -> None:
             "MOV_LOG_LEVEL": "warning",
             "MOV_RATE_LIMIT_ENABLED": "false" if args.no_limits else "true",
             "MOV_INSECURE_FAST_HASHING": "true" if args.insecure_fast_hashing else "false",
+            "MOV_MAIL_LEASE": args.mail_lease,
         }
+        if args.smtp:
+            env["MOV_SMTP_URL"] = args.smtp
         config, port = plan(args, folder, env)
         (folder / "supervisord.conf").write_text(config)
         supervisor = subprocess.Popen(  # noqa: S603 - the installed supervisord, our config
@@ -191,6 +194,8 @@ def main() -> None:
     parser.add_argument(
         "--insecure-fast-hashing", action="store_true", help="tests only: cheap argon2"
     )
+    parser.add_argument("--smtp", default="", help="MOV_SMTP_URL (default: .eml files)")
+    parser.add_argument("--mail-lease", default="2m", help="MOV_MAIL_LEASE (default: 2m)")
     parser.add_argument("--keep", action="store_true", help="leave the folder (logs) behind")
     run(parser.parse_args())
 

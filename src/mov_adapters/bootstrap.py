@@ -141,6 +141,7 @@ class Runtime:
         return WorkerSettings(
             tick_interval=settings.clock_interval.total_seconds(),
             retry=RetryPolicy(max_attempts=settings.mail_max_attempts),
+            mail_lease=settings.mail_lease,
             clock_rules=ClockRules(
                 reminder_lead=settings.reminder_lead,
                 default_duration=settings.default_event_duration,

@@ -73,6 +73,9 @@ class Settings:
     default_event_duration: timedelta = timedelta(hours=2)
     clock_interval: timedelta = timedelta(seconds=30)
     mail_max_attempts: int = 6
+    mail_lease: timedelta = timedelta(minutes=2)
+    """How long a worker holds the e-mails it took before another may send them: after a
+    worker dies, its unsent ones wait this long. Longer than a send can take."""
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     """Networks whose `X-Forwarded-For` / `Forwarded` are believed (the load balancer's)."""
     services: tuple[str, ...] = SERVICES
@@ -125,6 +128,7 @@ class Settings:
             reminder_lead=_duration(env, "MOV_REMINDER_LEAD", timedelta(hours=24)),
             default_event_duration=_duration(env, "MOV_EVENT_DEFAULT_DURATION", timedelta(hours=2)),
             clock_interval=_duration(env, "MOV_CLOCK_INTERVAL", timedelta(seconds=30)),
+            mail_lease=_duration(env, "MOV_MAIL_LEASE", timedelta(minutes=2)),
             mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
             trusted_proxies=_networks(env, "MOV_TRUSTED_PROXIES"),
             services=_services(env, "MOV_SERVICES"),

@@ -104,12 +104,14 @@ def test_the_clock_and_retry_settings_reach_the_worker(tmp_path) -> None:
         "MOV_EVENT_DEFAULT_DURATION": "90m",
         "MOV_CLOCK_INTERVAL": "5s",
         "MOV_MAIL_MAX_ATTEMPTS": "4",
+        "MOV_MAIL_LEASE": "45s",
     })  # fmt: skip
     worker_settings = build_runtime(settings).worker_settings()
     assert worker_settings.clock_rules.reminder_lead == timedelta(hours=2)
     assert worker_settings.clock_rules.default_duration == timedelta(minutes=90)
     assert worker_settings.tick_interval == 5
     assert worker_settings.retry.max_attempts == 4
+    assert worker_settings.mail_lease == timedelta(seconds=45)
 
 
 @pytest.mark.parametrize(
@@ -121,6 +123,7 @@ def test_the_clock_and_retry_settings_reach_the_worker(tmp_path) -> None:
         ("MOV_NOTIFICATION_STORE", "cassandra"),
         ("MOV_REMINDER_LEAD", "soon"),
         ("MOV_MAIL_MAX_ATTEMPTS", "0"),
+        ("MOV_MAIL_LEASE", "a while"),
         ("MOV_WORKER_IN_SERVER", "maybe"),
     ],
 )

@@ -279,13 +279,14 @@ async def deliver(  # noqa: PLR0913 - the ports sending needs
     clock: Clock,
     policy: RetryPolicy,
     limit: int = 50,
+    lease: timedelta = DELIVERY_LEASE,
 ) -> DeliveryReport:
     """Send up to `limit` due e-mail deliveries, a few at a time; record each outcome.
 
     A failed send is retried later with backoff, FAILED once the policy gives up. A delivery
     whose recipient is gone or deactivated is SKIPPED.
     """
-    claimed = await store.claim_deliveries(now=clock.now(), limit=limit, lease=DELIVERY_LEASE)
+    claimed = await store.claim_deliveries(now=clock.now(), limit=limit, lease=lease)
     gate = asyncio.Semaphore(SEND_CONCURRENCY)
 
     async def one(delivery: Delivery) -> DeliveryReport:

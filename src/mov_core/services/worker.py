@@ -23,6 +23,7 @@ from mov_core.ports.notifications import NotificationStore
 from mov_core.ports.persistence import AfterCommit, Committed, OutboxRecord, UnitOfWork
 from mov_core.services.lifecycle_clock import ClockRules, TickReport, tick
 from mov_core.services.notify import (
+    DELIVERY_LEASE,
     ChatMemo,
     DeliveryReport,
     OnNotified,
@@ -52,6 +53,8 @@ class WorkerSettings:
     concurrency: int = 8
     """Records of different events handled at once (a database round trip each waits on)."""
     mail_batch: int = 50
+    mail_lease: timedelta = DELIVERY_LEASE
+    """How long claimed e-mails are this worker's (a dead worker's wait this long)."""
     poll_interval: float = 0.5
     """Seconds to wait for new work when there is none (a wake-up cuts it short); also how
     often due e-mails are looked for when this worker queued none."""
@@ -231,6 +234,7 @@ class Worker:
         return await deliver(
             uow=self._uow, store=self._store, mailer=self._mailer, composer=self._composer,
             clock=self._clock, policy=self.settings.retry, limit=self.settings.mail_batch,
+            lease=self.settings.mail_lease,
         )  # fmt: skip
 
     async def tick_once(self) -> TickReport:
