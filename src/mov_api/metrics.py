@@ -5,8 +5,10 @@ Counted as they happen, in every process: HTTP requests by route template, metho
 `unmatched`: a client cannot grow the series by inventing paths), their latency (a histogram:
 p50/p95/p99 come from `histogram_quantile`), rate-limit refusals, enrollments by placement
 (from the changes each commit recorded, however it was made), and the open Socket.IO
-connections. Read when scraped: the outbox backlog and the age of its oldest record, and the
-database pool's connections in use.
+connections. Read when scraped: the outbox backlog and the age of its oldest record, the
+e-mail deliveries by status (PENDING, SENT, FAILED, SKIPPED: wherever the notification store
+lives, so any process tells what the workers did), and the database pool's connections in
+use.
 
 Several processes (`--workers N`, the worker companion) each write their values to files in
 `PROMETHEUS_MULTIPROC_DIR`, which `mov serve` sets to a fresh folder in the data folder
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +43,7 @@ from prometheus_client import (
 from mov_adapters.bootstrap import Runtime
 from mov_core.domain.changes import EnrollmentConfirmed, PromotedFromWaitlist, Waitlisted
 from mov_core.domain.errors import InvalidToken
+from mov_core.domain.notifications import DeliveryStatus
 from mov_core.ports.errors import PortError
 from mov_core.ports.persistence import Committed
 
@@ -79,9 +83,18 @@ async def count_enrollments(committed: Committed) -> None:
             ENROLLMENTS.labels(placement).inc()
 
 
-def _scraped(runtime: Runtime, backlog: tuple[int, datetime | None] | None) -> bytes:
+def _scraped(
+    runtime: Runtime,
+    backlog: tuple[int, datetime | None] | None,
+    deliveries: Mapping[DeliveryStatus, int] | None,
+) -> bytes:
     """What is read at scrape time, in a registry of its own (one process answers it)."""
     registry = CollectorRegistry()
+    if deliveries is not None:
+        by_status = Gauge("mov_deliveries", "E-mail deliveries by status", ["status"],
+                          registry=registry)  # fmt: skip
+        for status, count in deliveries.items():
+            by_status.labels(status.value).set(count)
     if backlog is not None:
         waiting, oldest = backlog
         Gauge("mov_outbox_backlog", "Changes waiting for the worker", registry=registry).set(
@@ -125,7 +138,11 @@ def metrics_route(runtime: Runtime) -> HTTPRouteHandler:
             backlog = await runtime.services.outbox_backlog()
         except PortError:  # the database is down: the counters still answer
             backlog = None
-        body = _counted() + _scraped(runtime, backlog)
+        try:
+            deliveries = await runtime.services.delivery_counts()
+        except PortError:  # so is the notification store
+            deliveries = None
+        body = _counted() + _scraped(runtime, backlog, deliveries)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -650,3 +650,24 @@ async def test_failed_deliveries_lists_failed_ones_most_recent_first(
     assert list(found) == sorted(failed, key=lambda d: d.updated_at, reverse=True)
     assert all(d.status is DeliveryStatus.FAILED for d in found)
     assert len(await notification_store.failed_deliveries(limit=2)) == 2
+
+
+async def test_delivery_counts_name_every_status_and_follow_each_outcome(
+    notification_store: NotificationStore,
+):
+    assert await notification_store.delivery_counts() == dict.fromkeys(DeliveryStatus, 0)
+    sent, failed, skipped, _pending = [await delivery(notification_store) for _ in range(4)]
+    await notification_store.save_delivery(sent.succeeded(now=at(1)))
+    await notification_store.save_delivery(skipped.skipped("gone", now=at(1)))
+    await notification_store.save_delivery(
+        failed.attempt_failed("refused", now=at(1), policy=RetryPolicy(1))
+    )
+
+    counts = await notification_store.delivery_counts()
+
+    assert counts == {
+        DeliveryStatus.PENDING: 1,
+        DeliveryStatus.SENT: 1,
+        DeliveryStatus.FAILED: 1,
+        DeliveryStatus.SKIPPED: 1,
+    }

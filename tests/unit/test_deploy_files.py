@@ -49,7 +49,7 @@ def test_the_dashboard_plots_only_series_mov_exports():
     exported = {
         "mov_http_requests_total", "mov_http_request_duration_seconds_bucket",
         "mov_enrollments_total", "mov_outbox_backlog", "mov_outbox_oldest_age_seconds",
-        "mov_open_sockets", "mov_rate_limit_refusals_total", "mov_db_pool_in_use",
+        "mov_open_sockets", "mov_rate_limit_refusals_total", "mov_db_pool_in_use", "mov_deliveries",
     }  # fmt: skip
     dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
     used = {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypeAlias
 
@@ -158,6 +159,10 @@ class MemoryNotificationStore:
             (d for d in self._deliveries.values() if d.notification_id == notification_id),
             key=lambda d: d.channel.value,
         )
+
+    async def delivery_counts(self) -> Mapping[DeliveryStatus, int]:
+        counted = Counter(d.status for d in self._deliveries.values())
+        return {status: counted[status] for status in DeliveryStatus}
 
     async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
         """FAILED deliveries, most recently failed first (what an operator looks at first)."""

@@ -312,6 +312,14 @@ class MongoNotificationStore:
             documents = await cursor.to_list()
         return [BSON.structure(document, Delivery) for document in documents]
 
+    async def delivery_counts(self) -> Mapping[DeliveryStatus, int]:
+        """Deliveries in each status (one count per status, on the status index)."""
+        with mongo_errors("count deliveries"):
+            return {
+                status: await self._deliveries.count_documents({"status": status.value})
+                for status in DeliveryStatus
+            }
+
     async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
         """FAILED deliveries, most recently failed first (what an operator looks at first)."""
         if limit <= 0:

@@ -13,7 +13,7 @@ transaction began with BEGIN IMMEDIATE (and the process-wide write lock), so cla
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from attrs import astuple, evolve
@@ -301,6 +301,14 @@ class SqlNotificationStore:
         async with self._database.transaction() as db:
             rows = (await db.execute(query)).mappings().all()
         return [ROWS.structure(row, Delivery) for row in rows]
+
+    async def delivery_counts(self) -> Mapping[DeliveryStatus, int]:
+        """Deliveries in each status (one grouped count)."""
+        query = select(_d.status, func.count().label("n")).group_by(_d.status)
+        async with self._database.transaction() as db:
+            rows = (await db.execute(query)).mappings().all()
+        counted = {DeliveryStatus(row["status"]): int(row["n"]) for row in rows}
+        return {status: counted.get(status, 0) for status in DeliveryStatus}
 
     async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]:
         """FAILED deliveries, most recently failed first (what an operator looks at first)."""

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from attrs import frozen
 
-from mov_core.domain.notifications import Delivery, Notification, NotificationType, Preferences
+from mov_core.domain.notifications import (
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationType,
+    Preferences,
+)
 
 
 @frozen
@@ -129,6 +135,10 @@ class DeliveryQueue(Protocol):
     async def deliveries(self, notification_id: str) -> Sequence[Delivery]: ...
 
     async def failed_deliveries(self, *, limit: int = 100) -> Sequence[Delivery]: ...
+
+    async def delivery_counts(self) -> Mapping[DeliveryStatus, int]:
+        """How many deliveries are in each status, every status named (0 when none)."""
+        ...
 
 
 class NotificationStore(Inbox, PreferenceStore, DeliveryQueue, Protocol):

@@ -19,7 +19,13 @@ from mov_core.domain.enrollments import (
 )
 from mov_core.domain.events import UNSET, EventPatch, NewEvent, Unset
 from mov_core.domain.lifecycle import EventStatus
-from mov_core.domain.notifications import Channel, Notification, NotificationType, Preferences
+from mov_core.domain.notifications import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationType,
+    Preferences,
+)
 from mov_core.domain.users import Principal, User
 from mov_core.ports.chat import ChatPosting, ChatStore
 from mov_core.ports.clock import Clock
@@ -127,6 +133,10 @@ class Services:
         """Changes waiting for the worker, and when the oldest was recorded (monitoring)."""
         async with self.uow() as uow:
             return await uow.outbox.backlog()
+
+    async def delivery_counts(self) -> Mapping[DeliveryStatus, int]:
+        """Deliveries by status (monitoring: a growing PENDING or FAILED is a mail problem)."""
+        return await self.notification_store.delivery_counts()
 
     async def availability(
         self, viewer: Principal | None, event_id: int, *, invite: str | None = None
