@@ -60,16 +60,21 @@ def _program(name: str, argv: list[str], env: dict[str, str], logs: Path) -> str
     )
 
 
-def plan(args: argparse.Namespace, folder: Path, env: dict[str, str]) -> tuple[str, int]:
-    """supervisord's configuration for the topology, and the gateway's port."""
+def plan(
+    args: argparse.Namespace, folder: Path, env: dict[str, str]
+) -> tuple[str, int, dict[str, str]]:
+    """supervisord's configuration for the topology, the gateway's port, and each server
+    program's address (`all-1`: `127.0.0.1:PORT`)."""
     logs = folder / "logs"
     logs.mkdir()
     groups = list(GATEWAY_SERVICES) if args.split else ["all"]
     upstreams: dict[str, list[str]] = {service: [] for service in GATEWAY_SERVICES}
     programs = []
+    addresses: dict[str, str] = {}
     for group in groups:
         for replica in range(1, args.replicas + 1):
             port, name = free_port(), f"{group}-{replica}"
+            addresses[name] = f"{HOST}:{port}"
             served = GATEWAY_SERVICES if group == "all" else (group,)
             for service in served:
                 upstreams[service].append(f"{HOST}:{port}")
@@ -99,7 +104,7 @@ def plan(args: argparse.Namespace, folder: Path, env: dict[str, str]) -> tuple[s
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
         f"[supervisorctl]\nserverurl=unix://{folder / 'supervisor.sock'}\n\n"
     )
-    return head + "".join(programs), gateway_port
+    return head + "".join(programs), gateway_port, addresses
 
 
 def wait_ready(url: str, supervisor: subprocess.Popen[bytes]) -> None:
@@ -152,7 +157,7 @@ def run(args: argparse.Namespace) -> None:
         }
         if args.smtp:
             env["MOV_SMTP_URL"] = args.smtp
-        config, port = plan(args, folder, env)
+        config, port, addresses = plan(args, folder, env)
         (folder / "supervisord.conf").write_text(config)
         supervisor = subprocess.Popen(  # noqa: S603 - the installed supervisord, our config
             [str(BIN / "supervisord"), "-c", str(folder / "supervisord.conf")],
@@ -166,6 +171,8 @@ def run(args: argparse.Namespace) -> None:
             f"{folder / 'supervisord.conf'} status; metrics token: {token}",
             flush=True,
         )
+        listed = " ".join(f"{name}={address}" for name, address in addresses.items())
+        print(f"replicas: {listed}", flush=True)
         print(f"postgres: {postgres.url()} data {postgres.datadir}; redis: {redis.url} pid "
               f"{redis.pid}", flush=True)  # fmt: skip
         while not stopping and supervisor.poll() is None:

@@ -19,7 +19,8 @@ from tests.servers import PostgresServer, find_pg_bindir
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _READY = re.compile(r"MOV gateway at (http://\S+)")
-_CONTROL = re.compile(r"control: \S+ -c (\S+) status")
+_CONTROL = re.compile(r"control: \S+ -c (\S+) status; metrics token: (\S+)")
+_REPLICAS = re.compile(r"^replicas: (.*)$")
 _POSTGRES = re.compile(r"postgres: (\S+) data (\S+); redis: (\S+) pid (\d+)")
 
 
@@ -28,6 +29,8 @@ class Cluster:
         self.args = args
         self.url = ""
         self.config = ""
+        self.metrics_token = ""
+        self.replicas: dict[str, str] = {}  # program name: its own URL (not through nginx)
         self._process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self.postgres: PostgresServer | None = None
@@ -49,7 +52,10 @@ class Cluster:
             if found := _READY.search(line):
                 self.url = found.group(1)
             if found := _CONTROL.search(line):
-                self.config = found.group(1)
+                self.config, self.metrics_token = found.group(1), found.group(2)
+            if found := _REPLICAS.search(line):
+                pairs = (item.split("=", 1) for item in found.group(1).split())
+                self.replicas = {name: f"http://{address}" for name, address in pairs}
             if found := _POSTGRES.search(line):
                 url, data = found.group(1), Path(found.group(2))
                 port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
