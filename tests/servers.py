@@ -699,6 +699,11 @@ class NginxGateway:
         self.port = port
         self.url = f"http://{HOST}:{port}"
 
+    @property
+    def pid(self) -> int:
+        """The nginx master's pid (its workers are its children)."""
+        return self._process.pid
+
     @staticmethod
     def binary() -> Path | None:
         found = shutil.which("nginx") or (
