@@ -36,6 +36,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import multiprocessing
@@ -48,10 +49,18 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from tests.servers import HOST, NginxGateway, RedisServer, bench_postgres, free_port
+from tests.servers import (
+    GATEWAY_SERVICES,
+    HOST,
+    NginxGateway,
+    RedisServer,
+    bench_postgres,
+    free_port,
+)
 
 _spec = importlib.util.spec_from_file_location("mov_bench_http", _BENCH / "http.py")
-assert _spec is not None and _spec.loader is not None  # noqa: S101 - our own file
+assert _spec is not None  # noqa: S101 - our own file
+assert _spec.loader is not None  # noqa: S101
 bench_http = importlib.util.module_from_spec(_spec)
 sys.modules["mov_bench_http"] = bench_http
 _spec.loader.exec_module(bench_http)
@@ -90,7 +99,7 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 class Topology:
     """`replicas` servers (behind nginx unless `direct`) and one worker, started and stopped."""
 
-    def __init__(self, replicas: int, *, direct: bool, env: dict[str, str], folder: Path):
+    def __init__(self, replicas: int, *, direct: bool, env: dict[str, str], folder: Path) -> None:
         self.name = "direct" if direct else f"nginx x{replicas}"
         self.processes: list[subprocess.Popen[bytes]] = []
         self.gateway: NginxGateway | None = None
@@ -109,8 +118,7 @@ class Topology:
             self.port = ports[0]
         else:
             addresses = [f"{HOST}:{port}" for port in ports]
-            upstreams = {service: addresses for service in ("auth", "events", "enrollments",
-                                                             "chat", "notifications", "web")}  # fmt: skip
+            upstreams = dict.fromkeys(GATEWAY_SERVICES, addresses)
             self.gateway = NginxGateway.start(upstreams)
             self.port = self.gateway.port
 
@@ -129,18 +137,16 @@ class Topology:
 def _cpu(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):  # a process that ended counts no more
             total += bench_http.cpu_seconds(pid)
-        except OSError:
-            pass  # a process that ended (an nginx worker) counts no more
     return total
 
 
 def measure(topology: Topology, specs: dict[str, dict[str, Any]], args: argparse.Namespace,
             pool: ProcessPoolExecutor) -> dict[str, Any]:  # fmt: skip
     results = {}
-    for name, spec in specs.items():
-        spec = {**spec, "connections": args.connections}
+    for name, scenario in specs.items():
+        spec = {**scenario, "connections": args.connections}
         if name == "read" and args.warmup > 0:
             pool.submit(bench_http.generate, topology.port, spec, args.warmup, "raw").result()
         pids = topology.pids()
@@ -186,12 +192,12 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                             "kind": "spread",
                             "event_ids": spread,
                             "tokens": tokens.take(per_run),
-                        },  # fmt: skip
+                        },
                         "hot enroll": {
                             "kind": "hot",
                             "event_id": hot["ours"],
                             "tokens": tokens.take(per_run),
-                        },  # fmt: skip
+                        },
                     }
                     results[topology.name] = measure(topology, specs, args, pool)
                 finally:
@@ -216,8 +222,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--replicas", type=lambda v: [int(n) for n in v.split(",")],
                         default=[1, 2, 4])  # fmt: skip
-    parser.add_argument("--max-rate", type=float, default=1_500.0,
-                        help="enrollments per second a run may reach before it runs out")  # fmt: skip
+    parser.add_argument(
+        "--max-rate", type=float, default=1_500.0,
+        help="enrollments per second a run may reach before it runs out",
+    )  # fmt: skip
     args = parser.parse_args()
     with bench_postgres() as url:
         results = run(url, args)

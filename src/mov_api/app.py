@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import socketio
-from litestar import Controller, Litestar
+from litestar import Controller, Litestar, Router
 from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
 from litestar.types import ASGIApp
@@ -50,9 +54,14 @@ def create_litestar(
     """The Litestar application alone (tests may drive it directly)."""
     settings = runtime.settings
     origins = list(settings.cors_origins)
+    served = [GROUPS[name] for name in GROUPS if name in settings.services]
+    elsewhere = [GROUPS[name] for name in GROUPS if name not in settings.services]
     app = Litestar(
         route_handlers=[
-            *(GROUPS[name] for name in settings.services if name in GROUPS),
+            *served,
+            # routed and documented, but answered 404 as if absent: every process's OpenAPI
+            # document describes the whole API, which is what the gateway in front serves
+            *([Router("/", route_handlers=elsewhere, guards=[_not_served])] if elsewhere else []),
             SystemController,
             metrics.metrics_route(runtime),
         ],
@@ -88,6 +97,14 @@ def create_litestar(
     )
     _document_errors(app)
     return app
+
+
+def _not_served(
+    _connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """A route group this process does not serve (`MOV_SERVICES`): the unknown route's 404,
+    before anything of the request is read."""
+    raise NotFoundException
 
 
 _ERRORS = {

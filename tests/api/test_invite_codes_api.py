@@ -190,6 +190,7 @@ def test_the_rotate_answer_and_the_new_parameters_are_documented(api, party):
     assert "inviteCode" in event_out["properties"]
 
 
+@pytest.mark.in_process  # its logs
 def test_codes_are_never_logged(api, party):
     with capture_logs() as logs:
         api.client.get(f"{EVENTS}/{party.event_id}?invite={party.code}")

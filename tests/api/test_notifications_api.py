@@ -189,6 +189,7 @@ def test_an_enrolled_participant_is_told_in_the_app_in_the_contract_shape(api):
     assert api.unread(owner) == 0
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_marking_read_sets_read_at_once_and_is_idempotent(api):
     _, _, member, confirmed = _enrolled(api)
     url = f"{NOTIFICATIONS}/{confirmed['id']}/read"
@@ -264,6 +265,7 @@ def test_the_unread_filter_leaves_out_read_ones(api):
     assert api.unread(member) == 2
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_keyset_pages_go_newest_first_without_gaps_or_duplicates(api):
     owner, event_id, member, confirmed = _enrolled(api)
     url = f"/api/v1/events/{event_id}/announcements"

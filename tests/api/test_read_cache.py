@@ -39,6 +39,7 @@ def api(request: pytest.FixtureRequest, tmp_path) -> Iterator[Api]:
         yield Api(client, backend)
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_the_worker_catches_up_with_a_write_made_by_another_process(api):
     owner = api.token("owner@example.com", "ORGANIZER")
     event_id = api.event(owner, title="First title")
@@ -80,6 +81,7 @@ def _rename_behind_the_apis_back(
     run(api, elsewhere.close)
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_a_use_case_write_in_this_process_shows_at_once_without_any_route(api):
     owner = api.token("owner@example.com", "ORGANIZER")
     event_id = api.event(owner, title="First title")
@@ -90,6 +92,7 @@ def test_a_use_case_write_in_this_process_shows_at_once_without_any_route(api):
     assert _listed(api)[event_id]["title"] == "Second title"
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_a_status_change_by_the_lifecycle_clock_shows_at_once(api):
     owner = api.token("owner@example.com", "ORGANIZER")
     event_id = api.event(owner, date="2030-01-02T09:00:00.000Z")
@@ -117,6 +120,7 @@ def test_a_cached_anonymous_read_is_served_until_a_write_through_the_api(api):
     assert _one(api, event_id)["title"] == "Third title"
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_a_cached_read_lives_for_the_ttl_only(api):
     owner = api.token("owner@example.com", "ORGANIZER")
     event_id = api.event(owner, title="First title")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.api.conftest import PASSWORD, run
 
 ME = "/api/v1/auth/me"
@@ -41,6 +42,7 @@ def test_a_password_change_answers_a_fresh_token_and_refuses_the_old(api):
     assert api.client.get(ME, headers=fresh).status_code == 200
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_a_deactivated_account_is_told_so_on_its_next_request(api):
     bearer = api.token("pia@example.com")
     user_id = api.client.get(ME, headers=bearer).json()["data"]["user"]["id"]
@@ -50,6 +52,7 @@ def test_a_deactivated_account_is_told_so_on_its_next_request(api):
     assert refused.json()["message"] == "Account is deactivated"
 
 
+@pytest.mark.in_process  # its backend or clock
 def test_an_organizer_made_participant_no_longer_creates_events(api):
     from mov_core.domain.users import Role  # noqa: PLC0415
 
