@@ -207,7 +207,7 @@ def test_events_as_observed(api):
     listed = same(c.get("/api/v1/events"), 200, "Events retrieved successfully")
     assert [e["id"] for e in listed["data"]["events"]] == [event["id"]]
     assert [e["id"] for e in c.get("/api/v1/events?status=Published").json()["data"]["events"]] == [
-        1
+        event["id"]
     ]
     filtered = c.get("/api/v1/events?category=Technology&status=Running&status=Published").json()
     assert [e["id"] for e in filtered["data"]["events"]] == [event["id"]]
