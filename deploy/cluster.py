@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> None:
             "MOV_RATE_LIMIT_ENABLED": "false" if args.no_limits else "true",
             "MOV_INSECURE_FAST_HASHING": "true" if args.insecure_fast_hashing else "false",
             "MOV_MAIL_LEASE": args.mail_lease,
+            "MOV_OUTBOX_LEASE": args.outbox_lease,
         }
         if args.smtp:
             env["MOV_SMTP_URL"] = args.smtp
@@ -203,6 +204,7 @@ def main() -> None:
     )
     parser.add_argument("--smtp", default="", help="MOV_SMTP_URL (default: .eml files)")
     parser.add_argument("--mail-lease", default="2m", help="MOV_MAIL_LEASE (default: 2m)")
+    parser.add_argument("--outbox-lease", default="60s", help="MOV_OUTBOX_LEASE (default: 60s)")
     parser.add_argument("--keep", action="store_true", help="leave the folder (logs) behind")
     run(parser.parse_args())
 

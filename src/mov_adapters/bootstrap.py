@@ -142,6 +142,7 @@ class Runtime:
             tick_interval=settings.clock_interval.total_seconds(),
             retry=RetryPolicy(max_attempts=settings.mail_max_attempts),
             mail_lease=settings.mail_lease,
+            outbox_lease=settings.outbox_lease,
             clock_rules=ClockRules(
                 reminder_lead=settings.reminder_lead,
                 default_duration=settings.default_event_duration,

@@ -73,6 +73,8 @@ class Settings:
     default_event_duration: timedelta = timedelta(hours=2)
     clock_interval: timedelta = timedelta(seconds=30)
     mail_max_attempts: int = 6
+    outbox_lease: timedelta = timedelta(seconds=60)
+    """How long a worker holds the outbox records it took (a dead worker's wait this long)."""
     mail_lease: timedelta = timedelta(minutes=2)
     """How long a worker holds the e-mails it took before another may send them: after a
     worker dies, its unsent ones wait this long. Longer than a send can take."""
@@ -129,6 +131,7 @@ class Settings:
             default_event_duration=_duration(env, "MOV_EVENT_DEFAULT_DURATION", timedelta(hours=2)),
             clock_interval=_duration(env, "MOV_CLOCK_INTERVAL", timedelta(seconds=30)),
             mail_lease=_duration(env, "MOV_MAIL_LEASE", timedelta(minutes=2)),
+            outbox_lease=_duration(env, "MOV_OUTBOX_LEASE", timedelta(seconds=60)),
             mail_max_attempts=_int(env, "MOV_MAIL_MAX_ATTEMPTS", 6, minimum=1),
             trusted_proxies=_networks(env, "MOV_TRUSTED_PROXIES"),
             services=_services(env, "MOV_SERVICES"),

@@ -105,6 +105,7 @@ def test_the_clock_and_retry_settings_reach_the_worker(tmp_path) -> None:
         "MOV_CLOCK_INTERVAL": "5s",
         "MOV_MAIL_MAX_ATTEMPTS": "4",
         "MOV_MAIL_LEASE": "45s",
+        "MOV_OUTBOX_LEASE": "20s",
     })  # fmt: skip
     worker_settings = build_runtime(settings).worker_settings()
     assert worker_settings.clock_rules.reminder_lead == timedelta(hours=2)
@@ -112,6 +113,7 @@ def test_the_clock_and_retry_settings_reach_the_worker(tmp_path) -> None:
     assert worker_settings.tick_interval == 5
     assert worker_settings.retry.max_attempts == 4
     assert worker_settings.mail_lease == timedelta(seconds=45)
+    assert worker_settings.outbox_lease == timedelta(seconds=20)
 
 
 @pytest.mark.parametrize(
