@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,12 @@ logger = logging.getLogger("mov.bootstrap")
 MEMORY_URL = "memory://"
 """`MOV_DATABASE_URL=memory://`: everything in this process's memory (demos, tests)."""
 READ_CACHE_ENTRIES = 2_000
+OWN_READS = timedelta(seconds=3)
+"""How long a process's own read cache serves an entry: another process's changes (the CLI's)
+are not heard of, so they show within this."""
+SHARED_READS = timedelta(seconds=60)
+"""The same in Redis, which every process's changes reach: only a change made while Redis
+was down can outlive its invalidation, and not for longer than this."""
 
 HealthCheck = Callable[[], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
@@ -247,7 +254,8 @@ def build_runtime(settings: Settings, overrides: Overrides = Overrides()) -> Run
     rate_limiter, cache, read_cache, presence = _shared_state(settings, clock, parts)
     sockets = socket_server(redis_url=settings.redis_url, cors_origins=settings.cors_origins)
     broadcaster = SocketRooms(sockets, presence)
-    reads = ReadVersions(read_cache)
+    # Redis hears of every process's changes: its entries need no short life to heal
+    reads = ReadVersions(read_cache, lifetime=SHARED_READS if settings.redis_url else OWN_READS)
     for subscriber in (reads, sessions, SeatPushes(broadcaster, presence), RoomExits(broadcaster)):
         effects.subscribe(subscriber)
     mailer = overrides.mailer or _mailer(settings)

@@ -2,9 +2,10 @@
 
 Cached: `GET /api/v1/events` (any query) and `GET /api/v1/events/{id}` asked without a bearer
 token. Such an answer depends on the database alone, not on who asks, so a 200 is kept as its
-JSON text for `TTL` and served to every token-less caller before Litestar parses a parameter
-or resolves a dependency (`serve_cached` is the routes' `before_request` hook). A request with
-a bearer token, even one that does not verify, is neither served from nor stored in this cache.
+JSON text (for the versions' `lifetime`: 3 s in a process's own cache, 60 s in Redis) and
+served to every token-less caller before Litestar parses a parameter or resolves a
+dependency (`serve_cached` is the routes' `before_request` hook). A request with a bearer
+token, even one that does not verify, is neither served from nor stored in this cache.
 
 Invalidation is not this module's business: each entry is tagged with the version of its
 scope (the list, or one event) from `ReadVersions`: `<version> <json>` under
@@ -21,7 +22,6 @@ cache of each process. If the store is down, reads go to the database as without
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 from typing import Any, TypeVar
 
 import msgspec
@@ -36,8 +36,6 @@ from mov_core.services.effects import LIST, ReadVersions, event_scope
 
 log = structlog.get_logger("mov.read_cache")
 
-TTL = timedelta(seconds=3)
-"""How long an answer is served at most (a store that missed an invalidation heals by then)."""
 S = TypeVar("S", bound=msgspec.Struct)
 _PENDING = "mov.read_cache.key"  # in the request's scope state: where a miss will be stored
 
@@ -91,5 +89,6 @@ async def remember(request: Request[Any, Any, Any], viewer: Principal | None, bo
     key, version = pending
     text = msgspec.json.encode(body).decode()
     with contextlib.suppress(Unavailable):  # then the next caller reads the database
-        await _reads(request).cache.set(key, f"{version} {text}", ttl=TTL)
+        reads = _reads(request)
+        await reads.cache.set(key, f"{version} {text}", ttl=reads.lifetime)
     return body

@@ -19,8 +19,9 @@ from litestar.testing import TestClient
 from tests.api.conftest import Api, run
 from tests.backends import Options, factory_for, memory_backend
 
+from mov_adapters.bootstrap import OWN_READS, SHARED_READS, build_runtime
+from mov_adapters.settings import Settings
 from mov_api.app import create_app
-from mov_api.read_cache import TTL
 from mov_core.domain.events import EventPatch
 from mov_core.services.bundle import Services
 
@@ -127,7 +128,7 @@ def test_a_cached_read_lives_for_the_ttl_only(api):
     assert _one(api, event_id)["title"] == "First title"
     _rename_behind_the_apis_back(api, owner, event_id, "Second title")
     assert _one(api, event_id)["title"] == "First title"
-    api.clock.advance(TTL)
+    api.clock.advance(OWN_READS)
     assert _one(api, event_id)["title"] == "Second title"
     assert _listed(api)[event_id]["title"] == "Second title"
 
@@ -233,3 +234,12 @@ def test_with_redis_a_write_in_one_process_shows_in_the_others_next_read(tmp_pat
         assert _one(two, event_id)["title"] == "Fourth title"
         assert _listed(two)[event_id]["title"] == "Fourth title"
         run(one, cli.close)
+
+
+def test_entries_live_long_only_where_every_process_hears_of_every_change(tmp_path):
+    """A process's own cache does not hear of the CLI's changes: 3 s; Redis does: 60 s."""
+    own = build_runtime(Settings.from_env({"MOV_DATA_DIR": str(tmp_path / "a")}))
+    redis = {"MOV_DATA_DIR": str(tmp_path / "b"), "MOV_REDIS_URL": "redis://127.0.0.1:9/0"}
+    shared = build_runtime(Settings.from_env(redis))
+    assert (own.reads.lifetime, shared.reads.lifetime) == (OWN_READS, SHARED_READS)
+    assert OWN_READS < SHARED_READS

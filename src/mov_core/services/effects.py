@@ -76,10 +76,16 @@ class ReadVersions:
     event). Versions are random tokens, never counters, and a reader takes the version before
     it reads the database: an entry stored under a version was read after every commit whose
     change came before it, a later change replaces it, and no version ever comes back, so no
-    stale entry can become reachable again."""
+    stale entry can become reachable again.
 
-    def __init__(self, cache: Cache) -> None:
+    `lifetime` is how long an entry may be served at most: only a bound for the changes this
+    store does not hear of (another process's, when each process has a cache of its own; one
+    made while the store was down), so long where the store is shared and exact.
+    """
+
+    def __init__(self, cache: Cache, *, lifetime: timedelta = timedelta(seconds=3)) -> None:
         self.cache = cache
+        self.lifetime = lifetime
 
     async def current(self, scope: str) -> str:
         key = _version_key(scope)
