@@ -157,3 +157,15 @@ async def test_ping_creates_the_folder_and_passes_when_it_is_writable(tmp_path: 
 def test_a_sender_that_is_not_an_address_is_refused():
     with pytest.raises(ValueError, match="not a sender address"):
         FileMailer(Path("mail"), "MOV")
+
+
+def test_the_header_registry_makes_each_class_once_and_still_follows_its_mapping():
+    from email.headerregistry import UnstructuredHeader  # noqa: PLC0415
+
+    from mov_adapters.mail.message import POLICY  # noqa: PLC0415
+
+    registry = POLICY.header_factory
+    assert registry["Subject"] is registry["subject"]  # made once, whatever the case
+    one_line = registry["List-Unsubscribe"]
+    assert one_line.__name__ == "__OneLineHeader"
+    assert issubclass(registry["X-Other"], UnstructuredHeader)

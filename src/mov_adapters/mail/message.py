@@ -31,8 +31,29 @@ class _OneLineHeader(UnstructuredHeader, BaseHeader):
         return super().fold(policy=policy)
 
 
+class _Registry(HeaderRegistry):
+    """The standard library's registry makes a new header class at every lookup (about 11 µs,
+    20 and more per message: half of building one). The class depends on the name alone, so
+    each is made once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._made.clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 def _headers() -> HeaderRegistry:
-    registry = HeaderRegistry()
+    registry = _Registry()
     registry.map_to_type("list-unsubscribe", _OneLineHeader)
     registry.map_to_type("list-unsubscribe-post", _OneLineHeader)
     return registry
