@@ -19,6 +19,7 @@ import attrs
 from attrs import frozen
 
 from mov_core.domain.changes import Change, ChatMessagePosted
+from mov_core.domain.events import Event
 from mov_core.domain.notices import CHAT_COALESCE, NEEDS_ROSTER, Facts, Notice, notices_for
 from mov_core.domain.notifications import (
     Channel,
@@ -29,6 +30,7 @@ from mov_core.domain.notifications import (
     Preferences,
     RetryPolicy,
 )
+from mov_core.domain.users import User
 from mov_core.ports.clock import Clock
 from mov_core.ports.errors import NotFound, Unavailable
 from mov_core.ports.infra import MailComposer, Mailer
@@ -287,41 +289,65 @@ async def deliver(  # noqa: PLR0913 - the ports sending needs
     whose recipient is gone or deactivated is SKIPPED.
     """
     claimed = await store.claim_deliveries(now=clock.now(), limit=limit, lease=lease)
+    if not claimed:
+        return DeliveryReport()
     gate = asyncio.Semaphore(SEND_CONCURRENCY)
 
-    async def one(delivery: Delivery) -> DeliveryReport:
+    async def guarded(delivery: Delivery, work: Awaitable[DeliveryReport]) -> DeliveryReport:
+        try:
+            return await work
+        except Unavailable:
+            raise  # the store or database is down: the lease brings it back later
+        except Exception as error:  # a bug with this one must not retry it forever
+            logger.exception("delivery of %s failed", delivery.notification_id)
+            reason = f"internal error: {type(error).__name__}"
+            return await _failed(delivery, reason, store, clock, policy)
+
+    async def read(delivery: Delivery) -> Notification | None:
         async with gate:
             try:
-                return await _send(delivery, uow(), store, mailer, composer, clock, policy)
+                return await store.get(delivery.notification_id)
             except Unavailable:
-                raise  # the store or database is down: the lease brings it back later
-            except Exception as error:  # a bug with this one must not retry it forever
-                logger.exception("delivery of %s failed", delivery.notification_id)
-                reason = f"internal error: {type(error).__name__}"
-                return await _failed(delivery, reason, store, clock, policy)
+                raise
+            except Exception:  # noqa: BLE001 - `one` reads it again and records the failure
+                return None
 
-    reports = await asyncio.gather(*(one(d) for d in claimed))
+    notifications = await asyncio.gather(*(read(d) for d in claimed))
+    # every recipient and event of the batch in one transaction, not one per e-mail
+    async with uow() as batch_uow:
+        people = await batch_uow.users.get_many(
+            sorted({n.user_id for n in notifications if n is not None})
+        )
+        events = await batch_uow.events.get_many(
+            sorted({n.event_id for n in notifications if n is not None and n.event_id is not None})
+        )
+
+    async def one(delivery: Delivery, notification: Notification | None) -> DeliveryReport:
+        async with gate:
+            if notification is None:  # reading it failed: read it again, and fail as it does
+                notification = await store.get(delivery.notification_id)
+            recipient = people.get(notification.user_id)
+            event = None if notification.event_id is None else events.get(notification.event_id)
+            return await _send(delivery, notification, recipient, event, store, mailer,
+                               composer, clock, policy)  # fmt: skip
+
+    reports = await asyncio.gather(
+        *(guarded(d, one(d, n)) for d, n in zip(claimed, notifications, strict=True))
+    )
     return sum(reports, DeliveryReport())
 
 
-async def _send(  # noqa: PLR0913, PLR0917 - one delivery and the ports it needs
+async def _send(  # noqa: PLR0913, PLR0917 - one delivery, what it is about, the ports it needs
     delivery: Delivery,
-    uow: UnitOfWork,
+    notification: Notification,
+    recipient: User | None,
+    event: Event | None,
     store: NotificationStore,
     mailer: Mailer,
     composer: MailComposer,
     clock: Clock,
     policy: RetryPolicy,
 ) -> DeliveryReport:
-    notification = await store.get(delivery.notification_id)
-    async with uow:
-        try:
-            recipient = await uow.users.get(notification.user_id)
-        except NotFound:
-            recipient = None
-        event = None
-        if notification.event_id is not None:
-            event = (await uow.events.get_many([notification.event_id])).get(notification.event_id)
     if delivery.channel is not Channel.EMAIL or recipient is None or not recipient.is_active:
         await store.save_delivery(delivery.skipped("recipient unavailable", now=clock.now()))
         return DeliveryReport(skipped=1)
