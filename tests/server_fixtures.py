@@ -7,10 +7,12 @@ Servers start lazily, on the first test that asks for one, so a unit-only run pa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -29,6 +31,23 @@ from tests.servers import (
 )
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound="_Stoppable")
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@contextlib.contextmanager
+def _for_the_session(name: str, start: Callable[[], S]) -> Iterator[S]:
+    """A server we start, logged with the time it took, stopped at the end."""
+    began = time.perf_counter()
+    server = start()
+    log.info("%s started in %.2fs", name, time.perf_counter() - began)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +67,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         require_or_skip(
             "PostgreSQL binaries not found (install postgresql, or set MOV_TEST_POSTGRES_URL)"
         )
-    started = time.perf_counter()
-    server = PostgresServer.start(bindir)
-    log.info("PostgreSQL started on port %d in %.2fs", server.port, time.perf_counter() - started)
-    try:
+    with _for_the_session("PostgreSQL", lambda: PostgresServer.start(bindir)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +85,8 @@ def redis_server() -> Iterator[RedisServer]:
     binary = find_redis_server()
     if binary is None:
         require_or_skip("redis-server not found (install redis-server, or set MOV_TEST_REDIS_URL)")
-    started = time.perf_counter()
-    server = RedisServer.start(binary)
-    log.info("Redis started at %s in %.2fs", server.url, time.perf_counter() - started)
-    try:
+    with _for_the_session("Redis", lambda: RedisServer.start(binary)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -110,13 +119,8 @@ def mongo_server() -> Iterator[FerretServer | str]:
     binary = find_ferretdb() or build_ferretdb()
     if binary is None:
         require_or_skip("ferretdb not found and no Go to build it (see .ci/ferretdb)")
-    started = time.perf_counter()
-    server = FerretServer.start(binary)
-    log.info("FerretDB started at %s in %.2fs", server.url, time.perf_counter() - started)
-    try:
+    with _for_the_session("FerretDB", lambda: FerretServer.start(binary)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

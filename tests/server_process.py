@@ -223,3 +223,27 @@ class ServerProcess:
             self._kill()
             return
         self.stop()
+
+
+class WorkerProcess:
+    """`mov worker` as a child process with the given environment."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MOV_")}
+        self.env.update({"MOV_JWT_SECRET": JWT_SECRET, "MOV_LOG_LEVEL": "info", **env})
+        self.output = tempfile.TemporaryFile(prefix="mov-worker-")  # noqa: SIM115
+        self.process = subprocess.Popen(  # noqa: S603 - our own entry point
+            [str(MOV), "worker"], env=self.env, stdout=self.output, stderr=subprocess.STDOUT
+        )
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def tail(self) -> str:
+        self.output.seek(0)
+        return self.output.read().decode(errors="replace")[-3000:]

@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import redis
-from tests.integration.test_notifications_server import WorkerProcess
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, WorkerProcess
 from tests.servers import (
     DEFAULT_DRIVER,
     GATEWAY_SERVICES,

@@ -14,15 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from pymongo import MongoClient
-from tests.integration.test_notifications_server import (
-    WorkerProcess,
-    _bearer,
-    _login,
-    _mails,
-    _published_event,
-)
 from tests.integration.test_socketio import Client
-from tests.server_process import ServerProcess
+from tests.journeys import bearer, login, mails, published_event
+from tests.server_process import ServerProcess, WorkerProcess
 from tests.servers import (
     FerretServer,
     PostgresServer,
@@ -88,13 +82,13 @@ async def _wait_for(predicate, what: str) -> None:
 
 async def test_a_chat_room_in_mongo_is_one_room_across_two_processes(deployment, mongo_url):
     first, second, _, mongo_database = deployment
-    event_id = _published_event(first.base_url, "Mongo chat")
-    ann, bob = _login(first.base_url, "ann@example.com"), _login(first.base_url, "bob@example.com")
+    event_id = published_event(first.base_url, "Mongo chat")
+    ann, bob = login(first.base_url, "ann@example.com"), login(first.base_url, "bob@example.com")
     async with httpx.AsyncClient() as http:
         for token in (ann, bob):
             enrolled = await http.post(
                 f"{first.base_url}/api/v1/enrollments", json={"eventId": event_id},
-                headers=_bearer(token),
+                headers=bearer(token),
             )  # fmt: skip
             assert enrolled.status_code == 201, enrolled.text
     on_a, on_b = Client(), Client()
@@ -111,13 +105,13 @@ async def test_a_chat_room_in_mongo_is_one_room_across_two_processes(deployment,
         async with httpx.AsyncClient() as http:
             posted = await http.post(
                 f"{first.base_url}/api/v1/chat/events/{event_id}/messages",
-                json={"body": "over REST on A"}, headers=_bearer(ann),
+                json={"body": "over REST on A"}, headers=bearer(ann),
             )  # fmt: skip
             assert posted.status_code == 201, posted.text
             await _wait_for(lambda: len(on_b.received["message"]) >= 2, "message on B")
             await _wait_for(lambda: len(on_a.received["message"]) >= 2, "message on A")
             history = await http.get(
-                f"{second.base_url}/api/v1/chat/events/{event_id}/messages", headers=_bearer(bob)
+                f"{second.base_url}/api/v1/chat/events/{event_id}/messages", headers=bearer(bob)
             )
         assert [m["body"] for m in on_a.received["message"]] == ["from B", "over REST on A"]
         assert [m["body"] for m in on_b.received["message"]] == ["from B", "over REST on A"]
@@ -133,8 +127,8 @@ async def test_notifications_in_mongo_are_pushed_listed_read_and_mailed_across_p
     deployment, mongo_url
 ):
     first, second, worker_dir, mongo_database = deployment
-    event_id = _published_event(first.base_url, "Mongo notices")
-    token = _login(first.base_url, "pia@example.com")
+    event_id = published_event(first.base_url, "Mongo notices")
+    token = login(first.base_url, "pia@example.com")
     pushed: list[dict] = []
     client = Client()
     client.sio.on("notification", pushed.append)
@@ -143,26 +137,26 @@ async def test_notifications_in_mongo_are_pushed_listed_read_and_mailed_across_p
         async with httpx.AsyncClient() as http:
             enrolled = await http.post(
                 f"{first.base_url}/api/v1/enrollments", json={"eventId": event_id},
-                headers=_bearer(token),
+                headers=bearer(token),
             )  # fmt: skip
             assert enrolled.status_code == 201, enrolled.text
             await _wait_for(lambda: pushed, "notification pushed")
             (notice,) = pushed
             assert (notice["type"], notice["eventId"]) == ("ENROLLMENT_CONFIRMED", event_id)
             listed = (await http.get(f"{second.base_url}/api/v1/notifications",
-                                     headers=_bearer(token))).json()  # fmt: skip
+                                     headers=bearer(token))).json()  # fmt: skip
             assert [n["id"] for n in listed["data"]["notifications"]] == [notice["id"]]
             read = await http.post(f"{first.base_url}/api/v1/notifications/{notice['id']}/read",
-                                   headers=_bearer(token))  # fmt: skip
+                                   headers=bearer(token))  # fmt: skip
             assert read.status_code == 200, read.text
             unread = (await http.get(f"{second.base_url}/api/v1/notifications/unread-count",
-                                     headers=_bearer(token))).json()  # fmt: skip
+                                     headers=bearer(token))).json()  # fmt: skip
             assert unread["data"]["count"] == 0
     finally:
         await client.close()
 
     def mailed() -> list:
-        return [m for m in _mails(worker_dir / "outbox-mail") if "Mongo notices" in m["Subject"]]
+        return [m for m in mails(worker_dir / "outbox-mail") if "Mongo notices" in m["Subject"]]
 
     await _wait_for(mailed, "e-mail from the worker")
     await asyncio.sleep(0.5)  # a second one, were it sent, would be there by now
@@ -182,19 +176,19 @@ def test_mongo_down_answers_503_reports_it_and_recovers_when_it_returns(
            **_stores_in_mongo(f"{spare_ferretdb.url}mov")}  # fmt: skip
     with ServerProcess(env) as server, httpx.Client(base_url=server.base_url, timeout=30) as http:
         base = server.base_url
-        event_id = _published_event(base, "Mongo outage")
-        token = _login(base, "pia@example.com")
+        event_id = published_event(base, "Mongo outage")
+        token = login(base, "pia@example.com")
         assert http.post("/api/v1/enrollments", json={"eventId": event_id},
-                         headers=_bearer(token)).status_code == 201  # fmt: skip
+                         headers=bearer(token)).status_code == 201  # fmt: skip
         chat = f"/api/v1/chat/events/{event_id}/messages"
-        assert http.post(chat, json={"body": "before"}, headers=_bearer(token)).status_code == 201
+        assert http.post(chat, json={"body": "before"}, headers=bearer(token)).status_code == 201
         assert http.get("/health").json()["checks"]["mongo"]["status"] == "up"
 
         spare_ferretdb.halt()
         refused = [
-            http.post(chat, json={"body": "during"}, headers=_bearer(token)),
-            http.get(chat, headers=_bearer(token)),
-            http.get("/api/v1/notifications", headers=_bearer(token)),
+            http.post(chat, json={"body": "during"}, headers=bearer(token)),
+            http.get(chat, headers=bearer(token)),
+            http.get("/api/v1/notifications", headers=bearer(token)),
         ]
         health = http.get("/health")
         # what does not need MongoDB still works
@@ -202,11 +196,11 @@ def test_mongo_down_answers_503_reports_it_and_recovers_when_it_returns(
 
         spare_ferretdb.resume()
         deadline = time.monotonic() + WAIT_S
-        while (after := http.post(chat, json={"body": "after"}, headers=_bearer(token))) \
+        while (after := http.post(chat, json={"body": "after"}, headers=bearer(token))) \
                 .status_code != 201:  # fmt: skip
             assert time.monotonic() < deadline, after.text
             time.sleep(0.2)
-        history = http.get(chat, headers=_bearer(token)).json()["data"]["messages"]
+        history = http.get(chat, headers=bearer(token)).json()["data"]["messages"]
         health_after = http.get("/health")
 
     for answer in refused:

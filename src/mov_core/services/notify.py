@@ -293,47 +293,44 @@ async def deliver(  # noqa: PLR0913 - the ports sending needs
         return DeliveryReport()
     gate = asyncio.Semaphore(SEND_CONCURRENCY)
 
-    async def guarded(delivery: Delivery, work: Awaitable[DeliveryReport]) -> DeliveryReport:
-        try:
-            return await work
-        except Unavailable:
-            raise  # the store or database is down: the lease brings it back later
-        except Exception as error:  # a bug with this one must not retry it forever
-            logger.exception("delivery of %s failed", delivery.notification_id)
-            reason = f"internal error: {type(error).__name__}"
-            return await _failed(delivery, reason, store, clock, policy)
+    async def read(delivery: Delivery) -> Notification:
+        async with gate:
+            return await store.get(delivery.notification_id)
 
-    async def read(delivery: Delivery) -> Notification | None:
+    # a failed read is that delivery's failure, recorded below like any other
+    found = await asyncio.gather(*(read(d) for d in claimed), return_exceptions=True)
+    if down := next((f for f in found if isinstance(f, Unavailable)), None):
+        raise down  # the store is down: the lease brings them back later
+    notifications = [f for f in found if isinstance(f, Notification)]
+    # every recipient and event of the batch in one transaction, not one per e-mail
+    async with uow() as batch:
+        people = await batch.users.get_many(sorted({n.user_id for n in notifications}))
+        events = await batch.events.get_many(
+            sorted({n.event_id for n in notifications if n.event_id is not None})
+        )
+
+    async def send(
+        delivery: Delivery, notification: Notification | BaseException
+    ) -> DeliveryReport:
+        if isinstance(notification, BaseException):
+            raise notification
+        event = None if notification.event_id is None else events.get(notification.event_id)
+        recipient = people.get(notification.user_id)
+        return await _send(delivery, notification, recipient, event, store, mailer, composer,
+                           clock, policy)  # fmt: skip
+
+    async def one(delivery: Delivery, notification: Notification | BaseException) -> DeliveryReport:
         async with gate:
             try:
-                return await store.get(delivery.notification_id)
+                return await send(delivery, notification)
             except Unavailable:
-                raise
-            except Exception:  # noqa: BLE001 - `one` reads it again and records the failure
-                return None
+                raise  # the store or database is down: the lease brings it back later
+            except Exception as error:  # a bug with this one must not retry it forever
+                logger.exception("delivery of %s failed", delivery.notification_id)
+                reason = f"internal error: {type(error).__name__}"
+                return await _failed(delivery, reason, store, clock, policy)
 
-    notifications = await asyncio.gather(*(read(d) for d in claimed))
-    # every recipient and event of the batch in one transaction, not one per e-mail
-    async with uow() as batch_uow:
-        people = await batch_uow.users.get_many(
-            sorted({n.user_id for n in notifications if n is not None})
-        )
-        events = await batch_uow.events.get_many(
-            sorted({n.event_id for n in notifications if n is not None and n.event_id is not None})
-        )
-
-    async def one(delivery: Delivery, notification: Notification | None) -> DeliveryReport:
-        async with gate:
-            if notification is None:  # reading it failed: read it again, and fail as it does
-                notification = await store.get(delivery.notification_id)
-            recipient = people.get(notification.user_id)
-            event = None if notification.event_id is None else events.get(notification.event_id)
-            return await _send(delivery, notification, recipient, event, store, mailer,
-                               composer, clock, policy)  # fmt: skip
-
-    reports = await asyncio.gather(
-        *(guarded(d, one(d, n)) for d, n in zip(claimed, notifications, strict=True))
-    )
+    reports = await asyncio.gather(*(one(d, n) for d, n in zip(claimed, found, strict=True)))
     return sum(reports, DeliveryReport())
 
 
