@@ -18,6 +18,7 @@ from mov_web.assets import static_router, static_url
 from mov_web.errors import error_pages
 from mov_web.headers import security_headers
 from mov_web.pages.accounts import AccountPages
+from mov_web.pages.common import event_number, form_data
 from mov_web.pages.events import EventPages
 from mov_web.pages.me import MyPages
 from mov_web.pages.organize import OrganizerPages
@@ -62,6 +63,8 @@ def create_web(runtime: Runtime) -> Litestar:
             "viewer": Provide(provide_viewer),
             "user": Provide(provide_user),
             "organizer": Provide(provide_organizer),
+            "number": Provide(event_number, sync_to_thread=False),
+            "fields": Provide(form_data),
         },
         template_config=TemplateConfig(
             directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_engine

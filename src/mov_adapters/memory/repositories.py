@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import ClassVar, Generic, TypeVar
 
 from attrs import evolve
 
@@ -16,19 +17,36 @@ from mov_core.domain.users import User
 from mov_core.ports.errors import Conflict, NotFound
 from mov_core.ports.persistence import EventQuery, OutboxRecord
 
+Row = TypeVar("Row")
 
-class MemoryUserRepository:
+
+class _Table(Generic[Row]):
+    """Rows of one of the database's tables by id, for the repositories over it."""
+
+    _kind: ClassVar[str]  # what NotFound calls a row
+
     def __init__(self, db: MemoryDatabase) -> None:
         self._db = db
 
-    async def get(self, user_id: int) -> User:
-        try:
-            return self._db.users[user_id]
-        except KeyError:
-            raise NotFound("User", user_id) from None
+    def _rows(self) -> dict[int, Row]:
+        raise NotImplementedError
 
-    async def get_many(self, user_ids: Sequence[int]) -> dict[int, User]:
-        return {i: self._db.users[i] for i in user_ids if i in self._db.users}
+    async def get(self, row_id: int, /) -> Row:
+        try:
+            return self._rows()[row_id]
+        except KeyError:
+            raise NotFound(self._kind, row_id) from None
+
+    async def get_many(self, row_ids: Sequence[int], /) -> dict[int, Row]:
+        rows = self._rows()
+        return {i: rows[i] for i in row_ids if i in rows}
+
+
+class MemoryUserRepository(_Table[User]):
+    _kind = "User"
+
+    def _rows(self) -> dict[int, User]:
+        return self._db.users
 
     async def find_by_email(self, email: str) -> User | None:
         user_id = self._db.user_ids_by_email.get(email)
@@ -56,18 +74,11 @@ class MemoryUserRepository:
         return [self._db.users[i] for i in ids]
 
 
-class MemoryEventRepository:
-    def __init__(self, db: MemoryDatabase) -> None:
-        self._db = db
+class MemoryEventRepository(_Table[Event]):
+    _kind = "Event"
 
-    async def get(self, event_id: int) -> Event:
-        try:
-            return self._db.events[event_id]
-        except KeyError:
-            raise NotFound("Event", event_id) from None
-
-    async def get_many(self, event_ids: Sequence[int]) -> dict[int, Event]:
-        return {i: self._db.events[i] for i in event_ids if i in self._db.events}
+    def _rows(self) -> dict[int, Event]:
+        return self._db.events
 
     async def add(self, event: Event) -> Event:
         stored = evolve(event, id=self._db.next_id("events"))

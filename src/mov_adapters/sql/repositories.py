@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from attrs import evolve
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
@@ -30,25 +30,38 @@ def _new_row(entity: User | Event) -> dict[str, Any]:
     return values
 
 
-class SqlUserRepository:
+Row = TypeVar("Row", User, Event)
+
+
+class _Table(Generic[Row]):
+    """Rows of one table by id, structured as the repository's class."""
+
+    _kind: ClassVar[type[User | Event]]
+    _columns: ClassVar[Sequence[ColumnElement[Any]]]
+    _id: ClassVar[ColumnElement[int]]
+
     def __init__(self, db: Db) -> None:
         self._db = db
 
-    async def get(self, user_id: int) -> User:
-        row = (
-            (await self._db.execute(select(users).where(users.c.id == user_id))).mappings().first()
-        )
+    async def get(self, row_id: int, /) -> Row:
+        query = select(*self._columns).where(self._id == row_id)
+        row = (await self._db.execute(query)).mappings().first()
         if row is None:
-            raise NotFound("User", user_id)
-        return ROWS.structure(row, User)
+            raise NotFound(self._kind.__name__, row_id)
+        return cast("Row", ROWS.structure(row, self._kind))
 
-    async def get_many(self, user_ids: Sequence[int]) -> dict[int, User]:
-        if not user_ids:
+    async def get_many(self, row_ids: Sequence[int], /) -> dict[int, Row]:
+        if not row_ids:
             return {}
-        query = select(users).where(users.c.id.in_(list(user_ids)))
-        return {
-            r["id"]: ROWS.structure(r, User) for r in (await self._db.execute(query)).mappings()
-        }
+        query = select(*self._columns).where(self._id.in_(list(row_ids)))
+        rows = (await self._db.execute(query)).mappings()
+        return {r["id"]: cast("Row", ROWS.structure(r, self._kind)) for r in rows}
+
+
+class SqlUserRepository(_Table[User]):
+    _kind = User
+    _columns = tuple(users.c)
+    _id = users.c.id
 
     async def find_by_email(self, email: str) -> User | None:
         query = select(users).where(users.c.email == email)
@@ -70,29 +83,15 @@ class SqlUserRepository:
         return [ROWS.structure(r, User) for r in (await self._db.execute(query)).mappings()]
 
 
-_EVENT_COLUMNS = [
+_EVENT_COLUMNS = tuple(
     c for c in events.c if c.name not in {"enrolled_count", "waitlist_count", "reminded_for"}
-]
+)
 
 
-class SqlEventRepository:
-    def __init__(self, db: Db) -> None:
-        self._db = db
-
-    async def get(self, event_id: int) -> Event:
-        query = select(*_EVENT_COLUMNS).where(events.c.id == event_id)
-        row = (await self._db.execute(query)).mappings().first()
-        if row is None:
-            raise NotFound("Event", event_id)
-        return ROWS.structure(row, Event)
-
-    async def get_many(self, event_ids: Sequence[int]) -> dict[int, Event]:
-        if not event_ids:
-            return {}
-        query = select(*_EVENT_COLUMNS).where(events.c.id.in_(list(event_ids)))
-        return {
-            r["id"]: ROWS.structure(r, Event) for r in (await self._db.execute(query)).mappings()
-        }
+class SqlEventRepository(_Table[Event]):
+    _kind = Event
+    _columns = _EVENT_COLUMNS
+    _id = events.c.id
 
     async def add(self, event: Event) -> Event:
         statement = insert(events).values(_new_row(event)).returning(events.c.id)

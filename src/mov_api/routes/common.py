@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 
 from mov_adapters.wire import decode_keyset, encode_keyset
 from mov_core.domain.errors import FieldIssue, ValidationFailed
@@ -21,8 +23,15 @@ def path_id(raw: str, kind: str) -> int:
     return int(raw)
 
 
-def invalid_cursor() -> ValidationFailed:
-    return ValidationFailed([FieldIssue("cursor", "cursor is not valid")])
+def read_cursor(raw: str | None, key: Callable[[str], bool]) -> tuple[datetime, str] | None:
+    """A page cursor's (moment, key), or None for the first page. Opaque to clients: a
+    mangled one, or one whose key `key` refuses, is a 400 naming the `cursor` field."""
+    if not raw:
+        return None
+    position = decode_keyset(raw)
+    if position is None or not key(position[1]):
+        raise ValidationFailed([FieldIssue("cursor", "cursor is not valid")])
+    return position
 
 
 def encode_cursor(cursor: EventCursor | None) -> str | None:
@@ -30,10 +39,5 @@ def encode_cursor(cursor: EventCursor | None) -> str | None:
 
 
 def decode_cursor(raw: str | None) -> EventCursor | None:
-    """Opaque to clients; a mangled one is a 400 naming the `cursor` field."""
-    if not raw:
-        return None
-    position = decode_keyset(raw)
-    if position is None or not _ID.match(position[1]) or int(position[1]) > MAX_ID:
-        raise invalid_cursor()
-    return EventCursor(position[0], int(position[1]))
+    position = read_cursor(raw, lambda key: bool(_ID.match(key)) and int(key) <= MAX_ID)
+    return None if position is None else EventCursor(position[0], int(position[1]))

@@ -4,7 +4,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, head, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, SkipValidation
 
 from mov_adapters.wire import calendar_file
 from mov_api import read_cache
@@ -143,6 +144,23 @@ Invite = Annotated[
 
 
 ICS = "text/calendar"
+IcsDep = SkipValidation[tuple[bytes, dict[str, str]]]
+
+
+async def _ics_file(
+    event_id: FromPath[str],
+    viewer: ViewerDep,
+    services: ServicesDep,
+    calendar: CalendarDep,
+    invite: Invite = None,
+) -> tuple[bytes, dict[str, str]]:
+    """An event's iCalendar file and its download headers, for anyone who may see the event:
+    what GET sends and HEAD describes."""
+    view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
+    return calendar_file(calendar, view.event)
+
+
+_ICS_FILE = {"ics": Provide(_ics_file)}
 """Litestar adds `; charset=utf-8` to every `text/` type itself (naming it here sent it twice)."""
 
 
@@ -318,30 +336,13 @@ class EventController(Controller):
         )
         return ok("Announcement accepted", AnnouncementData(body))
 
-    @get("/{event_id:str}/calendar.ics", media_type=ICS)
-    async def calendar(
-        self,
-        event_id: FromPath[str],
-        viewer: ViewerDep,
-        services: ServicesDep,
-        calendar: CalendarDep,
-        invite: Invite = None,
-    ) -> Response[bytes]:
+    @get("/{event_id:str}/calendar.ics", media_type=ICS, dependencies=_ICS_FILE)
+    async def calendar(self, ics: IcsDep) -> Response[bytes]:
         """The event as an iCalendar file, for anyone who may see the event."""
-        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
-        body, headers = calendar_file(calendar, view.event)
+        body, headers = ics
         return Response(body, media_type=ICS, headers=headers)
 
-    @head("/{event_id:str}/calendar.ics", media_type=ICS)
-    async def calendar_head(
-        self,
-        event_id: FromPath[str],
-        viewer: ViewerDep,
-        services: ServicesDep,
-        calendar: CalendarDep,
-        invite: Invite = None,
-    ) -> Response[None]:
+    @head("/{event_id:str}/calendar.ics", media_type=ICS, dependencies=_ICS_FILE)
+    async def calendar_head(self, ics: IcsDep) -> Response[None]:
         """What GET would send, without the body: calendar programs ask before subscribing."""
-        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
-        _, headers = calendar_file(calendar, view.event)
-        return Response(None, media_type=ICS, headers=headers)
+        return Response(None, media_type=ICS, headers=ics[1])

@@ -11,8 +11,8 @@ from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from mov_adapters.wire import decode_keyset, encode_keyset
-from mov_api.routes.common import invalid_cursor
+from mov_adapters.wire import encode_keyset
+from mov_api.routes.common import read_cursor
 from mov_api.routes.deps import ActorDep, LinksDep, ServicesDep
 from mov_api.schemas import (
     CountOut,
@@ -53,13 +53,8 @@ def _encode(cursor: NotificationCursor | None) -> str | None:
 
 
 def _decode(raw: str | None) -> NotificationCursor | None:
-    """Opaque to clients; a mangled one is a 400 naming the `cursor` field."""
-    if not raw:
-        return None
-    position = decode_keyset(raw)
-    if position is None or not _NOTIFICATION_ID.match(position[1]):
-        raise invalid_cursor()
-    return NotificationCursor(*position)
+    position = read_cursor(raw, lambda key: bool(_NOTIFICATION_ID.match(key)))
+    return None if position is None else NotificationCursor(*position)
 
 
 def _notification_id(raw: str) -> str:

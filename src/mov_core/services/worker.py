@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from attrs import field, frozen
 
@@ -256,27 +257,24 @@ class Worker:
         while not self._stopping.is_set():
             self._wake.clear()
             self._urgent.clear()
-            busy = streaming = False
-            try:
-                drained = await self.drain_once()
-                if drained.handled + drained.dropped < self.settings.batch:
-                    self._outbox_idle.set()  # caught up: e-mail's turn, until the next wake
-                else:  # a backlog: e-mail waits for it (at most `mail_patience`)
-                    self._outbox_idle.clear()
-                streaming = drained.handled > 0 and drained.chat_only
-                busy = drained.handled + drained.dropped >= self.settings.batch
-                if drained.notified:
-                    self._mail_due.set()
-                await self._tick_if_due()
-            except PortError as error:
-                logger.warning("worker waiting for a dependency: %s", error)
-            except Exception:
-                logger.exception("worker step failed")
-            if busy:
-                continue
-            if streaming:  # a busy room: let its next messages gather into one batch
-                await self._pause(self.settings.stream_gap)
+            drained = await _survived(self._outbox_step(), "outbox")
+            if drained is not None:
+                await _survived(self._tick_if_due(), "lifecycle clock")
+                if drained.handled + drained.dropped >= self.settings.batch:
+                    continue  # a backlog: straight on
+                if drained.handled > 0 and drained.chat_only:
+                    await self._pause(self.settings.stream_gap)  # a busy room: let it gather
             await self._idle()
+
+    async def _outbox_step(self) -> DrainReport:
+        drained = await self.drain_once()
+        if drained.handled + drained.dropped < self.settings.batch:
+            self._outbox_idle.set()  # caught up: e-mail's turn, until the next wake
+        else:  # a backlog: e-mail waits for it (at most `mail_patience`)
+            self._outbox_idle.clear()
+        if drained.notified:
+            self._mail_due.set()
+        return drained
 
     async def _mail_loop(self) -> None:
         """E-mails are looked for after a drain that notified someone, and every
@@ -285,16 +283,10 @@ class Worker:
         waits while the outbox is busy (up to `mail_patience`)."""
         while not self._stopping.is_set():
             self._mail_due.clear()
-            busy = False
             with contextlib.suppress(TimeoutError):  # the outbox first
                 await asyncio.wait_for(self._outbox_idle.wait(), self.settings.mail_patience)
-            try:
-                busy = (await self.deliver_once()).total >= self.settings.mail_batch
-            except PortError as error:
-                logger.warning("worker waiting for a dependency to send e-mail: %s", error)
-            except Exception:
-                logger.exception("worker step failed (e-mail)")
-            if busy:
+            sent = await _survived(self.deliver_once(), "e-mail")
+            if sent is not None and sent.total >= self.settings.mail_batch:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._mail_due.wait(), timeout=self.settings.poll_interval)
@@ -328,3 +320,18 @@ def _by_event(records: Sequence[OutboxRecord]) -> list[list[OutboxRecord]]:
         key = getattr(record.change, "event_id", None) or ("record", record.id)
         groups.setdefault(key, []).append(record)
     return list(groups.values())
+
+
+Report = TypeVar("Report")
+
+
+async def _survived(step: Awaitable[Report], what: str) -> Report | None:
+    """One step of a loop, or None when it failed: a dependency that is down is waited out
+    (the loop tries again), anything else is logged; neither ends the worker."""
+    try:
+        return await step
+    except PortError as error:
+        logger.warning("worker waiting for a dependency (%s): %s", what, error)
+    except Exception:
+        logger.exception("worker step failed (%s)", what)
+    return None

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from litestar import Request
+from litestar.params import FromPath, SkipValidation
 from litestar.response import Template
 
 from mov_core.domain.errors import DomainError, FieldIssue, ValidationFailed
@@ -14,6 +15,9 @@ from mov_core.ports.errors import NotFound
 from mov_core.services.bundle import Services
 
 _ID = re.compile(r"^[0-9]{1,18}$")
+
+EventNumber = SkipValidation[int]
+FieldsDep = SkipValidation[dict[str, str]]
 
 
 async def page(
@@ -48,9 +52,16 @@ def field_errors(issues: list[FieldIssue] | tuple[FieldIssue, ...]) -> dict[str,
 
 
 async def form_data(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """A posted form's fields, each once (the last value), as text."""
+    """A posted form's fields, each once (the last value), as text: what a handler receives
+    as `fields`."""
     form = await request.form()
     return {key: str(value) for key, value in form.items() if isinstance(value, str)}
+
+
+def event_number(event_id: FromPath[str]) -> int:
+    """The event a page's path names (`/events/{event_id}/...`), what a handler receives as
+    `number`; the 404 page for one that is not an id."""
+    return path_id(event_id, "Event")
 
 
 def explain(error: DomainError) -> tuple[int, str]:

@@ -6,8 +6,8 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, time
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, SkipValidation
+from litestar import Controller, Response, get, post
+from litestar.params import FromQuery, SkipValidation
 from litestar.response import Template
 
 from mov_adapters.wire import calendar_file, decode_keyset, encode_keyset, message_payload
@@ -22,7 +22,7 @@ from mov_core.ports.persistence import EventCursor
 from mov_core.services.bundle import Services
 from mov_core.services.chat import online_or_nobody
 from mov_core.services.events import EventFilter, EventView
-from mov_web.pages.common import explain, form_data, page, path_id
+from mov_web.pages.common import EventNumber, FieldsDep, explain, page
 from mov_web.session import ServicesDep, UserDep, ViewerDep, see_other
 
 PAGE_SIZE = 12
@@ -130,24 +130,23 @@ class EventPages(Controller):
     @get("/events/{event_id:str}", name="event")
     async def event(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         viewer: ViewerDep,
         services: ServicesDep,
         invite: FromQuery[str | None] = None,
     ) -> Template:
-        return await event_page(services, viewer, path_id(event_id, "Event"), invite=invite)
+        return await event_page(services, viewer, number, invite=invite)
 
     @get("/events/{event_id:str}/status", name="event-status")
     async def status(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         viewer: ViewerDep,
         services: ServicesDep,
         invite: FromQuery[str | None] = None,
     ) -> Template:
         """The live part of the event page (availability, your place, the buttons), which the
         page's script fetches again when the seats change."""
-        number = path_id(event_id, "Event")
         view = await services.get_event(viewer, number, invite=invite)
         place = await my_place(services, viewer, number)
         return Template(
@@ -157,22 +156,18 @@ class EventPages(Controller):
 
     @post("/events/{event_id:str}/enroll", name="enroll")
     async def enroll(
-        self, request: Request[Any, Any, Any], event_id: FromPath[str], user: UserDep,
-        services: ServicesDep,
-    ) -> Response[Any] | Template:  # fmt: skip
-        number = path_id(event_id, "Event")
-        invite = (await form_data(request)).get("invite") or None
+        self, fields: FieldsDep, number: EventNumber, user: UserDep, services: ServicesDep
+    ) -> Response[Any] | Template:
+        invite = fields.get("invite") or None
         return await _act(
             services, user, number, invite, services.enroll(user, number, invite=invite)
         )
 
     @post("/events/{event_id:str}/cancel", name="cancel")
     async def cancel(
-        self, request: Request[Any, Any, Any], event_id: FromPath[str], user: UserDep,
-        services: ServicesDep,
-    ) -> Response[Any] | Template:  # fmt: skip
-        number = path_id(event_id, "Event")
-        invite = (await form_data(request)).get("invite") or None
+        self, fields: FieldsDep, number: EventNumber, user: UserDep, services: ServicesDep
+    ) -> Response[Any] | Template:
+        invite = fields.get("invite") or None
         place = await my_place(services, user, number)
         if place is None:  # nothing to cancel (any more): the page shows what is
             return see_other(_event_url(number, invite))
@@ -183,22 +178,21 @@ class EventPages(Controller):
     @get("/events/{event_id:str}/calendar.ics", name="calendar", media_type=ICS)
     async def calendar_file(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         viewer: ViewerDep,
         services: ServicesDep,
         calendar: SkipValidation[Calendar],
         invite: FromQuery[str | None] = None,
     ) -> Response[bytes]:
-        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
+        view = await services.get_event(viewer, number, invite=invite)
         body, headers = calendar_file(calendar, view.event)
         return Response(body, media_type=ICS, headers=headers)
 
     @get("/events/{event_id:str}/messages", name="messages")
     async def messages(
-        self, event_id: FromPath[str], user: UserDep, services: ServicesDep
+        self, number: EventNumber, user: UserDep, services: ServicesDep
     ) -> list[dict[str, Any]]:
         """The newest messages, for the page's script to catch up after a reconnect."""
-        number = path_id(event_id, "Event")
         history = await services.chat_history(user, number, limit=HISTORY)
         names = await services.display_names(sorted({m.sender_id for m in history}))
         return [message_payload(m, names) for m in history]
@@ -206,16 +200,15 @@ class EventPages(Controller):
     @post("/events/{event_id:str}/messages", name="post-message")
     async def post_message(
         self,
-        request: Request[Any, Any, Any],
-        event_id: FromPath[str],
+        fields: FieldsDep,
+        number: EventNumber,
         user: UserDep,
         services: ServicesDep,
         presence: SkipValidation[Presence],
         sockets: SkipValidation[Any],
     ) -> Response[Any] | Template:
         """Chat without script: the form posts, the page comes back with the message."""
-        number = path_id(event_id, "Event")
-        body = (await form_data(request)).get("body", "")
+        body = fields.get("body", "")
         try:
             posted = await services.post_message(
                 user, number, body, online=await online_or_nobody(presence, number)
@@ -231,13 +224,12 @@ class EventPages(Controller):
     @get("/events/{event_id:str}/online", name="online")
     async def online(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         user: UserDep,
         services: ServicesDep,
         presence: SkipValidation[Presence],
     ) -> Template:
         """Who is in the chat room now, by name (the page's script refreshes it)."""
-        number = path_id(event_id, "Event")
         await services.chat_last_seq(user, number)  # members only
         ids = sorted(set(await presence.online(number)))
         names = await services.display_names(ids)

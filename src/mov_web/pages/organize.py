@@ -7,7 +7,7 @@ import io
 from collections.abc import Awaitable
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -18,7 +18,7 @@ from mov_core.domain.users import Principal
 from mov_core.services.bundle import Services
 from mov_core.services.events import EventFilter
 from mov_web.forms import EventForm
-from mov_web.pages.common import explain, field_errors, form_data, page, path_id
+from mov_web.pages.common import EventNumber, FieldsDep, explain, field_errors, page, path_id
 from mov_web.session import ServicesDep, UserDep, see_other
 
 OrganizerDep = UserDep
@@ -57,9 +57,9 @@ class OrganizerPages(Controller):
 
     @post("/events/new", name="create-event")
     async def create(
-        self, request: Request[Any, Any, Any], organizer: OrganizerDep, services: ServicesDep
+        self, fields: FieldsDep, organizer: OrganizerDep, services: ServicesDep
     ) -> Response[Any] | Template:
-        form = EventForm(await form_data(request))
+        form = EventForm(fields)
         try:
             view = await services.create_event(organizer, form.command())
         except ValidationFailed as error:
@@ -71,9 +71,9 @@ class OrganizerPages(Controller):
 
     @get("/events/{event_id:str}/edit", name="edit-event")
     async def edit_form(
-        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
+        self, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
     ) -> Template:
-        view = await _owned(services, organizer, path_id(event_id, "Event"))
+        view = await _owned(services, organizer, number)
         return await page(
             "event_form.html", viewer=organizer, services=services,
             form=EventForm.of(view.event), errors={}, editing=view.event,
@@ -81,15 +81,10 @@ class OrganizerPages(Controller):
 
     @post("/events/{event_id:str}/edit", name="save-event")
     async def save(
-        self,
-        request: Request[Any, Any, Any],
-        event_id: FromPath[str],
-        organizer: OrganizerDep,
-        services: ServicesDep,
+        self, fields: FieldsDep, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
     ) -> Response[Any] | Template:
-        number = path_id(event_id, "Event")
         view = await _owned(services, organizer, number)
-        form = EventForm(await form_data(request))
+        form = EventForm(fields)
         try:
             await services.update_event(organizer, number, form.patch())
         except ValidationFailed as error:
@@ -105,25 +100,19 @@ class OrganizerPages(Controller):
 
     @get("/events/{event_id:str}", name="manage-event")
     async def manage(
-        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
+        self, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
     ) -> Template:
-        return await manage_page(services, organizer, path_id(event_id, "Event"))
+        return await manage_page(services, organizer, number)
 
     @post("/events/{event_id:str}/status", name="change-status")
     async def change_status(
-        self,
-        request: Request[Any, Any, Any],
-        event_id: FromPath[str],
-        organizer: OrganizerDep,
-        services: ServicesDep,
+        self, fields: FieldsDep, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
     ) -> Response[Any] | Template:
         """A lifecycle button. "Cancel event" asks first: a page with the one confirming button."""
-        number = path_id(event_id, "Event")
-        data = await form_data(request)
-        target = STATUSES.get(data.get("status", ""))
+        target = STATUSES.get(fields.get("status", ""))
         if target is None:
             return await manage_page(services, organizer, number, error="Choose a valid status.")
-        if target is EventStatus.CANCELED and data.get("confirm") != "yes":
+        if target is EventStatus.CANCELED and fields.get("confirm") != "yes":
             view = await _owned(services, organizer, number)
             return await page("confirm_cancel.html", viewer=organizer, services=services, view=view)
         return await _act(
@@ -132,20 +121,21 @@ class OrganizerPages(Controller):
 
     @post("/events/{event_id:str}/remove/{user_id:str}", name="remove-participant")
     async def remove(
-        self, event_id: FromPath[str], user_id: FromPath[str], organizer: OrganizerDep,
+        self,
+        number: EventNumber,
+        user_id: FromPath[str],
+        organizer: OrganizerDep,
         services: ServicesDep,
-    ) -> Response[Any] | Template:  # fmt: skip
-        number, participant = path_id(event_id, "Event"), path_id(user_id, "User")
+    ) -> Response[Any] | Template:
+        participant = path_id(user_id, "User")
         removal = services.remove_participant(organizer, number, participant)
         return await _act(services, organizer, number, removal)
 
     @post("/events/{event_id:str}/resize", name="resize")
     async def resize(
-        self, request: Request[Any, Any, Any], event_id: FromPath[str], organizer: OrganizerDep,
-        services: ServicesDep,
-    ) -> Response[Any] | Template:  # fmt: skip
-        number = path_id(event_id, "Event")
-        raw = (await form_data(request)).get("maxParticipants", "").strip()
+        self, fields: FieldsDep, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
+    ) -> Response[Any] | Template:
+        raw = fields.get("maxParticipants", "").strip()
         if not raw.isdigit() or len(raw) > 9:
             return await manage_page(
                 services, organizer, number,
@@ -156,14 +146,11 @@ class OrganizerPages(Controller):
 
     @post("/events/{event_id:str}/announce", name="announce")
     async def announce(
-        self, request: Request[Any, Any, Any], event_id: FromPath[str], organizer: OrganizerDep,
-        services: ServicesDep,
-    ) -> Response[Any] | Template:  # fmt: skip
-        number = path_id(event_id, "Event")
-        data = await form_data(request)
+        self, fields: FieldsDep, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
+    ) -> Response[Any] | Template:
         view = await _owned(services, organizer, number)
-        subject = data.get("subject", "").strip() or f"News about {view.event.title}"[:200]
-        body = data.get("announcement", "")
+        subject = fields.get("subject", "").strip() or f"News about {view.event.title}"[:200]
+        body = fields.get("announcement", "")
         try:
             sent = await services.announce(organizer, number, subject, body)
         except DomainError as error:
@@ -174,17 +161,15 @@ class OrganizerPages(Controller):
 
     @post("/events/{event_id:str}/invite-code", name="rotate-invite")
     async def rotate(
-        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
+        self, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
     ) -> Response[Any]:
-        number = path_id(event_id, "Event")
         await services.rotate_invite_code(organizer, number)
         return see_other(f"/organize/events/{number}")
 
     @get("/events/{event_id:str}/roster.csv", name="roster-csv", media_type="text/csv")
     async def roster_csv(
-        self, event_id: FromPath[str], organizer: OrganizerDep, services: ServicesDep
+        self, number: EventNumber, organizer: OrganizerDep, services: ServicesDep
     ) -> Response[str]:
-        number = path_id(event_id, "Event")
         roster = await services.roster(organizer, number)
         people = [*roster.enrolled, *roster.waitlist]
         names = await services.display_names(sorted({e.user_id for e in people}))

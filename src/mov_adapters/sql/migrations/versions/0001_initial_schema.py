@@ -1,30 +1,27 @@
-"""initial schema
-
-Revision ID: 0001
-Revises: (none)
-Create Date: 2026-11-23 23:39:28.223514
-"""
+"""initial schema (2026-11-23)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from mov_adapters.sql.migrations.shapes import partial, refers
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _key() -> sa.Column[int]:
+    """A table's own id: an integer that SQLite assigns as its rowid."""
+    return sa.Column("id", _ID, autoincrement=True, nullable=False)
 
 
 def upgrade() -> None:
     op.create_table(
         "outbox",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _key(),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
@@ -34,12 +31,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "users",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _key(),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("first_name", sa.String(length=100), nullable=True),
@@ -59,15 +51,8 @@ def upgrade() -> None:
 
     op.create_table(
         "events",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column(
-            "organizer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        _key(),
+        sa.Column("organizer_id", _ID, nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
@@ -99,35 +84,24 @@ def upgrade() -> None:
             name=op.f("ck_events_enrolled_within_capacity"),
         ),
         sa.CheckConstraint("waitlist_count >= 0", name=op.f("ck_events_waitlist_count_positive")),
-        sa.ForeignKeyConstraint(
-            ["organizer_id"], ["users.id"], name=op.f("fk_events_organizer_id_users")
-        ),
+        refers("events", "organizer_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_events_category"), ["category"], unique=False)
+        batch_op.create_index(batch_op.f("ix_events_category"), ["category"])
         batch_op.create_index(
-            batch_op.f("ix_events_organizer_id_starts_at_id"),
-            ["organizer_id", "starts_at", "id"],
-            unique=False,
+            batch_op.f("ix_events_organizer_id_starts_at_id"), ["organizer_id", "starts_at", "id"]
         )
+        batch_op.create_index(batch_op.f("ix_events_starts_at_id"), ["starts_at", "id"])
         batch_op.create_index(
-            batch_op.f("ix_events_starts_at_id"), ["starts_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_events_status_starts_at_id"), ["status", "starts_at", "id"], unique=False
+            batch_op.f("ix_events_status_starts_at_id"), ["status", "starts_at", "id"]
         )
 
     op.create_table(
         "enrollments",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        _key(),
+        sa.Column("event_id", _ID, nullable=False),
+        sa.Column("user_id", _ID, nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -135,32 +109,22 @@ def upgrade() -> None:
             "status IN ('ENROLLED', 'WAITLISTED', 'CANCELED')",
             name=op.f("ck_enrollments_status_valid"),
         ),
-        sa.ForeignKeyConstraint(
-            ["event_id"],
-            ["events.id"],
-            name=op.f("fk_enrollments_event_id_events"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_enrollments_user_id_users")
-        ),
+        refers("enrollments", "event_id", "events", ondelete="CASCADE"),
+        refers("enrollments", "user_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollments")),
     )
     with op.batch_alter_table("enrollments", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_enrollments_event_id_status_id"),
-            ["event_id", "status", "id"],
-            unique=False,
+            batch_op.f("ix_enrollments_event_id_status_id"), ["event_id", "status", "id"]
         )
         batch_op.create_index(
-            batch_op.f("ix_enrollments_user_id_created_at"), ["user_id", "created_at"], unique=False
+            batch_op.f("ix_enrollments_user_id_created_at"), ["user_id", "created_at"]
         )
         batch_op.create_index(
             "uq_enrollments_active",
             ["event_id", "user_id"],
             unique=True,
-            sqlite_where=sa.text("status IN ('ENROLLED', 'WAITLISTED')"),
-            postgresql_where=sa.text("status IN ('ENROLLED', 'WAITLISTED')"),
+            **partial("status IN ('ENROLLED', 'WAITLISTED')"),
         )
 
     if op.get_bind().dialect.name == "postgresql":
@@ -183,8 +147,7 @@ def downgrade() -> None:
     with op.batch_alter_table("enrollments", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_enrollments_active",
-            sqlite_where=sa.text("status IN ('ENROLLED', 'WAITLISTED')"),
-            postgresql_where=sa.text("status IN ('ENROLLED', 'WAITLISTED')"),
+            **partial("status IN ('ENROLLED', 'WAITLISTED')"),
         )
         batch_op.drop_index(batch_op.f("ix_enrollments_user_id_created_at"))
         batch_op.drop_index(batch_op.f("ix_enrollments_event_id_status_id"))

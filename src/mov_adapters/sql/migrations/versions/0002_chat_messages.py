@@ -1,42 +1,30 @@
-"""chat messages
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-24 00:44:55.483017
-"""
+"""chat messages (2026-11-24)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from mov_adapters.sql.migrations.shapes import partial, refers
+
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "chat_messages",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", _ID, nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column(
-            "sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("sender_id", _ID, nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("client_msg_id", sa.String(length=100), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["event_id"],
-            ["events.id"],
-            name=op.f("fk_chat_messages_event_id_events"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sender_id"], ["users.id"], name=op.f("fk_chat_messages_sender_id_users")
-        ),
+        refers("chat_messages", "event_id", "events", ondelete="CASCADE"),
+        refers("chat_messages", "sender_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_messages")),
     )
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
@@ -47,20 +35,14 @@ def upgrade() -> None:
             "uq_chat_messages_client_msg",
             ["event_id", "sender_id", "client_msg_id"],
             unique=True,
-            sqlite_where=sa.text("client_msg_id IS NOT NULL"),
-            postgresql_where=sa.text("client_msg_id IS NOT NULL"),
+            **partial("client_msg_id IS NOT NULL"),
         )
 
     op.create_table(
         "chat_rooms",
-        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", _ID, nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["event_id"],
-            ["events.id"],
-            name=op.f("fk_chat_rooms_event_id_events"),
-            ondelete="CASCADE",
-        ),
+        refers("chat_rooms", "event_id", "events", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_chat_rooms")),
     )
 
@@ -70,8 +52,7 @@ def downgrade() -> None:
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_chat_messages_client_msg",
-            sqlite_where=sa.text("client_msg_id IS NOT NULL"),
-            postgresql_where=sa.text("client_msg_id IS NOT NULL"),
+            **partial("client_msg_id IS NOT NULL"),
         )
         batch_op.drop_index(batch_op.f("ix_chat_messages_event_id_seq"))
 

@@ -1,9 +1,4 @@
-"""event reminders: the start time a reminder was queued for; outbox ids never reused
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-24 09:10:00.000000
-"""
+"""event reminders: the start a reminder was queued for; outbox ids never reused (2026-11-24)."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

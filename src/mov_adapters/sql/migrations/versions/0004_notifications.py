@@ -1,19 +1,14 @@
-"""notifications, their deliveries and each user's preferences
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-24 12:00:00.000000
-"""
+"""notifications, their deliveries and each user's preferences (2026-11-24)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from mov_adapters.sql.migrations.shapes import refers
+
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _UNREAD_IN_APP_SQLITE = "in_app = 1 AND read_at IS NULL"
@@ -33,9 +28,7 @@ def upgrade() -> None:
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("in_app", sa.Boolean(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users")
-        ),
+        refers("notifications", "user_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
@@ -43,9 +36,7 @@ def upgrade() -> None:
             batch_op.f("ix_notifications_dedupe_key"), ["dedupe_key"], unique=True
         )
         batch_op.create_index(
-            batch_op.f("ix_notifications_user_id_created_at_id"),
-            ["user_id", "created_at", "id"],
-            unique=False,
+            batch_op.f("ix_notifications_user_id_created_at_id"), ["user_id", "created_at", "id"]
         )
         batch_op.create_index(
             "ix_notifications_unread",
@@ -57,7 +48,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_notifications_user_id_event_id_type_created_at_id"),
             ["user_id", "event_id", "type", "created_at", "id"],
-            unique=False,
         )
 
     op.create_table(
@@ -80,12 +70,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "attempts >= 0", name=op.f("ck_notification_deliveries_attempts_positive")
         ),
-        sa.ForeignKeyConstraint(
-            ["notification_id"],
-            ["notifications.id"],
-            name=op.f("fk_notification_deliveries_notification_id_notifications"),
-            ondelete="CASCADE",
-        ),
+        refers("notification_deliveries", "notification_id", "notifications", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint(
             "notification_id", "channel", name=op.f("pk_notification_deliveries")
         ),
@@ -94,7 +79,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_notification_deliveries_claim",
             ["status", "next_attempt_at", "created_at", "notification_id", "channel"],
-            unique=False,
         )
 
     op.create_table(
@@ -107,9 +91,7 @@ def upgrade() -> None:
             "channel IN ('IN_APP', 'EMAIL')",
             name=op.f("ck_notification_preferences_channel_valid"),
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_notification_preferences_user_id_users")
-        ),
+        refers("notification_preferences", "user_id", "users"),
         sa.PrimaryKeyConstraint(
             "user_id", "type", "channel", name=op.f("pk_notification_preferences")
         ),

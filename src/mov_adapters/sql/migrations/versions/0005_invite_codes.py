@@ -1,9 +1,4 @@
-"""invite codes: what opens a PRIVATE event to non-members; existing PRIVATE events get one
-
-Revision ID: 0005_invite_codes
-Revises: 0004
-Create Date: 2026-11-25 10:00:00.000000
-"""
+"""invite codes: what opens a PRIVATE event to others; old PRIVATE events get one (2026-11-25)."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from alembic import op
 
 revision = "0005_invite_codes"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 _CODE_BYTES = 16  # as mov_core.domain.events.INVITE_CODE_BYTES when this was written
 

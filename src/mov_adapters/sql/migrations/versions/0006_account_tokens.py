@@ -1,19 +1,14 @@
-"""account tokens: a token version per account (password changes) and revoked tokens (logout)
-
-Revision ID: 0006_account_tokens
-Revises: 0005_invite_codes
-Create Date: 2026-12-03 09:00:00.000000
-"""
+"""account tokens: a version per account (password changes), revoked tokens (2026-12-03)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from mov_adapters.sql.migrations.shapes import refers
+
 revision = "0006_account_tokens"
 down_revision = "0005_invite_codes"
-branch_labels = None
-depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -28,12 +23,7 @@ def upgrade() -> None:
         sa.Column("token_id", sa.String(length=64), nullable=False),
         sa.Column("user_id", _ID, nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_revoked_tokens_user_id_users"),
-            ondelete="CASCADE",
-        ),
+        refers("revoked_tokens", "user_id", "users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("token_id", name=op.f("pk_revoked_tokens")),
     )
     with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
