@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -175,6 +176,17 @@ def test_the_openapi_document_describes_every_route_and_swagger_ui_is_served(api
     page = api.client.get("/schema/")
     assert page.status_code == 200
     assert "swagger" in page.text.lower()
+
+
+def test_every_path_parameter_is_documented_where_its_path_names_it(api):
+    """Handlers receive some path ids through a dependency (`number`): the document still
+    names each `{...}` of a path as that operation's path parameter, and nothing else."""
+    document = api.client.get("/schema/openapi.json").json()
+    for path, operations in document["paths"].items():
+        named = set(re.findall(r"{(\w+)}", path))
+        for method, operation in operations.items():
+            documented = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert documented == named, (method, path)
 
 
 def _runtime(tmp_path, **env: str) -> Runtime:

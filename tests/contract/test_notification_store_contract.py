@@ -430,7 +430,7 @@ async def test_notified_since_names_who_was_told_of_the_type_about_the_event_lat
 
     async def since(seconds: float, event_id: int = 7) -> dict[int, datetime]:
         return await notification_store.notified_since(
-            [ALICE, BOB, carol, 99], event_id=event_id, type=chat, since=at(seconds)
+            [ALICE, BOB, carol, 99], event_id=event_id, kind=chat, since=at(seconds)
         )
 
     assert await since(0) == {ALICE: at(9), BOB: at(4)}  # each with the latest time
@@ -438,9 +438,9 @@ async def test_notified_since_names_who_was_told_of_the_type_about_the_event_lat
     assert await since(9) == {ALICE: at(9)}  # at `since` itself counts
     assert await since(10) == {}
     assert await since(0, event_id=8) == {carol: at(20)}
-    assert await notification_store.notified_since([], event_id=7, type=chat, since=at(0)) == {}
+    assert await notification_store.notified_since([], event_id=7, kind=chat, since=at(0)) == {}
     assert await notification_store.notified_since(
-        [BOB, BOB], event_id=7, type=chat, since=at(0)
+        [BOB, BOB], event_id=7, kind=chat, since=at(0)
     ) == {BOB: at(4)}
 
 

@@ -80,19 +80,14 @@ class MemoryNotificationStore:
         return found
 
     async def notified_since(
-        self,
-        user_ids: Sequence[int],
-        *,
-        event_id: int,
-        type: NotificationType,  # noqa: A002 - the port's keyword
-        since: datetime,
+        self, user_ids: Sequence[int], *, event_id: int, kind: NotificationType, since: datetime
     ) -> dict[int, datetime]:
         told: dict[int, datetime] = {}
         for user_id in set(user_ids):
             times = [
                 n.created_at
                 for n in self._of_user(user_id)
-                if n.event_id == event_id and n.type is type and n.created_at >= since
+                if n.event_id == event_id and n.type is kind and n.created_at >= since
             ]
             if times:
                 told[user_id] = max(times)

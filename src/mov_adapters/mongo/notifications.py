@@ -179,19 +179,14 @@ class MongoNotificationStore:
         return BSON.structure(document, Notification)
 
     async def notified_since(
-        self,
-        user_ids: Sequence[int],
-        *,
-        event_id: int,
-        type: NotificationType,  # noqa: A002 - the port's keyword
-        since: datetime,
+        self, user_ids: Sequence[int], *, event_id: int, kind: NotificationType, since: datetime
     ) -> dict[int, datetime]:
         if not user_ids:
             return {}
         query = {
             "userId": {"$in": sorted(set(user_ids))},
             "eventId": event_id,
-            "type": type.value,
+            "type": kind.value,
             "createdAt": {"$gte": utc_millis(since)},
         }
         with mongo_errors("read recent notifications"):

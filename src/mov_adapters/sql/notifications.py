@@ -158,14 +158,9 @@ class SqlNotificationStore:
         return ROWS.structure(row, Notification)
 
     async def notified_since(
-        self,
-        user_ids: Sequence[int],
-        *,
-        event_id: int,
-        type: NotificationType,  # noqa: A002 - the port's keyword
-        since: datetime,
+        self, user_ids: Sequence[int], *, event_id: int, kind: NotificationType, since: datetime
     ) -> dict[int, datetime]:
-        """Those of `user_ids` told of `type` about the event at or after `since`, with the
+        """Those of `user_ids` told of `kind` about the event at or after `since`, with the
         latest time (one query, on the (user, event, type, created_at) index)."""
         if not user_ids:
             return {}
@@ -174,7 +169,7 @@ class SqlNotificationStore:
             .where(
                 _n.user_id.in_(sorted(set(user_ids))),
                 _n.event_id == event_id,
-                _n.type == type.value,
+                _n.type == kind.value,
                 _n.created_at >= since,
             )
             .group_by(_n.user_id)

@@ -4,9 +4,9 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
-from mov_api.routes.common import path_id
+from mov_api.routes.common import EventNumber
 from mov_api.routes.deps import ActorDep, PresenceDep, ServicesDep, SocketsDep
 from mov_api.schemas import Body, MessageData, MessageOut, MessagesData, Ok, message_out, ok
 from mov_core.domain.chat import ChatMessage, room_of
@@ -35,25 +35,21 @@ class ChatController(Controller):
     @get("/{event_id:str}/messages")
     async def history(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         actor: ActorDep,
         services: ServicesDep,
         before: Before = None,
         limit: Limit = 50,
     ) -> Ok[MessagesData]:
         """Newest first; pass the smallest `seq` seen as `before` for the previous page."""
-        found = list(
-            await services.chat_history(
-                actor, path_id(event_id, "Event"), before_seq=before, limit=limit
-            )
-        )
+        found = list(await services.chat_history(actor, number, before_seq=before, limit=limit))
         data = MessagesData(await messages_out(services, found))
         return ok("Messages retrieved successfully", data)
 
     @post("/{event_id:str}/messages")
     async def post_message(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         data: JSONBody[MessageIn],
         actor: ActorDep,
         services: ServicesDep,
@@ -62,14 +58,13 @@ class ChatController(Controller):
     ) -> Response[Ok[MessageData]]:
         """201 for a new message; 200 with the original when `clientMsgId` was sent before;
         a new one goes to the room's sockets as if it had come from one of them."""
-        room = path_id(event_id, "Event")
-        online = await online_or_nobody(presence, room)
+        online = await online_or_nobody(presence, number)
         posted = await services.post_message(
-            actor, room, data.body, data.client_msg_id, online=online
+            actor, number, data.body, data.client_msg_id, online=online
         )
         (body,) = await messages_out(services, [posted.message])
         if posted.created:
-            await sockets.emit("message", msgspec.to_builtins(body), room=room_of(room))
+            await sockets.emit("message", msgspec.to_builtins(body), room=room_of(number))
         message = "Message sent successfully" if posted.created else "Message already sent"
         status = 201 if posted.created else 200
         return Response(ok(message, MessageData(body)), status_code=status)

@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from litestar.params import FromPath, SkipValidation
+
 from mov_adapters.wire import decode_keyset, encode_keyset
 from mov_core.domain.errors import FieldIssue, ValidationFailed
 from mov_core.ports.errors import NotFound
@@ -14,6 +16,8 @@ from mov_core.ports.persistence import EventCursor
 _ID = re.compile(r"^[0-9]{1,19}$")
 MAX_ID = 2**63 - 1
 
+EventNumber = SkipValidation[int]
+
 
 def path_id(raw: str, kind: str) -> int:
     """A path id that is not a positive 64-bit integer names nothing: `NotFound`, as for an
@@ -21,6 +25,11 @@ def path_id(raw: str, kind: str) -> int:
     if not _ID.match(raw) or not 0 < int(raw) <= MAX_ID:
         raise NotFound(kind, raw)
     return int(raw)
+
+
+def event_number(event_id: FromPath[str]) -> int:
+    """The event a path names (`/{event_id}/...`), what a handler receives as `number`."""
+    return path_id(event_id, "Event")
 
 
 def read_cursor(raw: str | None, key: Callable[[str], bool]) -> tuple[datetime, str] | None:

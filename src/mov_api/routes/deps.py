@@ -15,6 +15,7 @@ from litestar.di import Provide
 from litestar.params import SkipValidation
 
 from mov_adapters.bootstrap import HealthCheck, Runtime
+from mov_api.routes.common import event_number
 from mov_core.domain.errors import AuthenticationRequired, InvalidToken
 from mov_core.domain.users import Principal
 from mov_core.ports.infra import Cache, Calendar, Presence, UnsubscribeLinks
@@ -85,4 +86,5 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
     return {
         **{name: _constant(value) for name, value in values.items()},
         **{name: Provide(f) for name, f in callers.items()},  # async: no thread
+        "number": Provide(event_number, sync_to_thread=False),
     }

@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, SkipV
 
 from mov_adapters.wire import calendar_file
 from mov_api import read_cache
-from mov_api.routes.common import decode_cursor, encode_cursor, path_id
+from mov_api.routes.common import EventNumber, decode_cursor, encode_cursor, path_id
 from mov_api.routes.deps import ActorDep, CalendarDep, ServicesDep, ViewerDep
 from mov_api.schemas import (
     AnnouncementData,
@@ -148,7 +148,7 @@ IcsDep = SkipValidation[tuple[bytes, dict[str, str]]]
 
 
 async def _ics_file(
-    event_id: FromPath[str],
+    number: EventNumber,
     viewer: ViewerDep,
     services: ServicesDep,
     calendar: CalendarDep,
@@ -156,7 +156,7 @@ async def _ics_file(
 ) -> tuple[bytes, dict[str, str]]:
     """An event's iCalendar file and its download headers, for anyone who may see the event:
     what GET sends and HEAD describes."""
-    view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
+    view = await services.get_event(viewer, number, invite=invite)
     return calendar_file(calendar, view.event)
 
 
@@ -209,14 +209,14 @@ class EventController(Controller):
     async def get_event(
         self,
         request: Request[Any, Any, Any],
-        event_id: FromPath[str],
+        number: EventNumber,
         viewer: ViewerDep,
         services: ServicesDep,
         invite: Invite = None,
     ) -> Ok[EventData]:
         """An event the caller may see: its owner sees its `inviteCode`; a non-member sees a
         PRIVATE event only with `?invite=` its current code."""
-        view = await services.get_event(viewer, path_id(event_id, "Event"), invite=invite)
+        view = await services.get_event(viewer, number, invite=invite)
         body = ok("Event retrieved successfully", EventData(view_out(view, viewer)))
         if invite is not None:
             return body  # never cached: the cache key would hold the code
@@ -233,65 +233,57 @@ class EventController(Controller):
     @put("/{event_id:str}")
     async def update_event(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         data: JSONBody[EventPatchIn],
         actor: ActorDep,
         services: ServicesDep,
     ) -> Ok[EventData]:
         """Edit (Planning or Published); more seats promote waiters at once."""
-        view = await services.update_event(actor, path_id(event_id, "Event"), _patch(data))
+        view = await services.update_event(actor, number, _patch(data))
         return ok("Event updated successfully", EventData(view_out(view, actor)))
 
     @delete("/{event_id:str}", status_code=200)
     async def delete_event(
-        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
+        self, number: EventNumber, actor: ActorDep, services: ServicesDep
     ) -> Done:
         """Only a Planning event nobody enrolled in."""
-        await services.delete_event(actor, path_id(event_id, "Event"))
+        await services.delete_event(actor, number)
         return done("Event deleted successfully")
 
     @patch("/{event_id:str}/status")
     async def change_status(
-        self,
-        event_id: FromPath[str],
-        data: JSONBody[StatusIn],
-        actor: ActorDep,
-        services: ServicesDep,
+        self, number: EventNumber, data: JSONBody[StatusIn], actor: ActorDep, services: ServicesDep
     ) -> Ok[EventData]:
         """Planning → Published | Canceled; Published → Running | Canceled; Running → Completed."""
         target = STATUSES.get(data.status)
         if target is None:
             raise_if([FieldIssue("status", "Invalid event status")])
         assert target is not None  # noqa: S101
-        view = await services.change_status(actor, path_id(event_id, "Event"), target)
+        view = await services.change_status(actor, number, target)
         return ok("Event status changed successfully", EventData(view_out(view, actor)))
 
     @post("/{event_id:str}/invite-code", status_code=200)
     async def rotate_invite_code(
-        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
+        self, number: EventNumber, actor: ActorDep, services: ServicesDep
     ) -> Ok[EventData]:
         """The owner of a PRIVATE event replaces its `inviteCode`: the old code opens nothing
         from then on; members keep their places. A PUBLIC event has no code (400)."""
-        view = await services.rotate_invite_code(actor, path_id(event_id, "Event"))
+        view = await services.rotate_invite_code(actor, number)
         return ok("Invite code rotated successfully", EventData(view_out(view, actor)))
 
     @get("/{event_id:str}/availability")
     async def availability(
-        self,
-        event_id: FromPath[str],
-        viewer: ViewerDep,
-        services: ServicesDep,
-        invite: Invite = None,
+        self, number: EventNumber, viewer: ViewerDep, services: ServicesDep, invite: Invite = None
     ) -> Ok[AvailabilityOut]:
-        seats = await services.availability(viewer, path_id(event_id, "Event"), invite=invite)
+        seats = await services.availability(viewer, number, invite=invite)
         return ok("Availability retrieved successfully", availability_out(seats))
 
     @get("/{event_id:str}/enrollments")
     async def roster(
-        self, event_id: FromPath[str], actor: ActorDep, services: ServicesDep
+        self, number: EventNumber, actor: ActorDep, services: ServicesDep
     ) -> Ok[RosterOut]:
         """The owner's view: who holds a seat, and the waitlist in order with positions."""
-        snapshot = await services.roster(actor, path_id(event_id, "Event"))
+        snapshot = await services.roster(actor, number)
         data = RosterOut(
             enrolled=[enrollment_out(e) for e in snapshot.enrolled],
             waitlist=[enrollment_out(e) for e in snapshot.waitlist],
@@ -300,16 +292,10 @@ class EventController(Controller):
 
     @delete("/{event_id:str}/enrollments/{user_id:str}", status_code=200)
     async def remove_participant(
-        self,
-        event_id: FromPath[str],
-        user_id: FromPath[str],
-        actor: ActorDep,
-        services: ServicesDep,
+        self, number: EventNumber, user_id: FromPath[str], actor: ActorDep, services: ServicesDep
     ) -> Ok[RemovalOut]:
         """The owner takes a participant off the roster; the first waiter is promoted."""
-        outcome = await services.remove_participant(
-            actor, path_id(event_id, "Event"), path_id(user_id, "Enrollment")
-        )
+        outcome = await services.remove_participant(actor, number, path_id(user_id, "Enrollment"))
         promoted = enrollment_out(outcome.promoted) if outcome.promoted else None
         data = RemovalOut(enrollment_out(outcome.enrollment), promoted)
         return ok("Participant removed successfully", data)
@@ -317,16 +303,14 @@ class EventController(Controller):
     @post("/{event_id:str}/announcements", status_code=202)
     async def announce(
         self,
-        event_id: FromPath[str],
+        number: EventNumber,
         data: JSONBody[AnnouncementIn],
         actor: ActorDep,
         services: ServicesDep,
     ) -> Ok[AnnouncementData]:
         """Tell every enrolled participant (in the app and by e-mail, by their preferences).
         Accepted now, delivered by the notification worker."""
-        announcement = await services.announce(
-            actor, path_id(event_id, "Event"), data.subject, data.body
-        )
+        announcement = await services.announce(actor, number, data.subject, data.body)
         body = AnnouncementOut(
             id=announcement.id,
             event_id=announcement.event_id,

@@ -77,14 +77,9 @@ class Inbox(Protocol):
         ...
 
     async def notified_since(
-        self,
-        user_ids: Sequence[int],
-        *,
-        event_id: int,
-        type: NotificationType,  # noqa: A002 - as in Notification
-        since: datetime,
+        self, user_ids: Sequence[int], *, event_id: int, kind: NotificationType, since: datetime
     ) -> dict[int, datetime]:
-        """Those of `user_ids` with a notification of `type` about `event_id` (in-app or not)
+        """Those of `user_ids` with a notification of `kind` about `event_id` (in-app or not)
         created at or after `since`, each with the latest one's time: what chat coalescing
         looks at, for a whole room at once (and a worker remembers, so that it need not ask
         again about those another worker told)."""

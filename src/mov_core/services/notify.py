@@ -136,7 +136,7 @@ async def notify(  # noqa: PLR0913 - the record, the ports it needs, and a proce
         recent = await store.notified_since(
             [n.user_id for n in notices],
             event_id=change.event_id,
-            type=NotificationType.CHAT_MESSAGE,
+            kind=NotificationType.CHAT_MESSAGE,
             since=since,
         )
         notices = [n for n in notices if n.user_id not in recent]  # told of this room lately
