@@ -412,7 +412,7 @@ def _mailer(settings: Settings) -> Mailer:
 
     if settings.smtp_url:
         try:
-            return SmtpMailer.from_url(settings.smtp_url, from_address=settings.mail_from)
+            return SmtpMailer(settings.smtp_url, from_address=settings.mail_from)
         except ValueError as error:
             raise SettingsError(f"MOV_SMTP_URL: {error}") from None
     return FileMailer(settings.mail_folder, from_address=settings.mail_from)

@@ -1,5 +1,6 @@
 """What every `NotificationStore` adapter does alike: bind the deliveries `add` is given to the
-stored notification (refusing ones that name another), and order due deliveries for claiming."""
+stored notification (refusing ones that name another), order due deliveries for claiming, and
+read one user's preferences as a batch of one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 
 from attrs import evolve
 
-from mov_core.domain.notifications import Channel, Delivery, Notification
+from mov_core.domain.notifications import Channel, Delivery, Notification, Preferences
 
 
 def bind_deliveries(notification: Notification, deliveries: Sequence[Delivery]) -> list[Delivery]:
@@ -38,3 +39,14 @@ def claim_order(delivery: Delivery) -> tuple[datetime | None, datetime, str, str
         delivery.notification_id,
         delivery.channel.value,
     )
+
+
+class PreferencesInBatches:
+    """`preferences` for a store whose `preferences_many` answers any number in one query."""
+
+    async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
+        raise NotImplementedError
+
+    async def preferences(self, user_id: int) -> Preferences:
+        """The user's saved choices, or the defaults when never saved."""
+        return (await self.preferences_many([user_id]))[user_id]

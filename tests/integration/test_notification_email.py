@@ -81,7 +81,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Bac
 def make_worker(backend: Backend, port: int, *, attempts: int = 3) -> Worker:
     links = SignedUnsubscribeLinks(SECRET, "https://mov.example.org")
     composer = MailTemplates(IcsCalendar(DOMAIN), links, DOMAIN, app_url="https://mov.example.org")
-    mailer = SmtpMailer.from_url(f"smtp://{HOST}:{port}?timeout=5", from_address=FROM)
+    mailer = SmtpMailer(f"smtp://{HOST}:{port}?timeout=5", from_address=FROM)
     settings = WorkerSettings(
         tick_interval=0, retry=RetryPolicy(max_attempts=attempts, base=timedelta(seconds=30))
     )

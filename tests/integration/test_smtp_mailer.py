@@ -189,7 +189,7 @@ def smtps_port(sink: Sink, certificates: tuple[Path, Path, Path]) -> Iterator[in
 
 
 def mailer(url: str, context: ssl.SSLContext | None = None) -> SmtpMailer:
-    return SmtpMailer.from_url(url, from_address=FROM, ssl_context=context, clock=FrozenClock(NOW))
+    return SmtpMailer(url, from_address=FROM, ssl_context=context, clock=FrozenClock(NOW))
 
 
 def invitation() -> bytes:

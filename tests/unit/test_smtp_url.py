@@ -57,13 +57,13 @@ def test_urls_name_host_port_tls_credentials_and_timeout(url: str, expected: Smt
 )
 def test_bad_urls_are_refused_clearly_and_discreetly(url: str, message: str):
     with pytest.raises(ValueError, match=message) as error:
-        SmtpMailer.from_url(url, from_address=FROM)
+        SmtpMailer(url, from_address=FROM)
 
     assert SECRET not in str(error.value)
 
 
 def test_the_password_is_not_in_the_repr():
-    mailer = SmtpMailer.from_url(f"smtps://user:{SECRET}@host", from_address=FROM)
+    mailer = SmtpMailer(f"smtps://user:{SECRET}@host", from_address=FROM)
 
     assert SECRET not in repr(mailer)
     assert SECRET not in repr(mailer.server)
@@ -71,4 +71,4 @@ def test_the_password_is_not_in_the_repr():
 
 def test_a_sender_that_is_not_an_address_is_refused():
     with pytest.raises(ValueError, match="not a sender address"):
-        SmtpMailer.from_url("smtp://host", from_address="no-reply")
+        SmtpMailer("smtp://host", from_address="no-reply")

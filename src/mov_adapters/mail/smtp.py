@@ -114,30 +114,19 @@ class SmtpMailer:
 
     def __init__(
         self,
-        server: SmtpServer,
+        server: SmtpServer | str,
         *,
         from_address: str,
         ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
     ) -> None:
-        """`ssl_context` defaults to the system's trusted certificates with host name checks."""
-        self.server = server
+        """`server` may be its URL. `ssl_context` defaults to the system's trusted certificates
+        with host name checks. Raises `ValueError` for a URL `SmtpServer.parse` refuses or a
+        bad sender."""
+        self.server = SmtpServer.parse(server) if isinstance(server, str) else server
         self.from_address = check_from_address(from_address)
         self._ssl = ssl_context if ssl_context is not None else ssl.create_default_context()
         self._clock = clock if clock is not None else SystemClock()
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        from_address: str,
-        ssl_context: ssl.SSLContext | None = None,
-        clock: Clock | None = None,
-    ) -> SmtpMailer:
-        """Raises `ValueError` for a URL `SmtpServer.parse` refuses or a bad sender."""
-        server = SmtpServer.parse(url)
-        return cls(server, from_address=from_address, ssl_context=ssl_context, clock=clock)
 
     def __repr__(self) -> str:
         return f"SmtpMailer({self.server!r}, from_address={self.from_address!r})"

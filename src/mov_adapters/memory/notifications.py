@@ -129,8 +129,6 @@ class MemoryNotificationStore:
     async def claim_deliveries(
         self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
     ) -> Sequence[Delivery]:
-        """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
-        were; the stored ones are not due again before `now + lease`."""
         due = (d for d in self._deliveries.values() if d.is_due(now))
         claimed = sorted(due, key=claim_order)[: max(limit, 0)]
         for delivery in claimed:

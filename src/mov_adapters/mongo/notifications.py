@@ -33,7 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from mov_adapters.mongo.chat import mongo_errors
 from mov_adapters.mongo.documents import BSON
-from mov_adapters.notifications import bind_deliveries
+from mov_adapters.notifications import PreferencesInBatches, bind_deliveries
 from mov_adapters.serialization import utc, utc_millis
 from mov_core.domain.notifications import (
     Delivery,
@@ -60,7 +60,7 @@ _CLAIM_ORDER: Final = [
 _NEWEST_FIRST: Final = [("createdAt", DESCENDING), ("_id", DESCENDING)]
 
 
-class MongoNotificationStore:
+class MongoNotificationStore(PreferencesInBatches):
     """Notifications {_id: id, userId, type, title, body, eventId, createdAt, readAt, inApp,
     dedupeKey}; deliveries {notificationId, channel, status, attempts, lastError,
     nextAttemptAt, createdAt, updatedAt}; preferences {_id: userId, choices: [{type, channel,
@@ -165,18 +165,18 @@ class MongoNotificationStore:
             documents = await cursor.to_list()
         return [BSON.structure(document, Notification) for document in documents]
 
-    async def unread_count(self, user_id: int) -> int:
-        with mongo_errors("count unread notifications"):
-            return await self._notifications.count_documents(
-                {"userId": user_id, "inApp": True, "readAt": None}
-            )
-
     async def get(self, notification_id: str) -> Notification:
         with mongo_errors("read a notification"):
             document = await self._notifications.find_one({"_id": notification_id})
         if document is None:
             raise NotFound("Notification", notification_id)
         return BSON.structure(document, Notification)
+
+    async def unread_count(self, user_id: int) -> int:
+        with mongo_errors("count unread notifications"):
+            return await self._notifications.count_documents(
+                {"userId": user_id, "inApp": True, "readAt": None}
+            )
 
     async def notified_since(
         self, user_ids: Sequence[int], *, event_id: int, kind: NotificationType, since: datetime
@@ -226,10 +226,6 @@ class MongoNotificationStore:
             )
         return result.modified_count
 
-    async def preferences(self, user_id: int) -> Preferences:
-        """The user's saved choices, or the defaults when never saved."""
-        return (await self.preferences_many([user_id]))[user_id]
-
     async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
         """Each user's saved choices (defaults where never saved), in one query."""
         wanted = sorted(set(user_ids))
@@ -254,8 +250,6 @@ class MongoNotificationStore:
     async def claim_deliveries(
         self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
     ) -> Sequence[Delivery]:
-        """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
-        were; the stored ones are not due again before `now + lease`."""
         if limit <= 0:
             return []
         claimed: list[dict[str, Any]] = []

@@ -20,13 +20,15 @@ def unavailable_on_error(operation: str) -> Iterator[None]:
     """
     try:
         yield
-    except exceptions.TimeoutError as error:
-        raise Unavailable(f"redis timed out ({operation})") from error
-    except exceptions.AuthenticationError as error:
-        raise Unavailable(f"redis refused our credentials ({operation})") from error
-    except exceptions.ConnectionError as error:
-        raise Unavailable(f"redis unreachable ({operation})") from error
-    except exceptions.RedisError as error:
-        raise Unavailable(f"redis error {type(error).__name__} ({operation})") from error
-    except OSError as error:  # a socket failure redis-py let through unwrapped
-        raise Unavailable(f"redis unreachable ({operation})") from error
+    except (exceptions.RedisError, OSError) as error:  # OSError: a socket failure let through
+        raise Unavailable(f"{_failure(error)} ({operation})") from error
+
+
+def _failure(error: exceptions.RedisError | OSError) -> str:
+    if isinstance(error, exceptions.TimeoutError):
+        return "redis timed out"
+    if isinstance(error, exceptions.AuthenticationError):
+        return "redis refused our credentials"
+    if isinstance(error, exceptions.ConnectionError | OSError):
+        return "redis unreachable"
+    return f"redis error {type(error).__name__}"

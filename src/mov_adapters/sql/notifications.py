@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
 
-from mov_adapters.notifications import bind_deliveries
+from mov_adapters.notifications import PreferencesInBatches, bind_deliveries
 from mov_adapters.sql.rows import ROWS
 from mov_adapters.sql.tables import (
     UtcDateTime,
@@ -59,7 +59,7 @@ _FAILED = DeliveryStatus.FAILED.value
 _IN_APP: ColumnElement[bool] = _n.in_app
 
 
-class SqlNotificationStore:
+class SqlNotificationStore(PreferencesInBatches):
     """Every method is one short transaction of its own (see `SqlDatabase.transaction`)."""
 
     def __init__(self, database: SqlDatabase) -> None:
@@ -208,10 +208,6 @@ class SqlNotificationStore:
         async with self._database.transaction() as db:
             return (await db.execute(statement)).rowcount
 
-    async def preferences(self, user_id: int) -> Preferences:
-        """The user's saved choices, or the defaults when never saved."""
-        return (await self.preferences_many([user_id]))[user_id]
-
     async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
         """Each user's saved choices (defaults where never saved), in one query."""
         wanted = sorted(set(user_ids))
@@ -245,8 +241,6 @@ class SqlNotificationStore:
     async def claim_deliveries(
         self, *, now: datetime, limit: int, lease: timedelta = timedelta(minutes=2)
     ) -> Sequence[Delivery]:
-        """Up to `limit` PENDING deliveries due at or before `now`, oldest due first, as they
-        were; the stored ones are not due again before `now + lease`."""
         if limit <= 0:
             return []
         due = (

@@ -30,6 +30,8 @@ LISTED = frozenset({EventStatus.PUBLISHED, EventStatus.RUNNING})
 """The catalogue shows what one can still enroll in or join: not the past, not the canceled."""
 HISTORY = 50
 ICS = "text/calendar"
+Invite = FromQuery[str | None]
+"""A PRIVATE event's invite code, as its link carries it."""
 
 
 def _cursor(raw: str | None) -> EventCursor | None:
@@ -129,21 +131,13 @@ class EventPages(Controller):
 
     @get("/events/{event_id:str}", name="event")
     async def event(
-        self,
-        number: EventNumber,
-        viewer: ViewerDep,
-        services: ServicesDep,
-        invite: FromQuery[str | None] = None,
+        self, number: EventNumber, viewer: ViewerDep, services: ServicesDep, invite: Invite = None
     ) -> Template:
         return await event_page(services, viewer, number, invite=invite)
 
     @get("/events/{event_id:str}/status", name="event-status")
     async def status(
-        self,
-        number: EventNumber,
-        viewer: ViewerDep,
-        services: ServicesDep,
-        invite: FromQuery[str | None] = None,
+        self, number: EventNumber, viewer: ViewerDep, services: ServicesDep, invite: Invite = None
     ) -> Template:
         """The live part of the event page (availability, your place, the buttons), which the
         page's script fetches again when the seats change."""
@@ -182,7 +176,7 @@ class EventPages(Controller):
         viewer: ViewerDep,
         services: ServicesDep,
         calendar: SkipValidation[Calendar],
-        invite: FromQuery[str | None] = None,
+        invite: Invite = None,
     ) -> Response[bytes]:
         view = await services.get_event(viewer, number, invite=invite)
         body, headers = calendar_file(calendar, view.event)
@@ -256,14 +250,6 @@ async def event_page(
     chat = await _chat(services, viewer, event_id)
     status, told = explain(error) if error is not None else (200, None)
     return await page(
-        "event.html",
-        viewer=viewer,
-        services=services,
-        status=status,
-        view=view,
-        place=place,
-        invite=invite,
-        error=told,
-        draft=draft,
-        **chat,
-    )
+        "event.html", viewer=viewer, services=services, status=status,
+        view=view, place=place, invite=invite, error=told, draft=draft, **chat,
+    )  # fmt: skip
