@@ -311,7 +311,9 @@ def _shared_state(
 ) -> tuple[RateLimiter, Cache, Cache, Presence]:
     """Rate limits, caches and presence: in Redis (exact and shared across processes) when
     configured, else this process's. The read cache is a memory cache of its own, so a burst
-    of cached pages never evicts an idempotency record; Redis expires entries itself."""
+    of cached pages never evicts an idempotency record; Redis expires entries itself. With
+    Redis, the read cache keeps this process's copies of what it read (a hit costs no round
+    trip), each dropped as soon as another process changes it."""
     if not settings.redis_url:
         reads = MemoryCache(clock, max_entries=READ_CACHE_ENTRIES)
         return MemoryRateLimiter(clock), MemoryCache(clock), reads, MemoryPresence()
@@ -320,8 +322,10 @@ def _shared_state(
     redis = RedisConnection.from_url(settings.redis_url, clock=clock)
     parts.checks["redis"] = redis.ping
     parts.closers.append(redis.aclose)
-    cache = redis.cache()
-    return redis.rate_limiter(), cache, cache, redis.presence()
+    reads = redis.near_cache()
+    parts.starters.append(reads.start)
+    parts.closers.append(reads.aclose)
+    return redis.rate_limiter(), redis.cache(), reads, redis.presence()
 
 
 def open_database(settings: Settings) -> SqlDatabase:

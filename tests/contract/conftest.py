@@ -85,6 +85,15 @@ async def _redis_cache(request: pytest.FixtureRequest, clock: FrozenClock) -> As
 
 
 @asynccontextmanager
+async def _near_cache(request: pytest.FixtureRequest, clock: FrozenClock) -> AsyncIterator[Cache]:
+    """Redis with this process's copies, subscribed (so the copies are kept and served)."""
+    from tests.near import subscribed  # noqa: PLC0415
+
+    async with _redis_connection(request, clock) as connection, subscribed(connection) as near:
+        yield near
+
+
+@asynccontextmanager
 async def _redis_rate_limiter(
     request: pytest.FixtureRequest, clock: FrozenClock
 ) -> AsyncIterator[RateLimiter]:
@@ -220,7 +229,9 @@ NOTIFICATION_STORES: dict[str, Factory[NotificationStore]] = {
     "sqlite": _sql_notification_store("sqlite"),
     "postgres": _sql_notification_store("postgres"),
 }
-CACHES: dict[str, Factory[Cache]] = {"memory": _memory_cache, "redis": _redis_cache}
+CACHES: dict[str, Factory[Cache]] = {
+    "memory": _memory_cache, "redis": _redis_cache, "redis-near": _near_cache,
+}  # fmt: skip
 RATE_LIMITERS: dict[str, Factory[RateLimiter]] = {
     "memory": _memory_rate_limiter,
     "redis": _redis_rate_limiter,
@@ -256,7 +267,12 @@ async def notification_store(
         yield store
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
+@pytest.fixture(
+    params=[
+        "memory",
+        *(pytest.param(n, marks=pytest.mark.integration) for n in ("redis", "redis-near")),
+    ]
+)
 async def cache(request: pytest.FixtureRequest, clock: FrozenClock) -> AsyncIterator[Cache]:
     async with CACHES[request.param](request, clock) as adapter:
         yield adapter

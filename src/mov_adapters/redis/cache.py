@@ -43,41 +43,67 @@ class RedisCache:
         """
         with unavailable_on_error("cache read"):
             stored = await self._client.get(self._prefix + key)
-        return self._live(stored, _millis(self._clock.now()))
+        found = self._live(stored, self.now_ms())
+        return None if found is None else found[0]
 
     async def get_many(self, *keys: str) -> list[str | None]:
         """`get` of each key, in one MGET."""
+        return [None if found is None else found[0] for found in await self.get_many_until(*keys)]
+
+    async def get_many_until(self, *keys: str) -> list[tuple[str, int] | None]:
+        """Each key's value and when it expires (ms since the epoch on the clock), in one
+        MGET; None for a missing, expired or unreadable one."""
         if not keys:
             return []
         with unavailable_on_error("cache read"):
             stored = await self._client.mget([self._prefix + key for key in keys])
-        now = _millis(self._clock.now())
+        now = self.now_ms()
         return [self._live(value, now) for value in stored]
 
+    def now_ms(self) -> int:
+        return _millis(self._clock.now())
+
     @staticmethod
-    def _live(stored: object, now: int) -> str | None:
-        """The value of a stored `<expiry ms>:<value>` unless missing, expired or unreadable."""
+    def _live(stored: object, now: int) -> tuple[str, int] | None:
+        """A stored `<expiry ms>:<value>` as (value, expiry) unless missing, expired or
+        unreadable."""
         if stored is None:
             return None
         expiry, colon, value = str(stored).partition(":")
         if not colon or not expiry.isdigit() or int(expiry) <= now:
             return None
-        return value
+        return value, int(expiry)
 
-    async def set(self, key: str, value: str, *, ttl: timedelta) -> None:
-        """Store `value` for `ttl` (replacing any previous value); a ttl ≤ 0 just removes it."""
+    async def set(
+        self, key: str, value: str, *, ttl: timedelta, announce: str | None = None
+    ) -> int | None:
+        """Store `value` for `ttl` (replacing any previous value); a ttl ≤ 0 just removes it.
+        With `announce`, the key is published on that channel in the same round trip.
+        Returns the value's expiry (ms since the epoch on the clock), None when removed."""
         if ttl <= timedelta(0):
-            await self.delete(key)
-            return
+            await self.delete(key, announce=announce)
+            return None
         ttl_ms = -(-ttl // _MILLISECOND)  # rounded up: a positive ttl keeps the value a while
-        expiry = _millis(self._clock.now()) + ttl_ms
+        expiry = self.now_ms() + ttl_ms
         lifetime = ttl_ms + CLEANUP_MARGIN // _MILLISECOND
         with unavailable_on_error("cache write"):
-            await self._client.set(self._prefix + key, f"{expiry}:{value}", px=lifetime)
+            if announce is None:
+                await self._client.set(self._prefix + key, f"{expiry}:{value}", px=lifetime)
+            else:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    pipe.set(self._prefix + key, f"{expiry}:{value}", px=lifetime)
+                    pipe.publish(announce, key)
+                    await pipe.execute()
+        return expiry
 
-    async def delete(self, *keys: str) -> None:
-        """Remove each key; missing keys are ignored."""
+    async def delete(self, *keys: str, announce: str | None = None) -> None:
+        """Remove each key; missing keys are ignored. `announce` as for `set`."""
         if not keys:
             return  # DEL needs at least one key
         with unavailable_on_error("cache delete"):
-            await self._client.delete(*(self._prefix + key for key in keys))
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.delete(*(self._prefix + key for key in keys))
+                if announce is not None:
+                    for key in keys:
+                        pipe.publish(announce, key)
+                await pipe.execute()

@@ -10,6 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from mov_adapters.clock import SystemClock
 from mov_adapters.redis.cache import RedisCache
 from mov_adapters.redis.errors import unavailable_on_error
+from mov_adapters.redis.near_cache import NearCache
 from mov_adapters.redis.presence import RedisPresence
 from mov_adapters.redis.rate_limit import RedisRateLimiter
 from mov_core.ports.clock import Clock
@@ -28,8 +29,11 @@ class RedisConnection:
     Every Redis failure surfaces as `Unavailable`, whose message never names the server.
     """
 
-    def __init__(self, client: Redis, *, clock: Clock, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self, client: Redis, *, clock: Clock, prefix: str = DEFAULT_PREFIX, url: str | None = None
+    ) -> None:
         self._client = client
+        self._url = url
         self._clock = clock
         self._prefix = prefix
 
@@ -72,7 +76,7 @@ class RedisConnection:
             raise ValueError(
                 "not a Redis URL (expected redis://[:password@]host[:port][/db])"
             ) from None
-        return cls(Redis.from_pool(pool), clock=clock or SystemClock(), prefix=prefix)
+        return cls(Redis.from_pool(pool), clock=clock or SystemClock(), prefix=prefix, url=url)
 
     def rate_limiter(self) -> RedisRateLimiter:
         """Rate limits shared by every process on this Redis, under `<prefix>rl:`."""
@@ -85,6 +89,11 @@ class RedisConnection:
     def cache(self) -> RedisCache:
         """A cache shared by every process on this Redis, under `<prefix>cache:`."""
         return RedisCache(self._client, self._clock, prefix=f"{self._prefix}cache:")
+
+    def near_cache(self) -> NearCache:
+        """`cache()` with this process's copies of what it read, dropped when another process
+        changes a key (announced on `<prefix>cache:changed`); `start()` it to keep copies."""
+        return NearCache(self.cache(), self._url, channel=f"{self._prefix}cache:changed")
 
     async def ping(self) -> None:
         """Return once Redis answers; raises `Unavailable` when it does not (health check)."""
