@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+import uvloop
 from redis.asyncio import Redis
 from tests.near import subscribed, until_live
 
@@ -117,3 +118,27 @@ async def test_without_a_subscription_every_read_asks_redis(redis_url: str):
     finally:
         await admin.aclose()
         await connection.aclose()
+
+
+def test_under_uvloop_as_mov_serve_runs_copies_are_kept_and_dropped_alike(redis_url: str):
+    """`mov serve` runs on uvloop, whose transports and sockets are its own."""
+
+    async def scenario() -> None:
+        first, second = RedisConnection.from_url(redis_url), RedisConnection.from_url(redis_url)
+        admin = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            async with subscribed(first) as a, subscribed(second) as b:
+                await a.set("k", "v1", ttl=MINUTE)
+                await asyncio.sleep(0.05)
+                assert await b.get("k") == "v1"
+                before = await _mgets(admin)
+                assert [await b.get("k") for _ in range(20)] == ["v1"] * 20
+                assert await _mgets(admin) == before  # served from the copy
+                await a.set("k", "v2", ttl=MINUTE)
+                assert await b.get("k") == "v2"
+        finally:
+            await admin.aclose()
+            await first.aclose()
+            await second.aclose()
+
+    uvloop.run(scenario())
