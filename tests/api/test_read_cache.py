@@ -243,3 +243,23 @@ def test_entries_live_long_only_where_every_process_hears_of_every_change(tmp_pa
     shared = build_runtime(Settings.from_env(redis))
     assert (own.reads.lifetime, shared.reads.lifetime) == (OWN_READS, SHARED_READS)
     assert OWN_READS < SHARED_READS
+
+
+def test_a_hit_answered_before_the_app_is_the_answer_the_app_gives(api):
+    """The gateway serves token-less GET hits itself; the app's hook serves the others (here:
+    a non-bearer Authorization, which the gateway leaves to the app). Same status, body and
+    headers, but the request id."""
+    owner = api.token("owner@example.com", "ORGANIZER")
+    event_id = api.event(owner, title="Cached")
+    for path in (EVENTS, f"{EVENTS}/{event_id}", f"{EVENTS}?limit=5"):
+        first = api.client.get(path)  # a miss: stored
+        early = api.client.get(path)
+        late = api.client.get(path, headers={"Authorization": "Basic eDp5"})
+        assert first.status_code == early.status_code == late.status_code == 200
+        assert first.content == early.content == late.content
+
+        def headers(response: Any) -> list[tuple[str, str]]:
+            return [(k, v) for k, v in response.headers.multi_items() if k != "x-request-id"]
+
+        assert headers(early) == headers(late), path
+        assert early.headers["x-request-id"] != late.headers["x-request-id"]

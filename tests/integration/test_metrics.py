@@ -69,6 +69,8 @@ def test_requests_places_and_refusals_are_counted_across_two_processes(tmp_path:
             assert placed.status_code == 201, placed.text
         for _ in range(40):  # spread over both processes by the kernel
             assert client.get("/api/v1/events").status_code == 200
+        for _ in range(6):  # most answered by the gateway from the read cache
+            assert client.get(f"/api/v1/events/{event_id}").status_code == 200
         assert client.get("/api/v1/no/such/42").status_code == 404
         wrong = {"email": "ann@example.com", "password": "not the password"}
         refused = [client.post("/api/v1/auth/login", json=wrong).status_code for _ in range(4)]
@@ -89,6 +91,8 @@ def test_requests_places_and_refusals_are_counted_across_two_processes(tmp_path:
                   status="404") == 1  # fmt: skip
     assert _value(samples, "mov_http_request_duration_seconds_count",
                   route="/api/v1/events", method="GET") == 40  # fmt: skip
+    one = {"route": "/api/v1/events/{event_id}", "method": "GET", "status": "200"}
+    assert _value(samples, "mov_http_requests_total", **one) == 6
     assert _value(samples, "mov_enrollments_total", placement="enrolled") == 1
     assert _value(samples, "mov_enrollments_total", placement="waitlisted") == 1
     assert _value(samples, "mov_rate_limit_refusals_total", limit="auth") == refused.count(429)
