@@ -30,7 +30,9 @@ from mov_adapters.redis.subscriber import Subscriber
 
 logger = logging.getLogger("mov.near_cache")
 
-DEFAULT_HOLD = timedelta(seconds=10)
+DEFAULT_HOLD = timedelta(seconds=60)
+"""As long as Redis keeps a read cache entry (`SHARED_READS`): only a bound for messages lost
+without the connection closing, which Redis does not do."""
 DEFAULT_MAX_ENTRIES = 50_000
 
 
