@@ -322,10 +322,10 @@ def _shared_state(
     redis = RedisConnection.from_url(settings.redis_url, clock=clock)
     parts.checks["redis"] = redis.ping
     parts.closers.append(redis.aclose)
-    reads = redis.near_cache()
-    parts.starters.append(reads.start)
-    parts.closers.append(reads.aclose)
-    return redis.rate_limiter(), redis.cache(), reads, redis.presence()
+    near = redis.near_cache()
+    parts.starters.append(near.start)
+    parts.closers.append(near.aclose)
+    return redis.rate_limiter(), redis.cache(), near, redis.presence()
 
 
 def open_database(settings: Settings) -> SqlDatabase:
