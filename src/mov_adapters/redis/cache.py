@@ -76,13 +76,12 @@ class RedisCache:
 
     async def set(
         self, key: str, value: str, *, ttl: timedelta, announce: str | None = None
-    ) -> int | None:
+    ) -> None:
         """Store `value` for `ttl` (replacing any previous value); a ttl ≤ 0 just removes it.
-        With `announce`, the key is published on that channel in the same round trip.
-        Returns the value's expiry (ms since the epoch on the clock), None when removed."""
+        With `announce`, the key is published on that channel in the same round trip."""
         if ttl <= timedelta(0):
             await self.delete(key, announce=announce)
-            return None
+            return
         ttl_ms = -(-ttl // _MILLISECOND)  # rounded up: a positive ttl keeps the value a while
         expiry = self.now_ms() + ttl_ms
         lifetime = ttl_ms + CLEANUP_MARGIN // _MILLISECOND
@@ -94,7 +93,6 @@ class RedisCache:
                     pipe.set(self._prefix + key, f"{expiry}:{value}", px=lifetime)
                     pipe.publish(announce, key)
                     await pipe.execute()
-        return expiry
 
     async def delete(self, *keys: str, announce: str | None = None) -> None:
         """Remove each key; missing keys are ignored. `announce` as for `set`."""
