@@ -195,6 +195,45 @@ async def test_a_crowd_is_grouped_into_few_statements_exactly_and_in_arrival_ord
     assert await _seats(backend, organizer, event_id) == Occupancy(30, 30, 90)
 
 
+async def test_crowds_into_many_events_are_exact_per_event_and_share_statements(backend, told):
+    """Several events' batches go in one statement on PostgreSQL (`MANY`): each event still
+    seats its first comers, lines up the rest in arrival order, and counts what it holds;
+    every placement has its one change in the outbox."""
+    (organizer,) = await accounts(backend, 1, Role.ORGANIZER)
+    crowd = await accounts(backend, 40)
+    event_ids = [await _event(backend, organizer, seats) for seats in (1, 3, 5, 40, 2, 7)]
+    closed = await _event(backend, organizer, 5, waitlist=False)
+    await _outbox(backend)
+    told.clear()
+    now = backend.clock.now()
+    asked = [(e, p) for p in crowd for e in [*event_ids, closed]]
+
+    outcomes = await asyncio.gather(
+        *(quick(backend).enroll(e, p.user_id, now=now) for e, p in asked)
+    )
+
+    for event_id in [*event_ids, closed]:
+        mine = [o for (e, _), o in zip(asked, outcomes, strict=True) if e == event_id]
+        placed = [o for o in mine if o is not None]
+        seats = (await _seats(backend, organizer, event_id)).capacity
+        expected = len(crowd) if event_id != closed else min(seats, len(crowd))
+        assert [o.enrollment.user_id for o in placed] == [p.user_id for p in crowd][:expected]
+        seated = min(seats, len(placed))
+        assert [o.placement for o in placed] == (
+            [Placement.ENROLLED] * seated + [Placement.WAITLISTED] * (len(placed) - seated)
+        )
+        line = [o.enrollment.waitlist_position for o in placed[seated:]]
+        assert line == list(range(1, len(placed) - seated + 1))
+        assert await _seats(backend, organizer, event_id) == Occupancy(
+            seats, seated, len(placed) - seated
+        )
+    changes = await _outbox(backend)
+    assert len(changes) == sum(o is not None for o in outcomes)
+    assert all(isinstance(c, EnrollmentConfirmed | Waitlisted) for c in changes)
+    if backend.name == "postgres":  # the events' batches shared statements
+        assert quick(backend).statements < len(asked) // 4
+
+
 async def test_the_one_statement_read_answers_as_the_unit_of_work(postgres):
     organizer, ann = [*await accounts(postgres, 1, Role.ORGANIZER), *await accounts(postgres, 1)]
     event_id = await _event(postgres, organizer, 2)

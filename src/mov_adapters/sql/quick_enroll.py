@@ -26,6 +26,13 @@ the statement fails as a whole (a concurrent request of the same user in another
 the unique index of active enrollments), nothing of it stayed, and every request of the batch
 is answered None the same way. A 201 is only ever sent for a committed statement.
 
+Group commit across events, too: a process keeps at most `STATEMENTS_IN_FLIGHT` statements
+in flight; the batches of every event that get ready meanwhile go next as one statement
+(`MANY`: the same steps per event, the event rows locked in id order so that two processes'
+statements cannot wait on each other in a circle), one commit for all of them. An event's
+batches still go one at a time, in order. The unique-index race above then sends every batch
+of that statement down the exact path.
+
 On SQLite (embedded: no round trips to save, no DML in CTEs) the batch is one short
 transaction under the process's write lock, the same steps as a few statements computed from
 the event's counts (`_sqlite_rows`), and one commit: the group commit is what pays there.
@@ -56,6 +63,10 @@ ACTIVE_INDEX = "uq_enrollments_active"
 OUTBOX_CHANNEL = "mov_outbox"
 MAX_BATCH = 256
 """Requests of one event per statement; more wait for the next."""
+MAX_EVENTS = 64
+"""Events' batches per statement."""
+STATEMENTS_IN_FLIGHT = 2
+"""Statements a process has in flight at once; the batches ready meanwhile go together next."""
 # Out of any id's or position's range, and their 19 digits appear in no other field.
 _ID = 2**62 + 2**31 + 11
 _PLACE = 2**62 + 2**31 + 13
@@ -107,25 +118,93 @@ STATEMENT = (
 )
 
 
+_CONSTANTS: dict[str, object] = {
+    "published": EventStatus.PUBLISHED.value,
+    "public": Visibility.PUBLIC.value,
+    "enrolled": ENROLLED,
+    "waitlisted": WAITLISTED,
+    "seated_type": EnrollmentConfirmed.__name__,
+    "waiting_type": Waitlisted.__name__,
+    "id_mark": str(_ID),
+    "place_mark": str(_PLACE),
+    "channel": OUTBOX_CHANNEL,
+}
+
+
 def statement_values(
     event_id: int, users: Sequence[int], ats: Sequence[datetime]
 ) -> dict[str, object]:
     """`STATEMENT`'s parameters for these users' requests (in arrival order) and their times."""
-    return {
+    return _CONSTANTS | {
         "event_id": event_id,
         "users": list(users),
         "ats": list(ats),
         "seated": [change_to_json(EnrollmentConfirmed(event_id, u, _ID)) for u in users],
         "waiting": [change_to_json(Waitlisted(event_id, u, _ID, _PLACE)) for u in users],
-        "published": EventStatus.PUBLISHED.value,
-        "public": Visibility.PUBLIC.value,
-        "enrolled": ENROLLED,
-        "waitlisted": WAITLISTED,
-        "seated_type": EnrollmentConfirmed.__name__,
-        "waiting_type": Waitlisted.__name__,
-        "id_mark": str(_ID),
-        "place_mark": str(_PLACE),
-        "channel": OUTBOX_CHANNEL,
+    }
+
+
+MANY = (
+    "WITH ev AS ("
+    " SELECT id, capacity - enrolled_count AS free, waitlist_count AS line, waitlist_enabled"
+    " FROM events WHERE id = ANY(%(event_ids)s::bigint[]) AND status = %(published)s"
+    " AND visibility = %(public)s ORDER BY id FOR UPDATE),"
+    " asked AS ("
+    " SELECT DISTINCT ON (a.event_id, a.user_id) a.event_id, a.user_id, a.ord, a.at,"
+    " a.seated_json, a.waiting_json"
+    " FROM unnest(%(events)s::bigint[], %(users)s::bigint[], %(ats)s::timestamptz[],"
+    " %(seated)s::text[], %(waiting)s::text[])"
+    " WITH ORDINALITY AS a (event_id, user_id, at, seated_json, waiting_json, ord)"
+    " WHERE NOT EXISTS (SELECT 1 FROM enrollments AS n WHERE n.event_id = a.event_id"
+    " AND n.user_id = a.user_id AND n.status IN (%(enrolled)s, %(waitlisted)s))"
+    " ORDER BY a.event_id, a.user_id, a.ord),"
+    " numbered AS ("
+    " SELECT asked.*, row_number() OVER (PARTITION BY event_id ORDER BY ord) AS k FROM asked),"
+    " placed AS ("
+    " SELECT n.*, CASE WHEN n.k <= ev.free THEN %(enrolled)s"
+    " WHEN ev.waitlist_enabled THEN %(waitlisted)s END AS status,"
+    " ev.line + n.k - greatest(ev.free, 0) AS place"
+    " FROM numbered AS n JOIN ev ON ev.id = n.event_id),"
+    " inserted AS ("
+    " INSERT INTO enrollments (event_id, user_id, status, created_at, updated_at)"
+    " SELECT event_id, user_id, status, at, at FROM placed WHERE status IS NOT NULL"
+    " ORDER BY ord RETURNING id, event_id, user_id, status),"
+    " counted AS ("
+    " UPDATE events AS e SET"
+    " enrolled_count = e.enrolled_count + c.seated, waitlist_count = e.waitlist_count + c.waiting"
+    " FROM (SELECT event_id, count(*) FILTER (WHERE status = %(enrolled)s) AS seated,"
+    " count(*) FILTER (WHERE status = %(waitlisted)s) AS waiting"
+    " FROM inserted GROUP BY event_id) AS c"
+    " WHERE e.id = c.event_id"
+    " RETURNING e.id, e.capacity, e.enrolled_count, e.waitlist_count),"
+    " answered AS ("
+    " SELECT i.id, i.event_id, i.user_id, i.status, p.place, p.seated_json, p.waiting_json, p.at"
+    " FROM inserted AS i JOIN placed AS p ON p.event_id = i.event_id AND p.user_id = i.user_id),"
+    " recorded AS ("
+    " INSERT INTO outbox (type, payload, recorded_at)"
+    " SELECT CASE WHEN status = %(enrolled)s THEN %(seated_type)s ELSE %(waiting_type)s END,"
+    " replace(replace(CASE WHEN status = %(enrolled)s THEN seated_json ELSE waiting_json END,"
+    " %(id_mark)s, id::text), %(place_mark)s, place::text), at FROM answered ORDER BY id"
+    " RETURNING 1)"
+    " SELECT a.user_id, a.id, a.status = %(enrolled)s, a.place, c.capacity, c.enrolled_count,"
+    " c.waitlist_count, a.event_id, pg_notify(%(channel)s, '')"
+    " FROM answered AS a JOIN counted AS c ON c.id = a.event_id ORDER BY a.id"
+)
+"""`STATEMENT` for the batches of several events at once: the same steps per event (each
+event's requests numbered apart, in arrival order), the rows locked in id order (so two
+processes' statements never wait on each other in a circle), one commit for them all."""
+
+
+def many_values(batches: Sequence[tuple[int, Sequence[_Asked]]]) -> dict[str, object]:
+    """`MANY`'s parameters for several events' batches (each in arrival order)."""
+    asked = [(event_id, a.user_id, a.now) for event_id, batch in batches for a in batch]
+    return _CONSTANTS | {
+        "event_ids": sorted({event_id for event_id, _ in batches}),
+        "events": [e for e, _, _ in asked],
+        "users": [u for _, u, _ in asked],
+        "ats": [at for _, _, at in asked],
+        "seated": [change_to_json(EnrollmentConfirmed(e, u, _ID)) for e, u, _ in asked],
+        "waiting": [change_to_json(Waitlisted(e, u, _ID, _PLACE)) for e, u, _ in asked],
     }
 
 
@@ -166,6 +245,8 @@ _SQLITE_COUNTS = (
 )
 _SQLITE_OUTBOX = insert(outbox).values(recorded_at=bindparam("at"))
 
+_Ready = tuple[int, Sequence["_Asked"], "asyncio.Future[list[_Row] | None]"]
+"""An event's batch waiting for the next statement, and where its rows go."""
 _Row = tuple[int, int, bool, int, int, int, int]
 """What a batch answers per placed request: user, enrollment id, seated?, place in line (no
 meaning when seated), then the event's capacity and counts after the batch."""
@@ -174,13 +255,24 @@ meaning when seated), then the event's capacity and counts after the batch."""
 class SqlQuickEnrollment:
     """`QuickEnrollment` on PostgreSQL and SQLite, with group commit per event."""
 
-    def __init__(self, database: SqlDatabase, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        database: SqlDatabase,
+        *,
+        max_batch: int = MAX_BATCH,
+        statements: int = STATEMENTS_IN_FLIGHT,
+    ) -> None:
         self._database = database
         self._max_batch = max_batch
+        self._statements = statements
         self._queues: dict[int, _Queue] = {}
+        self._ready: list[_Ready] = []
+        self._senders = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
-        """Statements sent so far (for tests and benchmarks)."""
+        """Events' batches placed so far (for tests and benchmarks)."""
+        self.statements = 0
+        """Statements sent so far on PostgreSQL (several events' batches may share one)."""
 
     async def enroll(self, event_id: int, user_id: int, *, now: datetime) -> EnrollOutcome | None:
         answer: asyncio.Future[EnrollOutcome | None] = asyncio.get_running_loop().create_future()
@@ -250,17 +342,62 @@ class SqlQuickEnrollment:
         return [outcomes.pop(asked.user_id, None) for asked in batch]
 
     async def _postgres_rows(self, event_id: int, batch: Sequence[_Asked]) -> list[_Row] | None:
-        """`STATEMENT` for the batch; None if another process's request of one of its users
-        won the unique index (then nothing of the statement stayed)."""
-        values = statement_values(event_id, [a.user_id for a in batch], [a.now for a in batch])
+        """The event's batch goes in the next statement: while `statements` are in flight, the
+        batches of every event that get ready wait and go together (`MANY`: one commit for
+        them all). None if another process's request of one of its users won the unique index
+        (then nothing of that statement stayed)."""
+        rows: asyncio.Future[list[_Row] | None] = asyncio.get_running_loop().create_future()
+        self._ready.append((event_id, batch, rows))
+        if self._senders < self._statements:
+            self._senders += 1
+            task = asyncio.create_task(self._send_ready())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await rows
+
+    async def _send_ready(self) -> None:
+        try:
+            while self._ready:
+                ready, self._ready = self._ready[:MAX_EVENTS], self._ready[MAX_EVENTS:]
+                try:
+                    answers = await self._statement([(e, batch) for e, batch, _ in ready])
+                except BaseException as error:
+                    for _, _, rows in ready:
+                        if not rows.done():
+                            rows.set_exception(error)
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                for (_, _, rows), answer in zip(ready, answers, strict=True):
+                    if not rows.done():
+                        rows.set_result(answer)
+        finally:
+            self._senders -= 1
+
+    async def _statement(
+        self, batches: Sequence[tuple[int, Sequence[_Asked]]]
+    ) -> list[list[_Row] | None]:
+        """Each batch's rows, from `STATEMENT` for one event or `MANY` for several."""
+        if len(batches) == 1:
+            ((event_id, batch),) = batches
+            query = STATEMENT
+            values = statement_values(event_id, [a.user_id for a in batch], [a.now for a in batch])
+        else:
+            query, values = MANY, many_values(batches)
+        self.statements += 1
         async with self._database.driver_autocommit() as driver:
             try:
-                rows = await (await driver.execute(STATEMENT, values)).fetchall()
+                found = await (await driver.execute(query, values)).fetchall()
             except psycopg.errors.UniqueViolation as error:
                 if error.diag.constraint_name == ACTIVE_INDEX:
-                    return None
+                    return [None] * len(batches)
                 raise
-        return [tuple(row[:7]) for row in rows]
+        if len(batches) == 1:
+            return [[tuple(row[:7]) for row in found]]
+        by_event: dict[int, list[_Row]] = {event_id: [] for event_id, _ in batches}
+        for row in found:
+            by_event[row[7]].append(tuple(row[:7]))
+        return [by_event[event_id] for event_id, _ in batches]
 
     async def _sqlite_rows(self, event_id: int, batch: Sequence[_Asked]) -> list[_Row] | None:
         """The statement's steps in one transaction (the write lock is held, so the counts
