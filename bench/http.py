@@ -474,7 +474,7 @@ async def _drive_reference(url: str, spec: dict[str, Any], seconds: float) -> di
                 exhausted = True
                 return
             began = time.perf_counter()
-            values = statement_values(random.choice(events), [user], [datetime.now(UTC)])
+            values = statement_values([(random.choice(events), [user], [datetime.now(UTC)])])
             rows = await (await db.execute(STATEMENT, values, prepare=True)).fetchall()  # type: ignore[arg-type]
             latencies.append(time.perf_counter() - began)
             placed["none" if not rows else "seated" if rows[0][2] else "waiting"] += 1

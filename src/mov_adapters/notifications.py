@@ -4,6 +4,7 @@ read one user's preferences as a batch of one."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -41,11 +42,11 @@ def claim_order(delivery: Delivery) -> tuple[datetime | None, datetime, str, str
     )
 
 
-class PreferencesInBatches:
+class PreferencesInBatches(ABC):
     """`preferences` for a store whose `preferences_many` answers any number in one query."""
 
-    async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]:
-        raise NotImplementedError
+    @abstractmethod
+    async def preferences_many(self, user_ids: Sequence[int]) -> dict[int, Preferences]: ...
 
     async def preferences(self, user_id: int) -> Preferences:
         """The user's saved choices, or the defaults when never saved."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import ClassVar, Generic, TypeVar
@@ -20,7 +21,7 @@ from mov_core.ports.persistence import EventQuery, OutboxRecord
 Row = TypeVar("Row")
 
 
-class _Table(Generic[Row]):
+class _Table(ABC, Generic[Row]):
     """Rows of one of the database's tables by id, for the repositories over it."""
 
     _kind: ClassVar[str]  # what NotFound calls a row
@@ -28,8 +29,9 @@ class _Table(Generic[Row]):
     def __init__(self, db: MemoryDatabase) -> None:
         self._db = db
 
+    @abstractmethod
     def _rows(self) -> dict[int, Row]:
-        raise NotImplementedError
+        """The table, as the database holds it now."""
 
     async def get(self, row_id: int, /) -> Row:
         try:

@@ -21,14 +21,11 @@ of its keys is answered but not kept.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections import OrderedDict
 from datetime import timedelta
 
 from mov_adapters.redis.cache import RedisCache
 from mov_adapters.redis.subscriber import Subscriber
-
-logger = logging.getLogger("mov.near_cache")
 
 DEFAULT_HOLD = timedelta(seconds=60)
 """As long as Redis keeps a read cache entry (`SHARED_READS`): only a bound for messages lost
@@ -72,12 +69,11 @@ class NearCache:
         return (await self.get_many(key))[0]
 
     async def get_many(self, *keys: str) -> list[str | None]:
+        now = self._shared.now_ms()
         if self._live and self._subscriber is not None and not self._subscriber.pending():
-            now = self._shared.now_ms()
             copies = [self._copy(key, now) for key in keys]
             if all(copy is not None for copy in copies):
                 return [copy[0] for copy in copies if copy is not None]
-        now = self._shared.now_ms()
         heard = {key: self._changes.get(key, 0) for key in keys}
         self._fetching += 1
         try:

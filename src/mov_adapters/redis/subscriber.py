@@ -2,13 +2,13 @@
 
 redis-py's PubSub hands a message to whichever task awaits it, one turn of the event loop
 after the bytes came: a request served in between could not know of it. This subscriber is an
-asyncio Protocol over its own connection instead, so `on_message` runs from `data_received`,
+asyncio Protocol over its own connection instead, so its `Listener` is told from `data_received`,
 in the loop's step that read the bytes, before any task that step wakes; and `pending()`
 tells whether bytes have arrived that the loop has not read yet (a peek at the socket), for a
 caller that must not act before them.
 
-RESP2 only, and only what a subscriber needs: AUTH, SUBSCRIBE, PING (every `ping_every`;
-a connection that stops answering is dropped), the replies and messages. `redis://` and
+RESP2 only, and only what a subscriber needs: AUTH, SUBSCRIBE, PING (every `PING_EVERY`
+seconds; a connection that stops answering is dropped), the replies and messages. `redis://` and
 `rediss://` URLs, as redis-py takes them (a database number is irrelevant: channels are
 global).
 """
@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 from collections.abc import Callable
 from typing import Protocol, cast
 from urllib.parse import unquote, urlsplit
+
+logger = logging.getLogger("mov.redis.subscriber")
 
 _CRLF = b"\r\n"
 MAX_REPLY = 1 << 20
@@ -166,8 +169,8 @@ class Subscriber:
                 await self._session()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001, S110 - any failure: the owner reads Redis meanwhile
-                pass
+            except Exception as error:  # noqa: BLE001 - any failure: the owner reads Redis meanwhile
+                logger.warning("redis subscriber lost (%s); again shortly", type(error).__name__)
             finally:
                 self._socket = None
                 self._listener.lost()
@@ -175,11 +178,14 @@ class Subscriber:
 
     async def _session(self) -> None:
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET6 if ":" in self._host else socket.AF_INET)
+        family, kind, proto, _, address = (
+            await loop.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM)
+        )[0]
+        sock = socket.socket(family, kind, proto)
         sock.settimeout(0)  # non-blocking, as the loop wants it
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, (self._host, self._port)), self._timeout)
+            await asyncio.wait_for(loop.sock_connect(sock, address), self._timeout)
             context = ssl.create_default_context() if self._tls else None
             transport, protocol = await asyncio.wait_for(
                 loop.create_connection(
@@ -203,13 +209,7 @@ class Subscriber:
 
     async def _keep_alive(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         """Until the connection closes; PING when it has been quiet, drop it when unanswered."""
-        while True:
-            try:
-                await asyncio.wait_for(asyncio.shield(protocol.closed), PING_EVERY)
-            except TimeoutError:
-                pass
-            else:
-                return
+        while not (await asyncio.wait({protocol.closed}, timeout=PING_EVERY))[0]:
             self._answered.clear()
             transport.write(_command("PING"))
             try:

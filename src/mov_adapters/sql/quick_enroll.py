@@ -27,11 +27,11 @@ the unique index of active enrollments), nothing of it stayed, and every request
 is answered None the same way. A 201 is only ever sent for a committed statement.
 
 Group commit across events, too: a process keeps at most `STATEMENTS_IN_FLIGHT` statements
-in flight; the batches of every event that get ready meanwhile go next as one statement
-(`MANY`: the same steps per event, the event rows locked in id order so that two processes'
-statements cannot wait on each other in a circle), one commit for all of them. An event's
-batches still go one at a time, in order. The unique-index race above then sends every batch
-of that statement down the exact path.
+in flight; the batches of every event that get ready meanwhile go next together, since one
+statement takes any number of events (the same steps per event, the event rows locked in id
+order so that two processes' statements cannot wait on each other in a circle), one commit
+for all of them. An event's batches still go one at a time, in order. The unique-index race
+above then sends every batch of that statement down the exact path.
 
 On SQLite (embedded: no round trips to save, no DML in CTEs) the batch is one short
 transaction under the process's write lock, the same steps as a few statements computed from
@@ -72,52 +72,6 @@ _ID = 2**62 + 2**31 + 11
 _PLACE = 2**62 + 2**31 + 13
 ENROLLED, WAITLISTED = EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value
 
-STATEMENT = (
-    "WITH ev AS ("
-    " SELECT id, capacity - enrolled_count AS free, waitlist_count AS line, waitlist_enabled"
-    " FROM events WHERE id = %(event_id)s AND status = %(published)s"
-    " AND visibility = %(public)s FOR UPDATE),"
-    " asked AS ("
-    " SELECT DISTINCT ON (a.user_id) a.user_id, a.ord, a.at, a.seated_json, a.waiting_json"
-    " FROM unnest(%(users)s::bigint[], %(ats)s::timestamptz[], %(seated)s::text[],"
-    " %(waiting)s::text[]) WITH ORDINALITY AS a (user_id, at, seated_json, waiting_json, ord)"
-    " WHERE NOT EXISTS (SELECT 1 FROM enrollments AS n WHERE n.event_id = %(event_id)s"
-    " AND n.user_id = a.user_id AND n.status IN (%(enrolled)s, %(waitlisted)s))"
-    " ORDER BY a.user_id, a.ord),"
-    " numbered AS ("
-    " SELECT asked.*, row_number() OVER (ORDER BY ord) AS k FROM asked),"
-    " placed AS ("
-    " SELECT n.*, CASE WHEN n.k <= ev.free THEN %(enrolled)s"
-    " WHEN ev.waitlist_enabled THEN %(waitlisted)s END AS status,"
-    " ev.line + n.k - greatest(ev.free, 0) AS place"
-    " FROM numbered AS n, ev),"
-    " inserted AS ("
-    " INSERT INTO enrollments (event_id, user_id, status, created_at, updated_at)"
-    " SELECT %(event_id)s, user_id, status, at, at FROM placed WHERE status IS NOT NULL"
-    " ORDER BY ord RETURNING id, user_id, status),"
-    " counted AS ("
-    " UPDATE events AS e SET"
-    " enrolled_count = e.enrolled_count"
-    " + (SELECT count(*) FROM inserted WHERE status = %(enrolled)s),"
-    " waitlist_count = e.waitlist_count"
-    " + (SELECT count(*) FROM inserted WHERE status = %(waitlisted)s)"
-    " FROM ev WHERE e.id = ev.id AND EXISTS (SELECT 1 FROM inserted)"
-    " RETURNING e.capacity, e.enrolled_count, e.waitlist_count),"
-    " answered AS ("
-    " SELECT i.id, i.user_id, i.status, p.place, p.seated_json, p.waiting_json, p.at"
-    " FROM inserted AS i JOIN placed AS p ON p.user_id = i.user_id),"
-    " recorded AS ("
-    " INSERT INTO outbox (type, payload, recorded_at)"
-    " SELECT CASE WHEN status = %(enrolled)s THEN %(seated_type)s ELSE %(waiting_type)s END,"
-    " replace(replace(CASE WHEN status = %(enrolled)s THEN seated_json ELSE waiting_json END,"
-    " %(id_mark)s, id::text), %(place_mark)s, place::text), at FROM answered ORDER BY id"
-    " RETURNING 1)"
-    " SELECT a.user_id, a.id, a.status = %(enrolled)s, a.place, c.capacity, c.enrolled_count,"
-    " c.waitlist_count, pg_notify(%(channel)s, '')"
-    " FROM answered AS a, counted AS c ORDER BY a.id"
-)
-
-
 _CONSTANTS: dict[str, object] = {
     "published": EventStatus.PUBLISHED.value,
     "public": Visibility.PUBLIC.value,
@@ -131,20 +85,7 @@ _CONSTANTS: dict[str, object] = {
 }
 
 
-def statement_values(
-    event_id: int, users: Sequence[int], ats: Sequence[datetime]
-) -> dict[str, object]:
-    """`STATEMENT`'s parameters for these users' requests (in arrival order) and their times."""
-    return _CONSTANTS | {
-        "event_id": event_id,
-        "users": list(users),
-        "ats": list(ats),
-        "seated": [change_to_json(EnrollmentConfirmed(event_id, u, _ID)) for u in users],
-        "waiting": [change_to_json(Waitlisted(event_id, u, _ID, _PLACE)) for u in users],
-    }
-
-
-MANY = (
+STATEMENT = (
     "WITH ev AS ("
     " SELECT id, capacity - enrolled_count AS free, waitlist_count AS line, waitlist_enabled"
     " FROM events WHERE id = ANY(%(event_ids)s::bigint[]) AND status = %(published)s"
@@ -190,16 +131,23 @@ MANY = (
     " c.waitlist_count, a.event_id, pg_notify(%(channel)s, '')"
     " FROM answered AS a JOIN counted AS c ON c.id = a.event_id ORDER BY a.id"
 )
-"""`STATEMENT` for the batches of several events at once: the same steps per event (each
-event's requests numbered apart, in arrival order), the rows locked in id order (so two
+"""The batches of one or several events at once: the steps above per event (each event's
+requests numbered apart, in arrival order), the event rows locked in id order (so two
 processes' statements never wait on each other in a circle), one commit for them all."""
 
 
-def many_values(batches: Sequence[tuple[int, Sequence[_Asked]]]) -> dict[str, object]:
-    """`MANY`'s parameters for several events' batches (each in arrival order)."""
-    asked = [(event_id, a.user_id, a.now) for event_id, batch in batches for a in batch]
+def statement_values(
+    batches: Sequence[tuple[int, Sequence[int], Sequence[datetime]]],
+) -> dict[str, object]:
+    """`STATEMENT`'s parameters for (event, its requests' users in arrival order, their
+    times) batches."""
+    asked = [
+        (event_id, user_id, at)
+        for event_id, users, ats in batches
+        for user_id, at in zip(users, ats, strict=True)
+    ]
     return _CONSTANTS | {
-        "event_ids": sorted({event_id for event_id, _ in batches}),
+        "event_ids": sorted({event_id for event_id, _, _ in batches}),
         "events": [e for e, _, _ in asked],
         "users": [u for _, u, _ in asked],
         "ats": [at for _, _, at in asked],
@@ -343,8 +291,8 @@ class SqlQuickEnrollment:
 
     async def _postgres_rows(self, event_id: int, batch: Sequence[_Asked]) -> list[_Row] | None:
         """The event's batch goes in the next statement: while `statements` are in flight, the
-        batches of every event that get ready wait and go together (`MANY`: one commit for
-        them all). None if another process's request of one of its users won the unique index
+        batches of every event that get ready wait, and go together (one commit for them
+        all). None if another process's request of one of its users won the unique index
         (then nothing of that statement stayed)."""
         rows: asyncio.Future[list[_Row] | None] = asyncio.get_running_loop().create_future()
         self._ready.append((event_id, batch, rows))
@@ -377,23 +325,18 @@ class SqlQuickEnrollment:
     async def _statement(
         self, batches: Sequence[tuple[int, Sequence[_Asked]]]
     ) -> list[list[_Row] | None]:
-        """Each batch's rows, from `STATEMENT` for one event or `MANY` for several."""
-        if len(batches) == 1:
-            ((event_id, batch),) = batches
-            query = STATEMENT
-            values = statement_values(event_id, [a.user_id for a in batch], [a.now for a in batch])
-        else:
-            query, values = MANY, many_values(batches)
+        """Each batch's rows, from one `STATEMENT`."""
+        values = statement_values(
+            [(e, [a.user_id for a in batch], [a.now for a in batch]) for e, batch in batches]
+        )
         self.statements += 1
         async with self._database.driver_autocommit() as driver:
             try:
-                found = await (await driver.execute(query, values)).fetchall()
+                found = await (await driver.execute(STATEMENT, values)).fetchall()
             except psycopg.errors.UniqueViolation as error:
                 if error.diag.constraint_name == ACTIVE_INDEX:
                     return [None] * len(batches)
                 raise
-        if len(batches) == 1:
-            return [[tuple(row[:7]) for row in found]]
         by_event: dict[int, list[_Row]] = {event_id: [] for event_id, _ in batches}
         for row in found:
             by_event[row[7]].append(tuple(row[:7]))
