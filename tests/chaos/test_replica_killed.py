@@ -83,7 +83,13 @@ def test_a_replica_killed_mid_crowd_loses_and_doubles_nothing():
     with Cluster("--replicas", "2", "--no-limits", "--insecure-fast-hashing") as cluster:
         result = asyncio.run(_crowd(cluster.url, cluster))
         restarted = cluster.pid("all-1")
-        status = cluster.control("status")
+        # supervisord calls a program RUNNING once it has stayed up `startsecs` (1 s): a crowd
+        # that ends sooner after the restart sees it STARTING
+        for _ in range(100):
+            status = cluster.control("status")
+            if status.count("RUNNING") >= 4:
+                break
+            time.sleep(0.1)
         gateway_log = cluster.log("nginx")
     # what nginx absorbed: requests it sent on to the other replica after a failure
     absorbed = sum(gateway_log.count(s) for s in ("connect() failed", "prematurely closed",
