@@ -196,7 +196,7 @@ async def test_a_crowd_is_grouped_into_few_statements_exactly_and_in_arrival_ord
 
 
 async def test_crowds_into_many_events_are_exact_per_event_and_share_statements(backend, told):
-    """Several events' batches go in one statement on PostgreSQL (`MANY`): each event still
+    """Several events' batches go in one statement on PostgreSQL (`STATEMENT`): each event still
     seats its first comers, lines up the rest in arrival order, and counts what it holds;
     every placement has its one change in the outbox."""
     (organizer,) = await accounts(backend, 1, Role.ORGANIZER)
