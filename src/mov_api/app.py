@@ -200,7 +200,9 @@ def create_app(runtime: Runtime, *, freeze_heap: bool = False) -> ASGIApp:
     if background is not None:
         litestar.state.worker = background.worker
     served_reads = runtime.reads if "events" in runtime.settings.services else None
-    gateway = Gateway(litestar, runtime.rate_limiter, runtime.settings, served_reads)
+    gateway = Gateway(
+        litestar, runtime.rate_limiter, runtime.settings, served_reads, runtime.services
+    )
     if "chat" not in runtime.settings.services:  # the sockets are the chat service's
         return gateway
     asgi: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=gateway, socketio_path="socket.io")

@@ -33,6 +33,7 @@ from mov_adapters.settings import Settings
 from mov_api import metrics, read_cache
 from mov_core.ports.errors import Unavailable
 from mov_core.ports.infra import RateDecision, RateLimit, RateLimiter
+from mov_core.services.bundle import Services
 from mov_core.services.effects import LIST, ReadVersions
 
 log = structlog.get_logger("mov.access")
@@ -61,10 +62,13 @@ class Gateway:
         rate_limiter: RateLimiter,
         settings: Settings,
         reads: ReadVersions | None = None,
+        services: Services | None = None,
     ) -> None:
-        """`reads`: the read cache's, to answer its hits before the app (None: the app does)."""
+        """`reads`: the read cache's, to answer its hits before the app (None: the app does);
+        with `services`, its misses of one event too."""
         self.app = app
         self.reads = reads
+        self.services = services
         self.rate_limiter = rate_limiter
         self.limits_on = settings.rate_limit_enabled
         self.default_limit = settings.rate_limit_default
@@ -113,30 +117,37 @@ class Gateway:
                 message["headers"] = [*message.get("headers", []), *_SECURITY, *extra]
             await send(message)
 
-        cached = await self._cached(scope)
+        cached, read = await self._cached(scope)
         if cached is not None:
             await _answer(send, 200, cached, extra)
             self._log(scope, 200, began)
+            if read and self.reads is not None:  # kept once answered: the caller need not wait
+                await read_cache.keep(self.reads, scope, cached)
             return
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
             self._log(scope, status, began)
 
-    async def _cached(self, scope: HTTPScope) -> bytes | None:
-        """A read cache hit, for what the app would serve from it anyway: a token-less GET of a
-        cached route. Not with an Origin (the app's CORS headers are the app's business)."""
+    async def _cached(self, scope: HTTPScope) -> tuple[bytes | None, bool]:
+        """The answer to a token-less GET of a cached route, and whether it was read from the
+        database (to be kept): a hit, or, for one event asked with no query, what the app
+        would answer and store (None: the app answers). Not with an Origin (the app's CORS
+        headers are the app's business)."""
         if self.reads is None or scope["method"] != "GET":
-            return None
+            return None, False
         cached = read_cache.cached_scope(scope["path"])
         if cached is None or any(n in (b"authorization", b"origin") for n, _ in scope["headers"]):
-            return None
+            return None, False
         body = await read_cache.lookup(self.reads, scope, cached)
+        read = False
+        if body is None and cached != LIST and not scope["query_string"] and self.services:
+            body, read = await read_cache.read_event(self.services, scope), True
         if body is not None:  # named as the app's router would name it, for the metrics
             scope["path_template"] = (
                 read_cache.LIST_ROUTE if cached == LIST else read_cache.EVENT_ROUTE
             )
-        return body
+        return body, read
 
     async def _limit(self, scope: HTTPScope, path: str) -> RateDecision | None:
         """Every /api/v1 request counts against the client IP's default limit; login and

@@ -35,9 +35,12 @@ from litestar.enums import MediaType
 from litestar.types import Scope
 
 from mov_api.routes.deps import bearer_token
+from mov_api.schemas import EventData, Ok, ok, view_out
 from mov_core.domain.users import Principal
 from mov_core.ports.errors import Unavailable
+from mov_core.services.bundle import Services
 from mov_core.services.effects import LIST, ReadVersions, event_scope
+from mov_core.services.events import EventView
 
 log = structlog.get_logger("mov.read_cache")
 
@@ -96,16 +99,38 @@ async def serve_cached(request: Request[Any, Any, Any]) -> Response[bytes] | Non
     return None if body is None else Response(body, media_type=MediaType.JSON)
 
 
+def event_answer(view: EventView, viewer: Principal | None) -> Ok[EventData]:
+    """`GET /api/v1/events/{id}`'s answer, whoever builds it (the route, or `read_event`)."""
+    return ok("Event retrieved successfully", EventData(view_out(view, viewer)))
+
+
+async def read_event(services: Services, scope: Scope) -> bytes | None:
+    """After `lookup` missed for a token-less `GET /api/v1/events/{id}` with no query: the
+    answer from the database, as the route would give it, or None for the app to answer
+    (an event an anonymous caller may not see, a failure: the app says why, in its
+    envelope). The answer is to be kept with `keep` once it is sent."""
+    number = scope["path"].rpartition("/")[2]
+    try:
+        view = await services.get_event(None, int(number))
+    except Exception:  # noqa: BLE001 - the app answers it, with its handlers and its log
+        return None
+    return msgspec.json.encode(event_answer(view, None))
+
+
+async def keep(reads: ReadVersions, scope: Scope, body: bytes) -> None:
+    """Store a 200 answer `lookup` missed, where and under the version it said."""
+    pending = scope.get("state", {}).pop(_PENDING, None)
+    if pending is None:
+        return
+    key, version = pending
+    with contextlib.suppress(Unavailable):  # then the next caller reads the database
+        await reads.cache.set(key, f"{version} {body.decode()}", ttl=reads.lifetime)
+
+
 async def remember(request: Request[Any, Any, Any], viewer: Principal | None, body: S) -> S:
     """Store `body` (a 200 answer) for the token-less callers after this one; returns it.
     It is stored as msgspec encodes it, which is how Litestar sends it: a hit is byte for
     byte what the handler answered."""
-    pending = request.scope.get("state", {}).pop(_PENDING, None)
-    if pending is None or viewer is not None:
-        return body
-    key, version = pending
-    text = msgspec.json.encode(body).decode()
-    with contextlib.suppress(Unavailable):  # then the next caller reads the database
-        reads = _reads(request)
-        await reads.cache.set(key, f"{version} {text}", ttl=reads.lifetime)
+    if viewer is None:
+        await keep(_reads(request), request.scope, msgspec.json.encode(body))
     return body

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from mov_adapters.batching import Coalescer
 from mov_adapters.redis.errors import unavailable_on_error
 from mov_core.ports.clock import Clock
 
@@ -21,8 +23,15 @@ def _millis(moment: datetime) -> int:
     return (moment - _EPOCH) // _MILLISECOND
 
 
+_Write = tuple[str, str, int, str | None]
+"""A `set`: the key, what is stored, for how many ms, and the channel to announce it on."""
+
+
 class RedisCache:
     """A value lives while `now < set time + ttl`; an expired one reads as missing.
+
+    Reads and writes made while others are in flight go together, next, as one MGET and one
+    pipeline (`Coalescer`): under load, a round trip's cost is shared by many requests.
 
     The same rule as `MemoryCache`, at millisecond precision. Each value is stored as
     `<expiry ms>:<value>`, the expiry taken from the injected clock, because that clock, not
@@ -34,6 +43,8 @@ class RedisCache:
         self._client = client
         self._clock = clock
         self._prefix = prefix
+        self._reads = Coalescer(self._mget)
+        self._writes = Coalescer(self._pipeline)
 
     async def get(self, key: str) -> str | None:
         """The value, or None when it is missing, expired or unreadable.
@@ -41,9 +52,7 @@ class RedisCache:
         An expired value is left for Redis to drop: deleting it here could remove a fresh
         value that another process has just written under the same key.
         """
-        with unavailable_on_error("cache read"):
-            stored = await self._client.get(self._prefix + key)
-        found = self._live(stored, self.now_ms())
+        found = (await self.get_many_until(key))[0]
         return None if found is None else found[0]
 
     async def get_many(self, *keys: str) -> list[str | None]:
@@ -55,10 +64,30 @@ class RedisCache:
         MGET; None for a missing, expired or unreadable one."""
         if not keys:
             return []
-        with unavailable_on_error("cache read"):
-            stored = await self._client.mget([self._prefix + key for key in keys])
+        stored = await self._reads([self._prefix + key for key in keys])
         now = self.now_ms()
         return [self._live(value, now) for value in stored]
+
+    async def _mget(self, asked: Sequence[list[str]]) -> list[list[bytes | str | None]]:
+        """Every concurrent `get_many_until`'s keys in one MGET."""
+        with unavailable_on_error("cache read"):
+            stored = await self._client.mget([key for keys in asked for key in keys])
+        answers, start = [], 0
+        for keys in asked:
+            answers.append(stored[start : start + len(keys)])
+            start += len(keys)
+        return answers
+
+    async def _pipeline(self, asked: Sequence[_Write]) -> list[None]:
+        """Every concurrent `set` (with its announcement) in one pipeline, in order."""
+        with unavailable_on_error("cache write"):
+            async with self._client.pipeline(transaction=False) as pipe:
+                for key, stored, lifetime, announce in asked:
+                    pipe.set(self._prefix + key, stored, px=lifetime)
+                    if announce is not None:
+                        pipe.publish(announce, key)
+                await pipe.execute()
+        return [None] * len(asked)
 
     def now_ms(self) -> int:
         return _millis(self._clock.now())
@@ -85,14 +114,7 @@ class RedisCache:
         ttl_ms = -(-ttl // _MILLISECOND)  # rounded up: a positive ttl keeps the value a while
         expiry = self.now_ms() + ttl_ms
         lifetime = ttl_ms + CLEANUP_MARGIN // _MILLISECOND
-        with unavailable_on_error("cache write"):
-            if announce is None:
-                await self._client.set(self._prefix + key, f"{expiry}:{value}", px=lifetime)
-            else:
-                async with self._client.pipeline(transaction=False) as pipe:
-                    pipe.set(self._prefix + key, f"{expiry}:{value}", px=lifetime)
-                    pipe.publish(announce, key)
-                    await pipe.execute()
+        await self._writes((key, f"{expiry}:{value}", lifetime, announce))
 
     async def delete(self, *keys: str, announce: str | None = None) -> None:
         """Remove each key; missing keys are ignored. `announce` as for `set`."""

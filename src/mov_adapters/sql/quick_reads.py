@@ -9,11 +9,13 @@ each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 
+from mov_adapters.batching import Coalescer
 from mov_adapters.sql.rows import ROWS
 from mov_adapters.sql.tables import events, users
 from mov_adapters.sql.unit_of_work import SqlDatabase
@@ -28,7 +30,7 @@ _ACCOUNT = (
     " WHERE token_id = %(token)s AND expires_at > %(now)s) AS revoked"
     " FROM (SELECT 1) AS one LEFT JOIN users AS u ON u.id = %(user)s"
 )
-_ONE_EVENT = f"SELECT {', '.join([*_EVENT, *sorted(_COUNTS)])} FROM events WHERE id = %s"  # noqa: S608 - column names from our table
+_EVENTS = f"SELECT {', '.join([*_EVENT, *sorted(_COUNTS)])} FROM events WHERE id = ANY(%s)"  # noqa: S608 - column names from our table
 
 
 def _utc(row: dict[str, Any]) -> dict[str, Any]:
@@ -39,16 +41,24 @@ def _utc(row: dict[str, Any]) -> dict[str, Any]:
 class SqlQuickReads:
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
+        self._events = Coalescer(self._read_events, in_flight=2)
 
     async def event_with_seats(self, event_id: int) -> tuple[Event, Occupancy] | None:
-        async with self._database.driver_autocommit() as driver:
-            cursor = driver.cursor(row_factory=dict_row)
-            row = await (await cursor.execute(_ONE_EVENT, (event_id,))).fetchone()
+        """The event and its counts, in one statement with those that other requests ask for
+        meanwhile (`Coalescer`)."""
+        row = await self._events(event_id)
         if row is None:
             return None
         row = _utc(row)
         seats = Occupancy(row["capacity"], row.pop("enrolled_count"), row.pop("waitlist_count"))
         return ROWS.structure(row, Event), seats
+
+    async def _read_events(self, event_ids: Sequence[int]) -> list[dict[str, Any] | None]:
+        async with self._database.driver_autocommit() as driver:
+            cursor = driver.cursor(row_factory=dict_row)
+            rows = await (await cursor.execute(_EVENTS, (list(set(event_ids)),))).fetchall()
+        found = {row["id"]: row for row in rows}
+        return [None if (row := found.get(i)) is None else dict(row) for i in event_ids]
 
     async def account(
         self, user_id: int, token_id: str, *, now: datetime

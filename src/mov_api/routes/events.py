@@ -217,7 +217,7 @@ class EventController(Controller):
         """An event the caller may see: its owner sees its `inviteCode`; a non-member sees a
         PRIVATE event only with `?invite=` its current code."""
         view = await services.get_event(viewer, number, invite=invite)
-        body = ok("Event retrieved successfully", EventData(view_out(view, viewer)))
+        body = read_cache.event_answer(view, viewer)
         if invite is not None:
             return body  # never cached: the cache key would hold the code
         return await read_cache.remember(request, viewer, body)

@@ -88,20 +88,22 @@ class ReadVersions:
         self.lifetime = lifetime
 
     async def current(self, scope: str) -> str:
-        key = _version_key(scope)
-        version = await self.cache.get(key)
-        if version is None:
-            version = secrets.token_hex(8)
-            await self.cache.set(key, version, ttl=VERSION_TTL)
-        return version
+        version = await self.cache.get(_version_key(scope))
+        return await self._made(scope) if version is None else version
 
     async def current_and(self, scope: str, key: str) -> tuple[str, str | None]:
         """The scope's current version (made as `current` makes it when missing) and the value
         cached under `key`, read together in one step of the cache."""
         version, value = await self.cache.get_many(_version_key(scope), key)
-        if version is None:
-            return await self.current(scope), value
-        return version, value
+        return (await self._made(scope) if version is None else version), value
+
+    async def _made(self, scope: str) -> str:
+        """A new version for a scope that has none. Replacing one that another reader or a
+        change made meanwhile is harmless: the caller reads the database after this, so
+        what it stores under the new version is at least as fresh as what was."""
+        version = secrets.token_hex(8)
+        await self.cache.set(_version_key(scope), version, ttl=VERSION_TTL)
+        return version
 
     async def changed(self, event_ids: Iterable[int]) -> None:
         """Drop every cached list page and the given events."""
