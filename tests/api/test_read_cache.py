@@ -21,8 +21,10 @@ from tests.backends import Options, factory_for, memory_backend
 
 from mov_adapters.bootstrap import OWN_READS, SHARED_READS, build_runtime
 from mov_adapters.settings import Settings
+from mov_api import read_cache
 from mov_api.app import create_app
 from mov_core.domain.events import EventPatch
+from mov_core.ports.errors import Unavailable
 from mov_core.services.bundle import Services
 
 EVENTS = "/api/v1/events"
@@ -263,3 +265,71 @@ def test_a_hit_answered_before_the_app_is_the_answer_the_app_gives(api):
 
         assert headers(early) == headers(late), path
         assert early.headers["x-request-id"] != late.headers["x-request-id"]
+
+
+def _without_request_id(response: Any) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers.multi_items() if k != "x-request-id"]
+
+
+def test_a_miss_answered_before_the_app_is_the_answer_the_app_gives_and_is_kept(api, monkeypatch):
+    """A token-less miss of one event is read and answered by the gateway, as the app would
+    answer it (same status, body and headers), and kept: the next caller gets a hit."""
+    owner = api.token("owner@example.com", "ORGANIZER")
+    event_id = api.event(owner, title="Read early")
+    path, reads = f"{EVENTS}/{event_id}", api.backend.runtime.reads
+    answered: list[bytes | None] = []
+    read_event = read_cache.read_event
+
+    async def spied(services: Services, scope: Any) -> bytes | None:
+        answered.append(await read_event(services, scope))
+        return answered[-1]
+
+    monkeypatch.setattr(read_cache, "read_event", spied)
+    run(api, lambda: reads.changed([event_id]))  # whatever was kept is gone
+    by_app = api.client.get(path, headers={"Authorization": "Basic eDp5"})  # the app's miss
+    run(api, lambda: reads.changed([event_id]))
+    early = api.client.get(path)
+    assert answered == [early.content]  # the gateway read it, the app did not
+    assert early.status_code == by_app.status_code == 200
+    assert early.content == by_app.content
+    assert _without_request_id(early) == _without_request_id(by_app)
+    assert api.client.get(path).content == early.content
+    assert answered == [early.content]  # a hit: nothing read
+
+
+@pytest.mark.parametrize("case", ["missing", "private", "planning", "invite", "long id"])
+def test_a_miss_the_gateway_cannot_answer_is_the_apps_and_says_why(api, case):
+    """An event an anonymous caller may not see, or asked with a query, is left to the app:
+    the error in its envelope, and nothing kept."""
+    owner = api.token("owner@example.com", "ORGANIZER")
+    private = case in {"private", "invite"}
+    fields: dict[str, Any] = {"visibility": "PRIVATE"} if private else {}
+    event_id = api.event(owner, publish=case != "planning", **fields)
+    path = {
+        "missing": f"{EVENTS}/{event_id + 1000}",
+        "invite": f"{EVENTS}/{event_id}?invite=wrong",
+        "long id": f"{EVENTS}/{'9' * 19}",
+    }.get(case, f"{EVENTS}/{event_id}")
+    for _ in range(2):  # the second as the first: nothing was kept
+        response = api.client.get(path)
+        assert response.status_code == 404, response.text
+        body = response.json()
+        assert (body["success"], body["errorCode"]) == (False, "NOT_FOUND")
+        assert body["message"] == "Event not found"
+
+
+def test_a_read_that_fails_in_the_gateway_is_answered_by_the_app_in_the_envelope(api, monkeypatch):
+    """The database down: the gateway does not answer, the app does (503, its envelope)."""
+    owner = api.token("owner@example.com", "ORGANIZER")
+    event_id = api.event(owner)
+
+    async def down(*_: Any, **__: Any) -> None:
+        raise Unavailable("database unavailable")
+
+    monkeypatch.setattr(Services, "get_event", down)  # for the gateway's read and the app's
+    run(api, lambda: api.backend.runtime.reads.changed([event_id]))
+    response = api.client.get(f"{EVENTS}/{event_id}")
+    assert response.status_code == 503, response.text
+    assert response.json()["success"] is False
+    monkeypatch.undo()
+    assert _one(api, event_id)["id"] == event_id  # nothing was kept of the failure

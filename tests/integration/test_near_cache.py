@@ -142,3 +142,43 @@ def test_under_uvloop_as_mov_serve_runs_copies_are_kept_and_dropped_alike(redis_
             await second.aclose()
 
     uvloop.run(scenario())
+
+
+async def _calls(client: Redis, command: str) -> int:
+    stats = await client.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+async def test_reads_and_writes_asked_at_once_share_round_trips_and_each_gets_its_own(redis_url):
+    """The shared cache under many requests at once: what is asked while a round trip is out
+    goes next, together (one MGET, one pipeline of SETs and announcements); every caller gets
+    its own values, and every write is announced, as if each had gone alone."""
+    connection = RedisConnection.from_url(redis_url)
+    admin = Redis.from_url(redis_url, decode_responses=True)
+    listener = admin.pubsub()
+    try:
+        cache = connection.cache()
+        channel = "the-changes"
+        await listener.subscribe(channel)
+        await listener.get_message(timeout=1)  # the confirmation
+        sets, mgets = await _calls(admin, "set"), await _calls(admin, "mget")
+
+        await asyncio.gather(
+            *(cache.set(f"k{n}", f"v{n}", ttl=MINUTE, announce=channel) for n in range(40))
+        )
+        found = await asyncio.gather(
+            *(cache.get_many(f"k{n}", "none", f"k{n + 1}") for n in range(40))
+        )
+
+        assert found == [[f"v{n}", None, f"v{n + 1}" if n < 39 else None] for n in range(40)]
+        assert await _calls(admin, "set") - sets == 40  # every write made, in a few pipelines
+        assert cache._writes.batches < 10
+        assert await _calls(admin, "mget") - mgets < 10  # the reads in a few MGETs
+        heard = []
+        while (message := await listener.get_message(timeout=1)) is not None:
+            heard.append(message["data"])
+        assert sorted(heard) == sorted(f"k{n}" for n in range(40))
+    finally:
+        await listener.aclose()
+        await admin.aclose()
+        await connection.aclose()

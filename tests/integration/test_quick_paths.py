@@ -316,3 +316,22 @@ async def test_a_batch_mixing_new_people_replays_and_a_full_event(backend):
     assert await _seats(backend, organizer, event_id) == Occupancy(2, 2, 0)
     replay = await backend.services.enroll(ann, event_id)
     assert replay.placement is Placement.ALREADY_ENROLLED
+
+
+async def test_reads_asked_at_once_go_as_one_statement_and_each_gets_its_own(postgres):
+    """While one statement is out, the reads asked meanwhile wait and go next as one: each
+    caller gets its event (or None for an id with no row), as if it had read alone."""
+    organizer = (await accounts(postgres, 1, Role.ORGANIZER))[0]
+    ids = [await _event(postgres, organizer, seats) for seats in range(1, 21)]
+    reads = postgres.services.quick_reads
+    assert isinstance(reads, SqlQuickReads)
+    alone = {i: await reads.event_with_seats(i) for i in ids}
+    before = reads._events.batches
+    asked = [*ids, 999_999, *ids[:5]]  # a missing id, and ids asked twice at once
+
+    found = await asyncio.gather(*(reads.event_with_seats(i) for i in asked))
+
+    assert found == [alone.get(i) for i in asked]
+    assert [seats.capacity for _, seats in found[:20]] == list(range(1, 21))
+    assert found[20] is None
+    assert reads._events.batches - before < len(asked) // 4  # a few statements, not 26
