@@ -14,6 +14,7 @@ committed); `strict` dispatchers (tests) raise instead, so a broken effect canno
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -106,9 +107,16 @@ class ReadVersions:
         return version
 
     async def changed(self, event_ids: Iterable[int]) -> None:
-        """Drop every cached list page and the given events."""
-        for scope in [LIST, *(event_scope(i) for i in sorted(set(event_ids)))]:
-            await self.cache.set(_version_key(scope), secrets.token_hex(8), ttl=VERSION_TTL)
+        """Drop every cached list page and the given events (all at once: a store that
+        sends concurrent writes together makes one round trip of them)."""
+        scopes = [LIST, *(event_scope(i) for i in sorted(set(event_ids)))]
+        renewed = [
+            self.cache.set(_version_key(scope), secrets.token_hex(8), ttl=VERSION_TTL)
+            for scope in scopes
+        ]
+        outcomes = await asyncio.gather(*renewed, return_exceptions=True)
+        if failure := next((o for o in outcomes if isinstance(o, BaseException)), None):
+            raise failure
 
     async def __call__(self, committed: Committed) -> None:
         """The subscriber: reads of the events a commit changed are read afresh."""
