@@ -671,3 +671,36 @@ async def test_delivery_counts_name_every_status_and_follow_each_outcome(
         DeliveryStatus.FAILED: 1,
         DeliveryStatus.SKIPPED: 1,
     }
+
+
+async def test_reads_and_saves_made_at_once_each_answer_as_if_alone(
+    notification_store: NotificationStore,
+):
+    """A worker reads a batch's notifications and saves their outcomes side by side (a store
+    may do those together): each caller gets its own notification or `NotFound`, and each
+    save lands, or is `NotFound` for a delivery never added, whatever else was asked at once."""
+    pendings = [await delivery(notification_store, now=n) for n in range(12)]
+    ids = [p.notification_id for p in pendings]
+    alone = {i: await notification_store.get(i) for i in ids}
+
+    async def get(notification_id: str) -> Notification | None:
+        try:
+            return await notification_store.get(notification_id)
+        except NotFound:
+            return None
+
+    found = await asyncio.gather(*(get(i) for i in [*ids, "missing", ids[0]]))
+    assert found == [*(alone[i] for i in ids), None, alone[ids[0]]]
+
+    outcomes = [
+        p.succeeded(now=at(20)) if n % 2 else p.attempt_failed("busy", now=at(20), policy=POLICY)
+        for n, p in enumerate(pendings)
+    ]
+    never_added = planned()
+    saved = await asyncio.gather(
+        *(notification_store.save_delivery(d) for d in [*outcomes[:6], never_added, *outcomes[6:]]),
+        return_exceptions=True,
+    )
+    assert [type(s).__name__ for s in saved] == ["NoneType"] * 6 + ["NotFound"] + ["NoneType"] * 6
+    for pending, outcome in zip(pendings, outcomes, strict=True):
+        assert list(await notification_store.deliveries(pending.notification_id)) == [outcome]

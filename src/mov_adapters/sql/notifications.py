@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from attrs import astuple, evolve
-from sqlalchemy import delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement
 
+from mov_adapters.batching import Coalescer
 from mov_adapters.notifications import PreferencesInBatches, bind_deliveries
 from mov_adapters.sql.rows import ROWS
 from mov_adapters.sql.tables import (
@@ -49,6 +50,22 @@ _n = notifications.c
 
 
 _d = notification_deliveries.c
+_SAVE = update(notification_deliveries).where(
+    _d.notification_id == bindparam("key_notification_id"),
+    _d.channel == bindparam("key_channel"),
+)
+"""A delivery's row replaced: the columns set are those its parameters name (`_save_params`)."""
+
+
+def _save_params(row: dict[str, object]) -> dict[str, object]:
+    values = {k: v for k, v in row.items() if k not in {"notification_id", "channel"}}
+    return {
+        "key_notification_id": row["notification_id"],
+        "key_channel": row["channel"],
+        **values,
+    }
+
+
 _p = notification_preferences.c
 _PENDING = DeliveryStatus.PENDING.value
 _FAILED = DeliveryStatus.FAILED.value
@@ -64,6 +81,8 @@ class SqlNotificationStore(PreferencesInBatches):
 
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
+        self._reads: Coalescer[str, Notification | None] = Coalescer(self._get_many)
+        self._saves: Coalescer[Delivery, bool] = Coalescer(self._save_many)
 
     async def add(
         self, notification: Notification, deliveries: Sequence[Delivery], *, dedupe_key: str
@@ -150,12 +169,19 @@ class SqlNotificationStore(PreferencesInBatches):
             return int((await db.execute(query)).scalar_one())
 
     async def get(self, notification_id: str) -> Notification:
-        query = select(notifications).where(_n.id == notification_id)
-        async with self._database.transaction() as db:
-            row = (await db.execute(query)).mappings().first()
-        if row is None:
+        """Those asked at once (a worker reads a batch of deliveries' notifications side by
+        side) are read together, in one query."""
+        found = await self._reads(notification_id)
+        if found is None:
             raise NotFound("Notification", notification_id)
-        return ROWS.structure(row, Notification)
+        return found
+
+    async def _get_many(self, notification_ids: Sequence[str]) -> Sequence[Notification | None]:
+        query = select(notifications).where(_n.id.in_(sorted(set(notification_ids))))
+        async with self._database.transaction() as db:
+            rows = (await db.execute(query)).mappings().all()
+        found = {row["id"]: ROWS.structure(row, Notification) for row in rows}
+        return [found.get(notification_id) for notification_id in notification_ids]
 
     async def notified_since(
         self, user_ids: Sequence[int], *, event_id: int, kind: NotificationType, since: datetime
@@ -262,23 +288,29 @@ class SqlNotificationStore(PreferencesInBatches):
         return [ROWS.structure(row, Delivery) for row in rows]
 
     async def save_delivery(self, delivery: Delivery) -> None:
-        """Replace the stored delivery of the same (notification, channel).
+        """Replace the stored delivery of the same (notification, channel). Those saved at
+        once (a worker's sends finishing side by side) go in one transaction, each as alone.
 
         Raises:
             NotFound: that delivery was never added.
         """
-        values = ROWS.unstructure(delivery)
-        statement = (
-            update(notification_deliveries)
-            .where(_d.notification_id == values.pop("notification_id"))
-            .where(_d.channel == values.pop("channel"))
-            .values(values)
-            .returning(_d.notification_id)
+        if not await self._saves(delivery):
+            raise NotFound("Delivery", (delivery.notification_id, delivery.channel))
+
+    async def _save_many(self, deliveries: Sequence[Delivery]) -> Sequence[bool]:
+        """Each delivery's row replaced, in order, in one transaction (one UPDATE run for
+        each, pipelined by the driver); whether its row was there."""
+        rows = [ROWS.unstructure(delivery) for delivery in deliveries]
+        keys = {(row["notification_id"], row["channel"]) for row in rows}
+        there = select(_d.notification_id, _d.channel).where(
+            tuple_(_d.notification_id, _d.channel).in_(sorted(keys))
         )
         async with self._database.transaction() as db:
-            saved = (await db.execute(statement)).first()
-        if saved is None:
-            raise NotFound("Delivery", (delivery.notification_id, delivery.channel))
+            found = {tuple(key) for key in (await db.execute(there)).all()}
+            saved = [row for row in rows if (row["notification_id"], row["channel"]) in found]
+            if saved:
+                await db.execute(_SAVE, [_save_params(row) for row in saved])
+        return [(row["notification_id"], row["channel"]) in found for row in rows]
 
     async def deliveries(self, notification_id: str) -> Sequence[Delivery]:
         """Every delivery of the notification, by channel name; empty when unknown."""
