@@ -206,6 +206,7 @@ def _event_json(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "createdAt": _iso(row["created_at"]),
         "updatedAt": _iso(row["updated_at"]),
+        "inviteCode": None,  # shown to the owner only: null for everyone else, as ours says
     }
 
 
