@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, NoReturn, Self
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -119,6 +119,31 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+def raw_http(host: str, port: int, request: bytes, timeout: float = 30.0) -> RawAnswer:
+    """Send bytes no HTTP client would (a control character in a header, a broken request
+    line) and read one answer: its Content-Length's worth, or until the server closes."""
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+            head, found, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
+            if found and length and len(body) >= int(length.group(1)):
+                break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    return RawAnswer(int(lines[0].split(" ")[1]), headers, body)
+
+
+class RawAnswer(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    """Lower-cased names."""
+    body: bytes
 
 
 def _running_as_root() -> bool:

@@ -129,6 +129,8 @@ def _run(host: str, port: int, workers: int, reload: bool, settings: Settings) -
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
         proxy_headers=False,
+        # a request uvicorn cannot parse is answered in the envelope, not in plain text
+        http="mov_server.protocol:EnvelopeHttpProtocol",
     )
 
 

@@ -6,6 +6,7 @@ service that is down answers in MOV's JSON envelope."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 import socketio
+from tests.integration.test_server_process import MALFORMED, UNPARSEABLE
 from tests.server_process import ServerProcess
-from tests.servers import HOST, NginxGateway, free_port
+from tests.servers import HOST, NginxGateway, free_port, raw_http
 
 pytestmark = pytest.mark.integration
 
@@ -129,3 +131,24 @@ def test_a_service_that_is_down_answers_in_the_envelope(topology):
         assert answer.headers["retry-after"] == "5"
         # the others still serve
         assert client.get("/api/v1/events").status_code == 200
+
+
+def test_bytes_nobody_can_parse_are_refused_in_the_envelope(topology):
+    """What nginx refuses itself (a broken request line, a URI past its buffers) and what it
+    passes on for `mov serve` to refuse: a 4xx in MOV's JSON envelope either way."""
+    gateway, _, _ = topology
+    url = httpx.URL(gateway.url)
+    for request in UNPARSEABLE:
+        answer = raw_http(url.host, url.port or 80, request, 10)
+        assert answer.status == 400, answer
+        assert answer.headers["content-type"] == "application/json"
+        assert json.loads(answer.body) == MALFORMED
+    long_uri = b"GET /api/v1/events?q=" + b"x" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer = raw_http(url.host, url.port or 80, long_uri, 10)
+    assert answer.status == 414, answer
+    assert json.loads(answer.body)["errorCode"] == "VALIDATION_ERROR"
+    with httpx.Client(base_url=gateway.url, trust_env=False, timeout=10) as client:
+        for page in ("/__mov/bad-request", "/__mov/too-long", "/__mov/not-found"):
+            hidden = client.get(page)  # the pages above are nginx's alone
+            assert hidden.status_code == 404, page
+            assert hidden.json()["errorCode"] == "NOT_FOUND"

@@ -8,6 +8,7 @@ configured only through `MOV_*` variables, and stopped with SIGTERM: it must exi
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import stat
 import uuid
@@ -21,7 +22,14 @@ import httpx
 import jwt
 import pytest
 from tests.server_process import JWT_SECRET, ServerProcess
-from tests.servers import PostgresServer, RedisServer, create_database, drop_database, free_port
+from tests.servers import (
+    PostgresServer,
+    RedisServer,
+    create_database,
+    drop_database,
+    free_port,
+    raw_http,
+)
 
 PASSWORD = "password123"
 SERVER_DATABASE = "mov_server_test"
@@ -57,6 +65,7 @@ def exercise_api(base_url: str) -> dict[str, str]:
         organizer, participant = (_bearer(token) for token in tokens.values())
         _event_and_enrollment(client, organizer, participant)
         _error_answers(client)
+    _unparseable_requests(base_url)
     return tokens
 
 
@@ -152,6 +161,27 @@ def _error_answers(client: httpx.Client) -> None:
     assert refused["errorCode"] == "VALIDATION_ERROR"
     assert malformed.headers["x-request-id"]
     assert malformed.headers["x-content-type-options"] == "nosniff"
+
+
+UNPARSEABLE = (
+    b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Note: a\x01b\r\n\r\n",
+    b"GET /api/v1/ events HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n",  # TLS spoken to HTTP
+)
+MALFORMED = {"success": False, "message": "Malformed HTTP request", "errorCode": "VALIDATION_ERROR"}
+
+
+def _unparseable_requests(base_url: str) -> None:
+    """Bytes no HTTP parser takes (a control character in a header, a broken request line)
+    are a 400 in the envelope too, as JSON, and the connection is closed after it."""
+    url = httpx.URL(base_url)
+    for request in UNPARSEABLE:
+        answer = raw_http(url.host, url.port or 80, request, TIMEOUT)
+        assert answer.status == 400, answer
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert int(answer.headers["content-length"]) == len(answer.body)
+        assert json.loads(answer.body) == MALFORMED
 
 
 def _verify(base_url: str, token: str) -> httpx.Response:
