@@ -121,6 +121,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+UNPARSEABLE = (
+    b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Note: a\x01b\r\n\r\n",
+    b"GET /api/v1/ events HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n",  # TLS spoken to HTTP
+)
+"""Requests no HTTP parser takes."""
+MALFORMED = {"success": False, "message": "Malformed HTTP request", "errorCode": "VALIDATION_ERROR"}
+"""MOV's answer to them, from `mov serve` or from nginx."""
+
+
 def raw_http(host: str, port: int, request: bytes, timeout: float = 30.0) -> RawAnswer:
     """Send bytes no HTTP client would (a control character in a header, a broken request
     line) and read one answer: its Content-Length's worth, or until the server closes."""

@@ -19,7 +19,9 @@ The store is `reads.cache`: Redis when configured (exact across processes; each 
 keeps copies of what it read, dropped when another changes them), else a memory cache of
 each process. If the store is down, reads go to the database as without it. The gateway
 serves hits of token-less GETs without an Origin before Litestar sees them (`lookup`), with
-the same status, body and headers.
+the same status, body and headers; and the misses of one event asked with no query too
+(`read_event`, then `keep`): the same answer as the route's (`event_answer` builds both), and
+the app's whenever the event is not one to show anonymously or the read fails.
 """
 
 from __future__ import annotations

@@ -14,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 import socketio
-from tests.integration.test_server_process import MALFORMED, UNPARSEABLE
 from tests.server_process import ServerProcess
-from tests.servers import HOST, NginxGateway, free_port, raw_http
+from tests.servers import HOST, MALFORMED, UNPARSEABLE, NginxGateway, free_port, raw_http
 
 pytestmark = pytest.mark.integration
 

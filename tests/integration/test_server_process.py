@@ -23,6 +23,8 @@ import jwt
 import pytest
 from tests.server_process import JWT_SECRET, ServerProcess
 from tests.servers import (
+    MALFORMED,
+    UNPARSEABLE,
     PostgresServer,
     RedisServer,
     create_database,
@@ -161,14 +163,6 @@ def _error_answers(client: httpx.Client) -> None:
     assert refused["errorCode"] == "VALIDATION_ERROR"
     assert malformed.headers["x-request-id"]
     assert malformed.headers["x-content-type-options"] == "nosniff"
-
-
-UNPARSEABLE = (
-    b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Note: a\x01b\r\n\r\n",
-    b"GET /api/v1/ events HTTP/1.1\r\nHost: x\r\n\r\n",
-    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n",  # TLS spoken to HTTP
-)
-MALFORMED = {"success": False, "message": "Malformed HTTP request", "errorCode": "VALIDATION_ERROR"}
 
 
 def _unparseable_requests(base_url: str) -> None:

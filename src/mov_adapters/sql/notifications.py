@@ -77,7 +77,8 @@ _IN_APP: ColumnElement[bool] = _n.in_app
 
 
 class SqlNotificationStore(PreferencesInBatches):
-    """Every method is one short transaction of its own (see `SqlDatabase.transaction`)."""
+    """Every method is one short transaction of its own (see `SqlDatabase.transaction`), but
+    `get` and `save_delivery`: those called at once share one (`Coalescer`)."""
 
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database

@@ -58,7 +58,7 @@ class SqlQuickReads:
             cursor = driver.cursor(row_factory=dict_row)
             rows = await (await cursor.execute(_EVENTS, (list(set(event_ids)),))).fetchall()
         found = {row["id"]: row for row in rows}
-        return [None if (row := found.get(i)) is None else dict(row) for i in event_ids]
+        return [found.get(event_id) for event_id in event_ids]
 
     async def account(
         self, user_id: int, token_id: str, *, now: datetime
