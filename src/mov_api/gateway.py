@@ -108,15 +108,6 @@ class Gateway:
                 metrics.RATE_LIMITED.labels("auth" if path in _AUTH_PATHS else "default").inc()
                 self._log(scope, 429, began)
                 return
-        status = 500
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", []), *_SECURITY, *extra]
-            await send(message)
-
         cached, read = await self._cached(scope)
         if cached is not None:
             await _answer(send, 200, cached, extra)
@@ -124,10 +115,38 @@ class Gateway:
             if read and self.reads is not None:  # kept once answered: the caller need not wait
                 await read_cache.keep(self.reads, scope, cached)
             return
+        await self._through_app(scope, receive, send, extra, began)
+
+    async def _through_app(
+        self,
+        scope: HTTPScope,
+        receive: Receive,
+        send: Send,
+        extra: list[tuple[bytes, bytes]],
+        began: float,
+    ) -> None:
+        """The app's answer, with the gateway's headers; stored as sent when the read cache
+        was told to keep it (`read_cache.remember`): encoded once."""
+        status = 500
+        kept: list[bytes] | None = None
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, kept
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if status == 200 and read_cache.to_keep(scope):
+                    kept = []
+                message["headers"] = [*message.get("headers", []), *_SECURITY, *extra]
+            elif message["type"] == "http.response.body" and kept is not None:
+                kept.append(message.get("body", b""))
+            await send(message)
+
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
             self._log(scope, status, began)
+        if kept is not None and self.reads is not None:
+            await read_cache.keep(self.reads, scope, b"".join(kept))
 
     async def _cached(self, scope: HTTPScope) -> tuple[bytes | None, bool]:
         """The answer to a token-less GET of a cached route, and whether it was read from the

@@ -48,6 +48,7 @@ log = structlog.get_logger("mov.read_cache")
 
 S = TypeVar("S", bound=msgspec.Struct)
 _PENDING = "mov.read_cache.key"  # in the request's scope state: where a miss will be stored
+_KEEP = "mov.read_cache.keep"  # ... and that the handler's answer is to be stored there
 
 
 _CACHED_PATH = re.compile(r"/api/v1/events(?:/([1-9][0-9]{0,18}))?")
@@ -129,10 +130,16 @@ async def keep(reads: ReadVersions, scope: Scope, body: bytes) -> None:
         await reads.cache.set(key, f"{version} {body.decode()}", ttl=reads.lifetime)
 
 
-async def remember(request: Request[Any, Any, Any], viewer: Principal | None, body: S) -> S:
-    """Store `body` (a 200 answer) for the token-less callers after this one; returns it.
-    It is stored as msgspec encodes it, which is how Litestar sends it: a hit is byte for
-    byte what the handler answered."""
-    if viewer is None:
-        await keep(_reads(request), request.scope, msgspec.json.encode(body))
+def remember(request: Request[Any, Any, Any], viewer: Principal | None, body: S) -> S:
+    """Mark `body` (a 200 answer) to be stored for the token-less callers after this one;
+    returns it. The gateway stores the bytes Litestar sends (`to_keep`, then `keep`): encoded
+    once, and a hit is byte for byte what the handler answered."""
+    if viewer is None and _PENDING in request.scope.get("state", {}):
+        request.scope["state"][_KEEP] = True
     return body
+
+
+def to_keep(scope: Scope) -> bool:
+    """Whether the app's answer to this request is to be stored (`remember` said so)."""
+    state = scope.get("state", {})
+    return bool(state.get(_KEEP)) and _PENDING in state

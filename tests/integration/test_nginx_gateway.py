@@ -128,6 +128,7 @@ def test_a_service_that_is_down_answers_in_the_envelope(topology):
         assert answer.json() == {"success": False, "message": "Service temporarily unavailable",
                                  "errorCode": "SERVICE_UNAVAILABLE"}  # fmt: skip
         assert answer.headers["retry-after"] == "5"
+        assert answer.headers["x-content-type-options"] == "nosniff"
         # the others still serve
         assert client.get("/api/v1/events").status_code == 200
 
@@ -141,6 +142,7 @@ def test_bytes_nobody_can_parse_are_refused_in_the_envelope(topology):
         answer = raw_http(url.host, url.port or 80, request, 10)
         assert answer.status == 400, answer
         assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["x-content-type-options"] == "nosniff"
         assert json.loads(answer.body) == MALFORMED
     long_uri = b"GET /api/v1/events?q=" + b"x" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     answer = raw_http(url.host, url.port or 80, long_uri, 10)
@@ -151,3 +153,4 @@ def test_bytes_nobody_can_parse_are_refused_in_the_envelope(topology):
             hidden = client.get(page)  # the pages above are nginx's alone
             assert hidden.status_code == 404, page
             assert hidden.json()["errorCode"] == "NOT_FOUND"
+            assert hidden.headers["x-content-type-options"] == "nosniff"

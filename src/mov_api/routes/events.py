@@ -185,7 +185,7 @@ class EventController(Controller):
         """Events the caller may see, by date then id; keyset pages via `nextCursor`."""
         filters = _filters(status, category, q, starts_from, starts_to, limit, cursor)
         page = await services.list_events(viewer, filters)
-        return await read_cache.remember(
+        return read_cache.remember(
             request, viewer, _page("Events retrieved successfully", page, viewer)
         )
 
@@ -220,7 +220,7 @@ class EventController(Controller):
         body = read_cache.event_answer(view, viewer)
         if invite is not None:
             return body  # never cached: the cache key would hold the code
-        return await read_cache.remember(request, viewer, body)
+        return read_cache.remember(request, viewer, body)
 
     @post("/", status_code=201)
     async def create_event(
