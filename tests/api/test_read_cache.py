@@ -333,3 +333,26 @@ def test_a_read_that_fails_in_the_gateway_is_answered_by_the_app_in_the_envelope
     assert response.json()["success"] is False
     monkeypatch.undo()
     assert _one(api, event_id)["id"] == event_id  # nothing was kept of the failure
+
+
+def test_what_the_app_answers_is_kept_as_it_was_sent(api, monkeypatch):
+    """A miss the app answers (here: with a non-bearer Authorization, which the gateway leaves
+    to it) is stored as the bytes it sent: the next anonymous caller gets them from the cache,
+    and nobody reads the database again."""
+    owner = api.token("owner@example.com", "ORGANIZER")
+    event_id = api.event(owner, title="Kept as sent")
+    reads = api.backend.runtime.reads
+    for path in (f"{EVENTS}/{event_id}", EVENTS):
+        run(api, lambda: reads.changed([event_id]))
+        by_app = api.client.get(path, headers={"Authorization": "Basic eDp5"})
+        assert by_app.status_code == 200
+
+        async def no_reading(*_: Any, **__: Any) -> None:
+            raise AssertionError("read the database: the app's answer was not kept")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(Services, "get_event", no_reading)
+            patched.setattr(Services, "list_events", no_reading)
+            hit = api.client.get(path)
+        assert hit.status_code == 200, hit.text
+        assert hit.content == by_app.content
