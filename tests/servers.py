@@ -550,6 +550,14 @@ class RedisServer:
         return self._url
 
     @property
+    def unix_url(self) -> str | None:
+        """`unix://<workdir>/redis.sock?db=0`: the same server over its Unix socket (None for
+        an external one)."""
+        if self._workdir is None:
+            return None
+        return f"unix://{self._workdir / 'redis.sock'}?db=0"
+
+    @property
     def is_external(self) -> bool:
         """True for a server we did not start (MOV_TEST_REDIS_URL): stop() leaves it be."""
         return self._process is None
@@ -605,6 +613,7 @@ class RedisServer:
         argv = [
             str(binary),
             *("--port", str(port), "--bind", HOST, "--dir", str(workdir)),
+            *("--unixsocket", str(workdir / "redis.sock"), "--unixsocketperm", "700"),
             *("--save", "", "--appendonly", "no", "--daemonize", "no"),
         ]
         with logfile.open("wb") as log_output:  # the child keeps its own copy of the descriptor

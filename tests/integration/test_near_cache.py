@@ -182,3 +182,28 @@ async def test_reads_and_writes_asked_at_once_share_round_trips_and_each_gets_it
         await listener.aclose()
         await admin.aclose()
         await connection.aclose()
+
+
+async def test_over_a_unix_socket_copies_are_kept_and_dropped_as_over_tcp(redis_server, redis_url):
+    """`unix://` (redis-py's spelling, as `MOV_REDIS_URL` takes it): the subscriber connects
+    over the socket too, so copies are kept, served without a round trip, and dropped the
+    moment another process changes the key."""
+    url = redis_server.unix_url
+    if url is None:
+        pytest.skip("an external Redis (MOV_TEST_REDIS_URL): its Unix socket is not ours")
+    first, second = RedisConnection.from_url(url), RedisConnection.from_url(url)
+    admin = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        async with subscribed(first) as a, subscribed(second) as b:
+            await a.set("k", "v1", ttl=MINUTE)
+            await asyncio.sleep(0.05)
+            assert await b.get("k") == "v1"
+            before = await _mgets(admin)
+            assert [await b.get("k") for _ in range(20)] == ["v1"] * 20
+            assert await _mgets(admin) == before  # served from b's copy
+            await a.set("k", "v2", ttl=MINUTE)
+            assert await b.get("k") == "v2"  # a's change dropped b's copy at once
+    finally:
+        await admin.aclose()
+        await first.aclose()
+        await second.aclose()

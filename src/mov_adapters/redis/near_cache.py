@@ -55,7 +55,7 @@ class NearCache:
         self._fetching = 0
         self._live = False
         self._subscriber: Subscriber | None = None
-        with contextlib.suppress(ValueError):  # unix:// and the like: Redis alone
+        with contextlib.suppress(ValueError):  # a URL it cannot subscribe on: Redis alone
             self._subscriber = Subscriber(url or "", channel, self)
 
     @property

@@ -8,9 +8,9 @@ tells whether bytes have arrived that the loop has not read yet (a peek at the s
 caller that must not act before them.
 
 RESP2 only, and only what a subscriber needs: AUTH, SUBSCRIBE, PING (every `PING_EVERY`
-seconds; a connection that stops answering is dropped), the replies and messages. `redis://` and
-`rediss://` URLs, as redis-py takes them (a database number is irrelevant: channels are
-global).
+seconds; a connection that stops answering is dropped), the replies and messages. `redis://`,
+`rediss://` and `unix://` URLs, as redis-py takes them (a database number is irrelevant:
+channels are global).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from typing import Protocol, cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 logger = logging.getLogger("mov.redis.subscriber")
 
@@ -122,14 +122,17 @@ class Subscriber:
     """Subscribes to `channel` on `url` until `close()`, again after every failure."""
 
     def __init__(self, url: str, channel: str, listener: Listener, *, timeout: float = 3.0) -> None:
-        """Raises `ValueError` for a URL that is not redis:// or rediss://."""
+        """Raises `ValueError` for a URL that is not redis://, rediss:// or unix://."""
         parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-            raise ValueError("the near cache subscribes over redis:// or rediss:// only")
-        self._host, self._port = parts.hostname, parts.port or 6379
+        self._path = parts.path if parts.scheme == "unix" else None
+        if not (self._path or (parts.scheme in ("redis", "rediss") and parts.hostname)):
+            raise ValueError("the near cache subscribes over redis://, rediss:// or unix:// only")
+        self._host, self._port = parts.hostname or "", parts.port or 6379
         self._tls = parts.scheme == "rediss"
+        asked = parse_qs(parts.query)  # unix://[user@]/path?password=… is redis-py's spelling
         self._username = unquote(parts.username) if parts.username else None
-        self._password = unquote(parts.password) if parts.password else None
+        password = unquote(parts.password) if parts.password else None
+        self._password = password or next(iter(asked.get("password", [])), None)
         self._channel = channel
         self._listener = listener
         self._timeout = timeout
@@ -178,22 +181,19 @@ class Subscriber:
 
     async def _session(self) -> None:
         loop = asyncio.get_running_loop()
-        family, kind, proto, _, address = (
-            await loop.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM)
-        )[0]
-        sock = socket.socket(family, kind, proto)
+        sock, address = await self._socket_and_address()
         sock.settimeout(0)  # non-blocking, as the loop wants it
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         try:
             await asyncio.wait_for(loop.sock_connect(sock, address), self._timeout)
-            context = ssl.create_default_context() if self._tls else None
-            transport, protocol = await asyncio.wait_for(
-                loop.create_connection(
+            if self._path is not None:
+                connected = loop.create_unix_connection(lambda: _Protocol(self._reply), sock=sock)
+            else:
+                context = ssl.create_default_context() if self._tls else None
+                connected = loop.create_connection(
                     lambda: _Protocol(self._reply), sock=sock, ssl=context,
                     server_hostname=self._host if context else None,
-                ),
-                self._timeout,
-            )  # fmt: skip
+                )  # fmt: skip
+            transport, protocol = await asyncio.wait_for(connected, self._timeout)
         except BaseException:
             sock.close()
             raise
@@ -206,6 +206,19 @@ class Subscriber:
             await self._keep_alive(transport, protocol)
         finally:
             protocol.abort()
+
+    async def _socket_and_address(self) -> tuple[socket.socket, str | tuple[object, ...]]:
+        """A new socket for the server (its host resolved now: it may move) and its address."""
+        if self._path is not None:
+            return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), self._path
+        family, kind, proto, _, address = (
+            await asyncio.get_running_loop().getaddrinfo(
+                self._host, self._port, type=socket.SOCK_STREAM
+            )
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        return sock, address
 
     async def _keep_alive(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         """Until the connection closes; PING when it has been quiet, drop it when unanswered."""
