@@ -40,13 +40,13 @@ log = structlog.get_logger("mov.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _AUTH_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register"})
-_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 # The docs page loads swagger-ui from the API itself (mov_api.docs), with no inline code.
 _DOCS_CSP = (
     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-_SECURITY = [
+SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
@@ -89,7 +89,7 @@ class Gateway:
         path = canonical_path(scope["path"])
         extra = [(b"x-request-id", request_id.encode())]
         extra += [
-            (b"content-security-policy", _DOCS_CSP if path.startswith("/schema") else _API_CSP)
+            (b"content-security-policy", _DOCS_CSP if path.startswith("/schema") else API_CSP)
         ]
         if self._refused_preflight(scope):
             body = {
@@ -136,7 +136,7 @@ class Gateway:
                 status = message["status"]
                 if status == 200 and read_cache.to_keep(scope):
                     kept = []
-                message["headers"] = [*message.get("headers", []), *_SECURITY, *extra]
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS, *extra]
             elif message["type"] == "http.response.body" and kept is not None:
                 kept.append(message.get("body", b""))
             await send(message)
@@ -251,7 +251,7 @@ async def _answer(
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(encoded)).encode()),
-        *_SECURITY,
+        *SECURITY_HEADERS,
         *extra,
     ]
     start: HTTPResponseStartEvent = {

@@ -9,16 +9,19 @@ from __future__ import annotations
 import msgspec
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from mov_api.gateway import API_CSP, SECURITY_HEADERS
+
 MALFORMED = msgspec.json.encode(
     {"success": False, "message": "Malformed HTTP request", "errorCode": "VALIDATION_ERROR"}
 )
-_HEADERS = (
-    b"content-type: application/json\r\n"
-    b"x-content-type-options: nosniff\r\n"
-    b"x-frame-options: DENY\r\n"
-    b"referrer-policy: no-referrer\r\n"
-    b"content-security-policy: default-src 'none'; frame-ancestors 'none'\r\n"
-    b"connection: close\r\n"
+_HEADERS = b"".join(
+    name + b": " + value + b"\r\n"
+    for name, value in [
+        (b"content-type", b"application/json"),
+        *SECURITY_HEADERS,  # the API's own, as its gateway adds them to every answer
+        (b"content-security-policy", API_CSP),
+        (b"connection", b"close"),
+    ]
 )
 
 

@@ -120,28 +120,30 @@ async def test_without_a_subscription_every_read_asks_redis(redis_url: str):
         await connection.aclose()
 
 
+async def _kept_and_dropped(url: str, admin_url: str) -> None:
+    """Two processes' near caches on `url`: a value read once is served from the copy (no
+    MGET reaches Redis), and one process's change drops the other's copy at once."""
+    first, second = RedisConnection.from_url(url), RedisConnection.from_url(url)
+    admin = Redis.from_url(admin_url, decode_responses=True)
+    try:
+        async with subscribed(first) as a, subscribed(second) as b:
+            await a.set("k", "v1", ttl=MINUTE)
+            await asyncio.sleep(0.05)
+            assert await b.get("k") == "v1"
+            before = await _mgets(admin)
+            assert [await b.get("k") for _ in range(20)] == ["v1"] * 20
+            assert await _mgets(admin) == before  # served from b's copy
+            await a.set("k", "v2", ttl=MINUTE)
+            assert await b.get("k") == "v2"  # a's change dropped b's copy at once
+    finally:
+        await admin.aclose()
+        await first.aclose()
+        await second.aclose()
+
+
 def test_under_uvloop_as_mov_serve_runs_copies_are_kept_and_dropped_alike(redis_url: str):
     """`mov serve` runs on uvloop, whose transports and sockets are its own."""
-
-    async def scenario() -> None:
-        first, second = RedisConnection.from_url(redis_url), RedisConnection.from_url(redis_url)
-        admin = Redis.from_url(redis_url, decode_responses=True)
-        try:
-            async with subscribed(first) as a, subscribed(second) as b:
-                await a.set("k", "v1", ttl=MINUTE)
-                await asyncio.sleep(0.05)
-                assert await b.get("k") == "v1"
-                before = await _mgets(admin)
-                assert [await b.get("k") for _ in range(20)] == ["v1"] * 20
-                assert await _mgets(admin) == before  # served from the copy
-                await a.set("k", "v2", ttl=MINUTE)
-                assert await b.get("k") == "v2"
-        finally:
-            await admin.aclose()
-            await first.aclose()
-            await second.aclose()
-
-    uvloop.run(scenario())
+    uvloop.run(_kept_and_dropped(redis_url, redis_url))
 
 
 async def _calls(client: Redis, command: str) -> int:
@@ -191,19 +193,4 @@ async def test_over_a_unix_socket_copies_are_kept_and_dropped_as_over_tcp(redis_
     url = redis_server.unix_url
     if url is None:
         pytest.skip("an external Redis (MOV_TEST_REDIS_URL): its Unix socket is not ours")
-    first, second = RedisConnection.from_url(url), RedisConnection.from_url(url)
-    admin = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        async with subscribed(first) as a, subscribed(second) as b:
-            await a.set("k", "v1", ttl=MINUTE)
-            await asyncio.sleep(0.05)
-            assert await b.get("k") == "v1"
-            before = await _mgets(admin)
-            assert [await b.get("k") for _ in range(20)] == ["v1"] * 20
-            assert await _mgets(admin) == before  # served from b's copy
-            await a.set("k", "v2", ttl=MINUTE)
-            assert await b.get("k") == "v2"  # a's change dropped b's copy at once
-    finally:
-        await admin.aclose()
-        await first.aclose()
-        await second.aclose()
+    await _kept_and_dropped(url, redis_url)

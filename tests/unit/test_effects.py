@@ -201,11 +201,17 @@ async def test_the_worker_is_woken_at_once_for_changes_and_soon_for_chat_alone()
 async def test_read_versions_are_renewed_for_shown_changes_and_not_for_chat():
     clock_cache = MemoryCache(_Clock())
     reads = ReadVersions(clock_cache)
-    before = (await reads.current("list"), await reads.current(event_scope(7)))
+
+    async def versions() -> tuple[str, str]:
+        return (await reads.current_and("list", "k"))[0], (
+            await reads.current_and(event_scope(7), "k")
+        )[0]
+
+    before = await versions()
     await reads(Committed((ChatMessagePosted(7, "m", 1, 42, START),)))
-    assert (await reads.current("list"), await reads.current(event_scope(7))) == before
+    assert await versions() == before
     await reads(Committed((EventUpdated(7, ("title",)),)))
-    after = (await reads.current("list"), await reads.current(event_scope(7)))
+    after = await versions()
     assert after[0] != before[0]
     assert after[1] != before[1]
 

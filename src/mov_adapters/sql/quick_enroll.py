@@ -48,6 +48,7 @@ import psycopg
 from attrs import define, field
 from sqlalchemy import bindparam, insert, select, update
 
+from mov_adapters.batching import Coalescer
 from mov_adapters.serialization import change_to_json
 from mov_adapters.sql.tables import enrollments, events, outbox
 from mov_adapters.sql.unit_of_work import SqlDatabase
@@ -193,8 +194,6 @@ _SQLITE_COUNTS = (
 )
 _SQLITE_OUTBOX = insert(outbox).values(recorded_at=bindparam("at"))
 
-_Ready = tuple[int, Sequence["_Asked"], "asyncio.Future[list[_Row] | None]"]
-"""An event's batch waiting for the next statement, and where its rows go."""
 _Row = tuple[int, int, bool, int, int, int, int]
 """What a batch answers per placed request: user, enrollment id, seated?, place in line (no
 meaning when seated), then the event's capacity and counts after the batch."""
@@ -212,10 +211,10 @@ class SqlQuickEnrollment:
     ) -> None:
         self._database = database
         self._max_batch = max_batch
-        self._statements = statements
         self._queues: dict[int, _Queue] = {}
-        self._ready: list[_Ready] = []
-        self._senders = 0
+        self._statement_of: Coalescer[tuple[int, Sequence[_Asked]], list[_Row] | None] = Coalescer(
+            self._statement, in_flight=statements, most=MAX_EVENTS
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         """Events' batches placed so far (for tests and benchmarks)."""
@@ -294,33 +293,7 @@ class SqlQuickEnrollment:
         batches of every event that get ready wait, and go together (one commit for them
         all). None if another process's request of one of its users won the unique index
         (then nothing of that statement stayed)."""
-        rows: asyncio.Future[list[_Row] | None] = asyncio.get_running_loop().create_future()
-        self._ready.append((event_id, batch, rows))
-        if self._senders < self._statements:
-            self._senders += 1
-            task = asyncio.create_task(self._send_ready())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await rows
-
-    async def _send_ready(self) -> None:
-        try:
-            while self._ready:
-                ready, self._ready = self._ready[:MAX_EVENTS], self._ready[MAX_EVENTS:]
-                try:
-                    answers = await self._statement([(e, batch) for e, batch, _ in ready])
-                except BaseException as error:
-                    for _, _, rows in ready:
-                        if not rows.done():
-                            rows.set_exception(error)
-                    if not isinstance(error, Exception):
-                        raise
-                    continue
-                for (_, _, rows), answer in zip(ready, answers, strict=True):
-                    if not rows.done():
-                        rows.set_result(answer)
-        finally:
-            self._senders -= 1
+        return await self._statement_of((event_id, batch))
 
     async def _statement(
         self, batches: Sequence[tuple[int, Sequence[_Asked]]]

@@ -88,13 +88,9 @@ class ReadVersions:
         self.cache = cache
         self.lifetime = lifetime
 
-    async def current(self, scope: str) -> str:
-        version = await self.cache.get(_version_key(scope))
-        return await self._made(scope) if version is None else version
-
     async def current_and(self, scope: str, key: str) -> tuple[str, str | None]:
-        """The scope's current version (made as `current` makes it when missing) and the value
-        cached under `key`, read together in one step of the cache."""
+        """The scope's current version (a new one when it has none) and the value cached
+        under `key`, read together in one step of the cache."""
         version, value = await self.cache.get_many(_version_key(scope), key)
         return (await self._made(scope) if version is None else version), value
 
