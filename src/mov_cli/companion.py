@@ -11,14 +11,13 @@ The companion is restarted (with a growing pause) if it dies, and stopped with t
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping
 
+from mov_adapters import parent
 from mov_adapters.bootstrap import database_backend
 from mov_adapters.settings import Settings
 
@@ -96,11 +95,4 @@ class Companion:
 def follow_parent(environ: Mapping[str, str]) -> None:
     """In a companion worker: be sent SIGTERM when the server process dies (Linux), and end
     at once if it is already gone. Elsewhere nothing happens."""
-    parent = environ.get(PARENT)
-    if parent is None or not sys.platform.startswith("linux"):
-        return
-    pr_set_pdeathsig = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != int(parent):  # it died before the line above
-        sys.exit(0)
+    parent.follow_parent(environ.get(PARENT))

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mov_adapters.bootstrap import build_runtime, describe_database, upgrade_schema
+from mov_adapters.parent import SERVER_PID
 from mov_adapters.settings import JWT_SECRET_FILE, SERVICES, Settings, SettingsError
 from mov_cli.companion import WORKER_SWITCH, Companion, wants_companion
 from mov_cli.demo import DEMO_PASSWORD, seed_demo
@@ -53,6 +54,8 @@ def serve(  # noqa: PLR0913, PLR0917 - a command's options
         _print_demo(asyncio.run(_seed(settings)))
     if workers is None:
         workers = default_workers(settings)
+    if workers > 1 and not reload:  # uvicorn's workers end with this process, however it ends
+        os.environ[SERVER_PID] = str(os.getpid())
     companion = None
     if not reload and wants_companion(settings, os.environ):
         os.environ[WORKER_SWITCH] = "false"  # the app factory (in every uvicorn worker) reads it

@@ -26,15 +26,29 @@ def database(postgres_server: PostgresServer) -> Iterator[str]:
         yield url
 
 
-def workers_of(pid: int) -> list[int]:
-    """The `mov worker` children of process `pid`."""
+def _children(pid: int, *words: bytes) -> list[int]:
+    """The children of process `pid` whose command line has each of `words`."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-            if b"mov_cli.main" in cmdline and b"worker" in cmdline:
+            if all(any(word in part for part in cmdline) for word in words):
                 found.append(int(child))
     return found
+
+
+def workers_of(pid: int) -> list[int]:
+    """The `mov worker` children of process `pid`."""
+    return [c for c in _children(pid, b"mov_cli.main") if b"worker" in _cmdline(c)]
+
+
+def uvicorn_workers_of(pid: int) -> list[int]:
+    """uvicorn's worker processes (multiprocessing spawn) under `mov serve` `pid`."""
+    return _children(pid, b"--multiprocessing-fork")
+
+
+def _cmdline(pid: int) -> list[bytes]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
 
 
 def eventually(check, seconds: float = 20.0):
@@ -122,10 +136,13 @@ def test_a_server_killed_outright_takes_its_worker_along(
 ) -> None:
     env = {"MOV_DATA_DIR": str(tmp_path), "MOV_DATABASE_URL": database,
            "MOV_REDIS_URL": redis_server.url}  # fmt: skip
-    server = ServerProcess(env).start()
+    server = ServerProcess(env, args=("--workers", "2")).start()
     assert server.pid is not None
     (worker,) = eventually(lambda: workers_of(server.pid))
+    serving = eventually(lambda: uvicorn_workers_of(server.pid))
+    assert len(serving) == 2
     os.kill(server.pid, signal.SIGKILL)
     with pytest.raises(ServerProcessError):
         server.stop()  # it exited with -9, as asked
     eventually(lambda: not _alive(worker))
+    eventually(lambda: not any(_alive(p) for p in serving))  # uvicorn's end with it too
