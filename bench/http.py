@@ -683,10 +683,12 @@ def measure_all(  # noqa: C901, PLR0913, PLR0915, PLR0917 - the run's inputs and
         ) -> None:
             runs: dict[str, list[dict[str, Any]]] = {"ours": [], reference: []}
             drains: list[tuple[int, float | None]] = []
+            left: list[tuple[int, float | None]] = []
             for _ in range(args.rounds):
                 runs["ours"].append(mine())
                 drains.append(drain_seconds(url))  # nor may the worker slow the reference
                 runs[reference].append(theirs())
+                left.append(drain_seconds(url))  # nor its records the worker in our next run
             for server, done in runs.items():
                 _report(server[:5], title, done)
             ours_, theirs_ = _median(runs["ours"]), _median(runs[reference])
@@ -696,17 +698,18 @@ def measure_all(  # noqa: C901, PLR0913, PLR0915, PLR0917 - the run's inputs and
                 "ratio": round(ours_["rate"] / max(theirs_["rate"], 1e-9), 3),
                 "runs": {k: [round(r["rate"]) for r in v] for k, v in runs.items()},
             }
-            if reference == "raw statement":  # the outbox our load left, and its drain
-                results[name]["ours"]["backlog_after"] = [n for n, _ in drains]
-                results[name]["ours"]["drained_s"] = [
-                    None if t is None else round(t, 2) for _, t in drains
-                ]
-                print(
-                    "      ours: outbox backlog after the load "
-                    + ", ".join(f"{n} drained in {'>30' if t is None else f'{t:.2f}'} s"
-                                for n, t in drains),
-                    flush=True,
-                )  # fmt: skip
+            if reference == "raw statement":  # the outbox each load left, and its drain
+                for side, after in (("ours", drains), ("reference", left)):
+                    results[name][side]["backlog_after"] = [n for n, _ in after]
+                    results[name][side]["drained_s"] = [
+                        None if t is None else round(t, 2) for _, t in after
+                    ]
+                    print(
+                        f"      {side}: outbox backlog after its load "
+                        + ", ".join(f"{n} drained in {'>30' if t is None else f'{t:.2f}'} s"
+                                    for n, t in after),
+                        flush=True,
+                    )  # fmt: skip
 
         # reads first, on a quiet system: after the enrollments the worker is still busy
         # with their e-mails for a while (its CPU is not the reads' to pay)
