@@ -315,7 +315,8 @@ class RawConnection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def send(self, request: Request) -> int:
+    async def send(self, request: Request) -> tuple[int, bytes]:
+        """The answer's status, and its body (read whole, but kept only when not a 2xx)."""
         method, path, body, headers = request
         if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
@@ -325,15 +326,16 @@ class RawConnection:
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
+        parts = []
         if _CHUNKED.search(head):
             while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
-                await self.reader.readexactly(size + 2)
+                parts.append((await self.reader.readexactly(size + 2))[:-2])
             await self.reader.readuntil(b"\r\n")
         elif found := _LENGTH.search(head):
-            await self.reader.readexactly(int(found.group(1)))
+            parts.append(await self.reader.readexactly(int(found.group(1))))
         if _CLOSE.search(head):
             self.close()
-        return status
+        return status, b"" if 200 <= status < 300 else b"".join(parts)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -347,12 +349,13 @@ class HttpxConnection:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
-    async def send(self, request: Request) -> int:
+    async def send(self, request: Request) -> tuple[int, bytes]:
         method, path, body, headers = request
         named = dict(h.split(": ", 1) for h in headers)
         if body:
             named["Content-Type"] = "application/json"
-        return (await self.http.request(method, path, content=body, headers=named)).status_code
+        answer = await self.http.request(method, path, content=body, headers=named)
+        return answer.status_code, b"" if answer.is_success else answer.content
 
     def close(self) -> None:
         pass  # the client's pool owns the connection
@@ -362,6 +365,7 @@ async def _drive(port: int, spec: dict[str, Any], seconds: float, client: str) -
     requests = _requests(spec)
     latencies: list[float] = []
     failures: Counter[str] = Counter()
+    said: dict[str, str] = {}  # the first body of each status that is not a 2xx
     exhausted = False
     count = spec["connections"]
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
@@ -378,14 +382,15 @@ async def _drive(port: int, spec: dict[str, Any], seconds: float, client: str) -
                 break
             began = time.perf_counter()
             try:
-                status = await connection.send(request)
+                status, answer = await connection.send(request)
             except (OSError, asyncio.IncompleteReadError, httpx.HTTPError) as error:
-                status = 0
+                status, answer = 0, repr(error).encode()
                 failures[type(error).__name__] += 1
                 connection.close()
             latencies.append(time.perf_counter() - began)
             if not 200 <= status < 300:
                 failures[str(status)] += 1
+                said.setdefault(str(status), answer[:300].decode(errors="replace"))
         connection.close()
 
     began = time.perf_counter()
@@ -399,6 +404,7 @@ async def _drive(port: int, spec: dict[str, Any], seconds: float, client: str) -
         "p99": cuts[98] * 1000,
         "errors": sum(v for k, v in failures.items() if k.isdigit()),  # "0": no answer
         "failures": dict(failures),
+        "said": said,
         "exhausted": exhausted,
     }
 
@@ -429,6 +435,12 @@ def _report(server: str, scenario: str, runs: list[dict[str, Any]]) -> float:
         f"{spread}{detail}{note}",
         flush=True,
     )
+    said: dict[str, str] = {}
+    for run in runs:
+        for status, body in run.get("said", {}).items():
+            said.setdefault(status, body)
+    for status, body in sorted(said.items()):
+        print(f"      the first {status} answer said: {body}", flush=True)
     return float(result["rate"])
 
 
