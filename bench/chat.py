@@ -130,8 +130,8 @@ def seed(url: str, participants: int) -> int:
     migrate.upgrade(url)
     with psycopg.connect(_plain(url), autocommit=True) as db:
         db.execute(
-            "TRUNCATE chat_messages, chat_rooms, outbox, enrollments, events, users "
-            "RESTART IDENTITY CASCADE"
+            "TRUNCATE chat_messages, chat_rooms, notification_deliveries, outbox, enrollments, "
+            "events, users RESTART IDENTITY CASCADE"
         )
         db.execute(
             "INSERT INTO users (email, role, first_name, last_name, password_hash, is_active, "

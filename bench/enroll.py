@@ -55,7 +55,10 @@ def _plain(url: str) -> str:
 def prepare(url: str) -> None:
     migrate.upgrade(url)
     with psycopg.connect(_plain(url), autocommit=True) as db:
-        db.execute("TRUNCATE outbox, enrollments, events, users RESTART IDENTITY CASCADE")
+        db.execute(
+            "TRUNCATE notification_deliveries, outbox, enrollments, events, users "
+            "RESTART IDENTITY CASCADE"
+        )
         db.execute(
             "INSERT INTO users (email, role, password_hash, is_active, created_at, updated_at) "
             "SELECT 'u' || g || '@bench.example', 'PARTICIPANT', 'x', true, now(), now() "

@@ -98,7 +98,10 @@ def seed(url: str, participants: int) -> tuple[list[int], dict[str, int]]:
     """
     migrate.upgrade(url)
     with psycopg.connect(_plain(url), autocommit=True) as db:
-        db.execute("TRUNCATE outbox, enrollments, events, users RESTART IDENTITY CASCADE")
+        db.execute(
+            "TRUNCATE notification_deliveries, outbox, enrollments, events, users "
+            "RESTART IDENTITY CASCADE"
+        )
         db.execute(
             "INSERT INTO users (email, role, first_name, last_name, password_hash, is_active, "
             "created_at, updated_at) VALUES ('organizer@bench.example', 'ORGANIZER', 'Olga', "

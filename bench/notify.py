@@ -71,7 +71,6 @@ from mov_adapters.memory.mail import MemoryMailer
 from mov_adapters.settings import Settings
 from mov_adapters.sql import migrate
 from mov_adapters.sql.engine import PoolSettings
-from mov_cli.worker import worker_settings
 from mov_core.domain.events import NewEvent
 from mov_core.domain.lifecycle import EventStatus
 from mov_core.domain.users import Principal, Role
@@ -104,7 +103,7 @@ def prepare(url: str, participants: int) -> None:
     """An organizer (user 1) and `participants` participants (users 2, 3, …)."""
     migrate.upgrade(url)
     with psycopg.connect(_plain(url), autocommit=True) as db:
-        db.execute("TRUNCATE users, outbox RESTART IDENTITY CASCADE")
+        db.execute("TRUNCATE notification_deliveries, users, outbox RESTART IDENTITY CASCADE")
         db.execute(
             "INSERT INTO users (email, role, password_hash, is_active, created_at, updated_at) "
             "VALUES ('organizer@bench.example', 'ORGANIZER', 'x', true, now(), now())"
@@ -117,14 +116,13 @@ def prepare(url: str, participants: int) -> None:
         )
 
 
-def open_runtime(url: str, pool: PoolSettings | None = None, *, worker: bool = False) -> Runtime:
-    """A runtime with a memory mailer; a worker process's as `mov worker` builds it."""
+def open_runtime(url: str, pool: PoolSettings | None = None) -> Runtime:
+    """A worker process's runtime, as `mov worker` builds it, with a memory mailer."""
     settings = Settings.from_env({
         "MOV_DATA_DIR": tempfile.gettempdir(), "MOV_DATABASE_URL": url, "MOV_JWT_SECRET": SECRET,
         "MOV_PUBLIC_URL": APP_URL, "MOV_MAIL_FROM": f"MOV <no-reply@{DOMAIN}>",
     }).with_overrides(pool=pool)  # fmt: skip
-    return build_runtime(worker_settings(settings) if worker else settings,
-                         Overrides(mailer=MemoryMailer()))  # fmt: skip
+    return build_runtime(settings, Overrides(mailer=MemoryMailer()))
 
 
 async def warm(runtime: Runtime) -> None:
@@ -202,7 +200,7 @@ def drain_process(url: str, barrier: Barrier, results: Queue[dict[str, Any]]) ->
 
 async def _drain(url: str, barrier: Barrier) -> dict[str, Any]:
     """Both phases, each started on the barrier; the marks around them and the counts."""
-    runtime = open_runtime(url, worker=True)
+    runtime = open_runtime(url)
     worker = make_worker(runtime, WorkerSettings().poll_interval)
     await warm(runtime)
     barrier.wait()
@@ -267,7 +265,7 @@ def run_process(url: str, poll_interval: float, listen: bool, ready: Event, stop
 
 
 async def _run(url: str, poll_interval: float, listen: bool, ready: Event, stop: Event) -> None:
-    runtime = open_runtime(url, worker=True)
+    runtime = open_runtime(url)
     worker = make_worker(runtime, poll_interval)
     await warm(runtime)
     # as `mov worker` does: LISTEN for commits that record changes (or only poll)

@@ -34,7 +34,12 @@ from mov_core.services.bundle import Services
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 SECRET = "contract-test-secret-at-least-32-bytes"
 HASHER = PasslibHasher.fast()
-TABLES = ("chat_messages", "chat_rooms", "outbox", "enrollments", "events", "users")
+TABLES = (
+    "chat_messages", "chat_rooms", "notification_deliveries", "outbox", "enrollments", "events",
+    "users",
+)  # fmt: skip
+"""Emptied before each test; `notifications` goes with `users` (CASCADE), its deliveries do
+not (they have no key to it)."""
 T = TypeVar("T")
 _DATA_DIR = mkdtemp(prefix="mov-test-data-")
 """Where backends' file mailers would write (the tests that read mail use their own mailer)."""

@@ -37,16 +37,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def run(
-    database_url: str | None,
-    work: Callable[[Runtime], Awaitable[T]],
-    *,
-    migrate: bool = True,
-    settings: Settings | None = None,
+    database_url: str | None, work: Callable[[Runtime], Awaitable[T]], *, migrate: bool = True
 ) -> T:
-    """Run `work` on a runtime built from the environment and `--database-url` (or from
-    `settings`, which a command derived from them), closing it whatever happens; expected
-    failures become a message and an exit code."""
-    settings = settings or load_settings(database_url)
+    """Run `work` on a runtime built from the environment and `--database-url`, closing it
+    whatever happens; expected failures become a message and an exit code."""
+    settings = load_settings(database_url)
     if migrate and settings.migrate_on_start:
         _upgrade(settings)
     try:

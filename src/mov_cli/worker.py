@@ -12,7 +12,6 @@ import typer
 from attrs import evolve
 
 from mov_adapters.bootstrap import Runtime, configure_logging
-from mov_adapters.settings import Settings
 from mov_cli.common import (
     DatabaseUrl,
     add_row,
@@ -59,13 +58,7 @@ def worker(
             await job.run()
         log.info("worker stopped")
 
-    run(database_url, work, settings=worker_settings(settings))
-
-
-def worker_settings(settings: Settings) -> Settings:
-    """A worker's statements are one per batch: each is planned for the tables as they are
-    now (`PoolSettings.plan_each_time`)."""
-    return evolve(settings, pool=evolve(settings.pool, plan_each_time=True))
+    run(database_url, work)
 
 
 @notifications_app.command("failed")

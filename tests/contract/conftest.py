@@ -175,8 +175,11 @@ def _fresh_sql_url(name: str, request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue("postgres_url")
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
-        # CASCADE empties every table that refers to these, whichever issue added it
-        connection.execute("TRUNCATE users, events RESTART IDENTITY CASCADE")
+        # CASCADE empties every table that refers to these, whichever issue added it; the
+        # deliveries refer to their notifications by id alone (no key)
+        connection.execute(
+            "TRUNCATE users, events, notification_deliveries RESTART IDENTITY CASCADE"
+        )
     return url
 
 

@@ -19,8 +19,7 @@ DEFAULT_MAX_OVERFLOW = 0
 
 @frozen
 class PoolSettings:
-    """Connections kept open, how many more a burst may open (closed again at once), and how
-    PostgreSQL plans their statements.
+    """Connections kept open, and how many more a burst may open (closed again at once).
 
     No overflow by default: a connection opened for one request and closed after it costs
     both sides milliseconds of CPU (PostgreSQL forks a backend), which under a burst is worse
@@ -29,16 +28,6 @@ class PoolSettings:
     size: int = DEFAULT_POOL_SIZE
     max_overflow: int = DEFAULT_MAX_OVERFLOW
     timeout_s: float = 30.0
-    plan_each_time: bool = False
-    """PostgreSQL plans each statement for the tables as they are now
-    (`plan_cache_mode=force_custom_plan`), instead of reusing the plan it made for an earlier
-    one. That includes the check of each foreign key, run for every row inserted: a plan cached
-    while `notifications` was nearly empty scans the whole table for each delivery inserted,
-    until autovacuum analyzes it, up to a minute later. In that minute a fresh database under a
-    load of enrollments (one notification and two deliveries each) took the worker from 50 to
-    over 140 ms per batch of 100 records. For the worker, whose statements are one per batch:
-    planning each costs little beside it. Not for requests, whose single-row statements would
-    pay it each time (the hot enrollment rate was 15 % lower)."""
 
 
 def is_sqlite(url: str | URL) -> bool:
@@ -55,10 +44,8 @@ def make_engine(url: str | URL, pool: PoolSettings | None = None) -> AsyncEngine
         engine = create_async_engine(url, pool_size=pool.size, max_overflow=pool.max_overflow)
         _configure_sqlite(engine)
         return engine
-    plans = {"options": "-c plan_cache_mode=force_custom_plan"} if pool.plan_each_time else {}
     return create_async_engine(
         url,
-        connect_args=plans,
         pool_size=pool.size,
         max_overflow=pool.max_overflow,
         pool_timeout=pool.timeout_s,
