@@ -33,7 +33,7 @@ GROWN_TO = 5_000
 
 
 @pytest.fixture(scope="module")
-def plans_server(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+def plans_server(postgres_server: PostgresServer) -> PostgresServer:
     """A database of this module's own: its tests analyze and grow its tables."""
     create_database(postgres_server, "mov_plans")
     migrate.upgrade(postgres_server.url("mov_plans"))
@@ -70,8 +70,8 @@ async def database(plans_server: PostgresServer) -> AsyncIterator[SqlDatabase]:
 
 
 def additions(count: int) -> list[Addition]:
-    """Notifications for user 1, each with an in-app and an e-mail delivery (two foreign-key
-    checks each)."""
+    """Notifications for user 1, each with an in-app and an e-mail delivery (with the key, two
+    checks of it each)."""
     return [
         Addition(notification(1), [planned(Channel.IN_APP), planned()], uuid.uuid4().hex)
         for _ in range(count)
